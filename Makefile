@@ -1,0 +1,46 @@
+# The two commands of the README:
+#   make demo   install into .venv (if needed) and run the whole workflow on the tiny default
+#   make test   install into .venv (if needed) and run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Extra arguments for pytest / snakemake, e.g. `make test PYTEST_ARGS="-k config"`.
+PYTEST_ARGS ?=
+SNAKEMAKE_ARGS ?=
+CORES ?= 2
+
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-all lint dry-run clean-results
+
+install: $(STAMP)
+
+# Reinstall whenever the dependency pins change. torch is pinned by constraints/cpu.txt to the
+# local CPU wheel: without it pip would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml constraints/cpu.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --progress-bar off -c constraints/cpu.txt -e '.[test]'
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES) all $(SNAKEMAKE_ARGS)
+	@echo
+	@echo "Done. Outputs are under results/ (see results/README.md)."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything, including tests marked slow (not slurm/gpu, which need their own machines).
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -m 'not slurm and not gpu' $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/snakemake -n --config experiment=paper --quiet rules
+
+dry-run: $(STAMP)
+	$(BIN)/snakemake --profile profiles/default -n all $(SNAKEMAKE_ARGS)
+
+clean-results:
+	rm -rf results/world results/data results/sft results/rl results/eval results/paper .snakemake

@@ -1,0 +1,142 @@
+"""The `curiosft` command: the steps the workflow's rules run, usable by hand too.
+
+Every command that takes `overrides` composes the Hydra config tree (conf/) with them, exactly as the
+workflow does, e.g. `curiosft config experiment=paper method=curiosft schedule=fixed`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+
+def _compose(overrides: list[str]):
+    from curiosft.config import compose_config
+
+    return compose_config(overrides)
+
+
+def cmd_config(args: argparse.Namespace) -> None:
+    cfg = _compose(args.overrides)
+    print(OmegaConf.to_yaml(cfg, resolve=args.resolve), end="")
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    import yaml
+
+    from curiosft.sweep import runs_of
+
+    config = yaml.safe_load(Path(args.config).read_text())
+    experiment = args.experiment or config["experiment"]
+    if experiment not in config["sweeps"]:
+        raise SystemExit(f"no sweep {experiment!r} in {args.config}; choose one of {', '.join(config['sweeps'])}")
+    for run in runs_of(config["sweeps"][experiment]):
+        print(run.path)
+
+
+def cmd_world_data(args: argparse.Namespace) -> None:
+    from curiosft.world.data import build_world_data
+
+    cfg = _compose(args.overrides)
+    counts = build_world_data(OmegaConf.to_object(cfg.world), args.out)
+    for name, n in counts.items():
+        print(f"{args.out}/{name}: {n} rows")
+
+
+def cmd_world_tokenizer(args: argparse.Namespace) -> None:
+    from curiosft.world.build import build_tokenizer
+
+    cfg = _compose(args.overrides)
+    size = build_tokenizer(OmegaConf.to_object(cfg.world), args.corpus, args.out)
+    print(f"{args.out}: tokenizer with {size} tokens")
+
+
+def cmd_world_model(args: argparse.Namespace) -> None:
+    from curiosft.world.build import build_base_model
+
+    cfg = _compose(args.overrides)
+    summary = build_base_model(OmegaConf.to_object(cfg.world), args.tokenizer, args.corpus, args.test, args.out,
+                               args.report)
+    print(f"{args.out}: {summary['parameters']:,} parameters, greedy accuracy on the in-distribution test set "
+          f"{summary['greedy_accuracy_test_id']:.1%} ({summary['eval_problems']} problems)")
+
+
+def cmd_prepare_data(args: argparse.Namespace) -> None:
+    from curiosft.data.fetch import HubUnreachable
+    from curiosft.data.prepare import prepare_dataset
+
+    try:
+        manifest = prepare_dataset(args.name, args.out, local=args.local, revision=args.revision, limit=args.limit)
+    except (HubUnreachable, FileNotFoundError, KeyError, ValueError) as exc:
+        raise SystemExit(f"curiosft prepare-data: {exc}") from None
+    for file_name, info in manifest["files"].items():
+        print(f"{args.out}/{file_name}: {info['rows']} rows")
+
+
+def cmd_datasets(args: argparse.Namespace) -> None:
+    from curiosft.data.registry import REGISTRY
+
+    for spec in REGISTRY.values():
+        print(f"{spec.name:16s} {spec.kind:16s} {spec.hub_id}@{spec.revision}  {spec.description}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="curiosft", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help: str, overrides: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        if overrides:
+            p.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. experiment=smoke method=psft")
+        return p
+
+    p = add("config", cmd_config, "print the composed, validated config")
+    p.add_argument("--resolve", action="store_true", help="resolve ${...} interpolations")
+
+    p = add("sweep", cmd_sweep, "list the runs of a sweep from the workflow config", overrides=False)
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--experiment", help="sweep name (default: the config's `experiment`)")
+
+    p = add("world-data", cmd_world_data, "generate the tiny world's synthetic data sets")
+    p.add_argument("--out", required=True, help="output folder")
+
+    p = add("world-tokenizer", cmd_world_tokenizer, "train the tiny world's tokenizer")
+    p.add_argument("--corpus", required=True, help="pretrain.parquet from world-data")
+    p.add_argument("--out", required=True, help="output folder")
+
+    p = add("world-model", cmd_world_model, "pretrain the tiny base model and report its accuracy")
+    p.add_argument("--tokenizer", required=True)
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--test", required=True, help="test_id.parquet")
+    p.add_argument("--out", required=True)
+    p.add_argument("--report", required=True, help="JSON summary (accuracy, time)")
+
+    p = add("prepare-data", cmd_prepare_data, "download (or read local) and normalise a real data set",
+            overrides=False)
+    p.add_argument("name", help="a name from `curiosft datasets`")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--local", help="read this file/folder instead of the hub (parquet, json, jsonl, csv)")
+    p.add_argument("--revision", help="hub revision (commit) to read instead of the registry's")
+    p.add_argument("--limit", type=int, help="keep only the first N rows (quick checks)")
+
+    add("datasets", cmd_datasets, "list the registered real data sets", overrides=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    from curiosft.config import ConfigError
+
+    try:
+        args.func(args)
+    except ConfigError as exc:
+        raise SystemExit(f"curiosft {args.command}: {exc}") from None
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

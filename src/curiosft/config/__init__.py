@@ -1,0 +1,96 @@
+"""Compose and validate the Hydra config tree (conf/) against the dataclass schemas.
+
+Used by every entry point (the CLI, the Snakefile, the trainers) so that all of them see the same,
+validated configuration for the same overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from curiosft.config.schema import (
+    METHOD_SCHEMAS,
+    SCHEDULE_SCHEMAS,
+    Config,
+    DataConfig,
+    LocalLauncher,
+    ModelConfig,
+    NoSchedule,
+    SlurmLauncher,
+)
+from curiosft.paths import conf_dir
+
+__all__ = ["ConfigError", "compose_config", "finalize", "register_schemas", "group_options"]
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the value and the fix."""
+
+
+def register_schemas() -> None:
+    """Store the dataclass schemas under `schema/<group>/<name>`; conf/ options extend them."""
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    for name, node in METHOD_SCHEMAS.items():
+        cs.store(group="schema/method", name=name, node=node)
+    for name, node in SCHEDULE_SCHEMAS.items():
+        cs.store(group="schema/schedule", name=name, node=node)
+    cs.store(group="schema/model", name="model", node=ModelConfig)
+    cs.store(group="schema/data", name="data", node=DataConfig)
+    cs.store(group="schema/launcher", name="local", node=LocalLauncher)
+    cs.store(group="schema/launcher", name="slurm", node=SlurmLauncher)
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group, from the files in conf/<group>/."""
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose conf/config.yaml with Hydra overrides (e.g. ["experiment=paper", "method=psft"]), then finalize."""
+    register_schemas()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="curiosft"):
+            cfg = compose(config_name="config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(f"invalid configuration for overrides {list(overrides)}: {_explain(exc)}") from exc
+    return finalize(cfg)
+
+
+def _explain(exc: BaseException) -> str:
+    """Hydra's message plus the causes it wraps (which name the offending key and schema)."""
+    parts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc).split("\n    full_key:")[0].strip()
+        if text and text not in parts and "To append to your config" not in text and "$VALUE" not in text:
+            parts.append(text)
+        exc = exc.__cause__ or exc.__context__
+    return " <- ".join(parts)
+
+
+def finalize(cfg: DictConfig) -> DictConfig:
+    """Apply the cross-group rules and run every schema check (each dataclass's __post_init__).
+
+    - a method without a teacher has no temperature schedule: its schedule becomes `none`, so the
+      sweep never multiplies sft/psft runs by schedules;
+    - a method with a teacher needs a real schedule.
+    """
+    method = cfg.method.name
+    if not cfg.method.uses_teacher:
+        if cfg.schedule.name != "none":
+            cfg.schedule = OmegaConf.structured(NoSchedule)
+    elif cfg.schedule.name == "none":
+        options = ", ".join(s for s in SCHEDULE_SCHEMAS if s != "none")
+        raise ConfigError(f"method {method!r} uses a teacher and needs a schedule; pass schedule=<{options}>")
+    try:
+        OmegaConf.to_object(cfg)
+    except (ValueError, OmegaConfBaseException) as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from exc
+    return cfg

@@ -1,0 +1,354 @@
+"""Structured (dataclass) schemas for the Hydra config tree in conf/.
+
+Every group option in conf/ starts from one of these schemas, so a mistyped or unknown key fails at
+composition with a message naming it, and `validate()` (OmegaConf.to_object) runs each __post_init__
+check. Defaults here are neutral; the released hyper-parameters live in conf/experiment/paper.yaml and
+in the method/schedule options (see ../shared/METHODS.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from omegaconf import MISSING
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def _choose(value: str, choices: tuple[str, ...], what: str) -> None:
+    _require(value in choices, f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+
+
+# --------------------------------------------------------------------------------------------- method
+@dataclass
+class MethodConfig:
+    name: str = MISSING
+    # Whether the objective needs a teacher copy (and so a temperature schedule).
+    uses_teacher: bool = False
+
+
+@dataclass
+class SFTMethod(MethodConfig):
+    name: str = "sft"
+
+
+@dataclass
+class PSFTMethod(MethodConfig):
+    name: str = "psft"
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    # log-ratio clamp before exp (numerical guard of the release)
+    log_ratio_clamp: float = 20.0
+    # K optimizer steps per global batch against one set of old log-probs (released 64/8 -> 8)
+    num_mini_batches: int = 8
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.clip_low < 1, f"method.clip_low={self.clip_low} must be in [0, 1)")
+        _require(self.clip_high > 0, f"method.clip_high={self.clip_high} must be > 0")
+        _require(self.num_mini_batches >= 1, f"method.num_mini_batches={self.num_mini_batches} must be >= 1")
+
+
+@dataclass
+class CurioSFTMethod(MethodConfig):
+    name: str = "curiosft"
+    uses_teacher: bool = True
+    # weight of the 0.5 * (log pi - log q)^2 distillation term
+    alpha: float = 1.0
+    # teacher <- (1 - sync_mix) * teacher + sync_mix * student every sync_every steps
+    sync_every: int = 5
+    sync_mix: float = 0.99
+    # tokens per chunk in the loss head (bounds the [tokens x vocab] temporaries)
+    chunk_size: int = 1024
+
+    def __post_init__(self) -> None:
+        _require(self.alpha >= 0, f"method.alpha={self.alpha} must be >= 0")
+        _require(self.sync_every >= 1, f"method.sync_every={self.sync_every} must be >= 1")
+        _require(0 <= self.sync_mix <= 1, f"method.sync_mix={self.sync_mix} must be in [0, 1]")
+        _require(self.chunk_size >= 1, f"method.chunk_size={self.chunk_size} must be >= 1")
+
+
+@dataclass
+class EntropyRegMethod(MethodConfig):
+    name: str = "entropy_reg"
+    # L = L_SFT - beta * H(pi)
+    beta: float = 0.01
+
+    def __post_init__(self) -> None:
+        _require(self.beta >= 0, f"method.beta={self.beta} must be >= 0")
+
+
+@dataclass
+class DFTMethod(MethodConfig):
+    name: str = "dft"
+
+
+METHOD_SCHEMAS: dict[str, type[MethodConfig]] = {
+    "sft": SFTMethod,
+    "psft": PSFTMethod,
+    "curiosft": CurioSFTMethod,
+    "entropy_reg": EntropyRegMethod,
+    "dft": DFTMethod,
+}
+
+
+def method_uses_teacher(name: str) -> bool:
+    _choose(name, tuple(METHOD_SCHEMAS), "method")
+    return METHOD_SCHEMAS[name]().uses_teacher
+
+
+# ------------------------------------------------------------------------------------------- schedule
+@dataclass
+class ScheduleConfig:
+    name: str = MISSING
+
+
+@dataclass
+class NoSchedule(ScheduleConfig):
+    """What methods without a teacher (sft, psft, ...) carry: nothing to schedule."""
+
+    name: str = "none"
+
+
+@dataclass
+class EntropyGuidedSchedule(ScheduleConfig):
+    name: str = "entropy_guided"
+    tau_min: float = 1.1
+    tau_max: float = 1.5
+    top_k: int = 512
+    b: float = 0.5
+    c: float = 2.0
+    h0: float = 1.2
+    eps_h: float = 0.03
+    iters: int = 20
+
+    def __post_init__(self) -> None:
+        _require(0 < self.tau_min <= self.tau_max, f"schedule tau range [{self.tau_min}, {self.tau_max}] is empty")
+        _require(self.top_k >= 2, f"schedule.top_k={self.top_k} must be >= 2")
+        _require(self.iters >= 1, f"schedule.iters={self.iters} must be >= 1")
+
+
+@dataclass
+class FixedSchedule(ScheduleConfig):
+    name: str = "fixed"
+    tau: float = 1.3
+
+    def __post_init__(self) -> None:
+        _require(self.tau > 0, f"schedule.tau={self.tau} must be > 0")
+
+
+@dataclass
+class AnnealedSchedule(ScheduleConfig):
+    """A fixed teacher temperature moved from tau_start to tau_end over training."""
+
+    name: str = "annealed"
+    tau_start: float = 1.5
+    tau_end: float = 1.1
+    curve: str = "linear"
+
+    def __post_init__(self) -> None:
+        _require(self.tau_start > 0 and self.tau_end > 0, "schedule tau_start/tau_end must be > 0")
+        _choose(self.curve, ("linear", "cosine"), "schedule.curve")
+
+
+SCHEDULE_SCHEMAS: dict[str, type[ScheduleConfig]] = {
+    "none": NoSchedule,
+    "entropy_guided": EntropyGuidedSchedule,
+    "fixed": FixedSchedule,
+    "annealed": AnnealedSchedule,
+}
+
+
+# ---------------------------------------------------------------------------------------------- model
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    # local directory or hub id of a Hugging Face causal LM
+    path: str = MISSING
+    # hub revision to pin when `path` is a hub id
+    revision: Optional[str] = None
+    dtype: str = "bfloat16"
+    attn_implementation: str = "sdpa"
+    gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        _choose(self.dtype, ("float32", "bfloat16"), "model.dtype")
+
+
+# ----------------------------------------------------------------------------------------------- data
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    # SFT demonstrations: parquet with a verl `messages` column
+    sft_train: str = MISSING
+    # RL prompts: parquet with data_source / prompt / reward_model.ground_truth
+    rl_train: str = MISSING
+    max_prompt_length: int = 1024
+    max_response_length: int = 8192
+
+    def __post_init__(self) -> None:
+        _require(self.max_prompt_length > 0, f"data.max_prompt_length={self.max_prompt_length} must be > 0")
+        _require(self.max_response_length > 0, f"data.max_response_length={self.max_response_length} must be > 0")
+
+
+# -------------------------------------------------------------------------------------------- trainer
+@dataclass
+class TrainerConfig:
+    """The SFT stage's optimisation settings (shared by every method)."""
+
+    lr: float = 1e-5
+    lr_scheduler: str = "cosine"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    global_batch_size: int = 256
+    micro_batch_size_per_device: int = 1
+    epochs: int = 1
+    # stop after this many optimizer steps (None: run the epochs out)
+    max_steps: Optional[int] = None
+    # checkpoint every N steps (the final step always saves)
+    save_freq: int = 100
+    loggers: list[str] = field(default_factory=lambda: ["console", "file"])
+
+    def __post_init__(self) -> None:
+        _require(self.lr > 0, f"trainer.lr={self.lr} must be > 0")
+        _choose(self.lr_scheduler, ("cosine", "constant"), "trainer.lr_scheduler")
+        _require(self.global_batch_size >= 1, f"trainer.global_batch_size={self.global_batch_size} must be >= 1")
+        _require(
+            self.micro_batch_size_per_device >= 1,
+            f"trainer.micro_batch_size_per_device={self.micro_batch_size_per_device} must be >= 1",
+        )
+        _require(self.epochs >= 1, f"trainer.epochs={self.epochs} must be >= 1")
+        _require(self.max_steps is None or self.max_steps >= 1, f"trainer.max_steps={self.max_steps} must be >= 1")
+
+
+# ------------------------------------------------------------------------------------------------ eval
+@dataclass
+class EvalConfig:
+    # benchmark names (see curiosft.data.registry.BENCHMARKS, or tiny_id / tiny_mc for the tiny world)
+    benchmarks: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------- launcher
+@dataclass
+class LauncherConfig:
+    name: str = MISSING
+
+
+@dataclass
+class LocalLauncher(LauncherConfig):
+    name: str = "local"
+    # processes per job (torchrun --nproc-per-node); on CPU keep processes x threads <= cores
+    nproc_per_node: int = 1
+    threads_per_process: int = 2
+
+    def __post_init__(self) -> None:
+        _require(self.nproc_per_node >= 1, f"launcher.nproc_per_node={self.nproc_per_node} must be >= 1")
+        _require(self.threads_per_process >= 1, f"launcher.threads_per_process={self.threads_per_process} must be >= 1")
+
+
+@dataclass
+class SlurmLauncher(LauncherConfig):
+    name: str = "slurm"
+    partition: Optional[str] = None
+    account: Optional[str] = None
+    qos: Optional[str] = None
+    nodes: int = 1
+    gpus_per_node: int = 8
+    cpus_per_task: int = 64
+    mem_gb: int = 512
+    timeout_min: int = 24 * 60
+    constraint: Optional[str] = None
+    # extra sbatch flags, e.g. {"exclusive": ""}
+    additional_parameters: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.nodes >= 1, f"launcher.nodes={self.nodes} must be >= 1")
+        _require(self.gpus_per_node >= 0, f"launcher.gpus_per_node={self.gpus_per_node} must be >= 0")
+        _require(self.cpus_per_task >= 1, f"launcher.cpus_per_task={self.cpus_per_task} must be >= 1")
+        _require(self.mem_gb >= 1, f"launcher.mem_gb={self.mem_gb} must be >= 1")
+        _require(self.timeout_min >= 1, f"launcher.timeout_min={self.timeout_min} must be >= 1")
+
+
+# ------------------------------------------------------------------------------------------ tiny world
+@dataclass
+class WorldModelConfig:
+    """Shape of the tiny Qwen2-architecture base model."""
+
+    hidden_size: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    num_kv_heads: int = 2
+    intermediate_size: int = 512
+    max_position_embeddings: int = 256
+
+    def __post_init__(self) -> None:
+        _require(self.hidden_size % self.num_heads == 0, "world.model.hidden_size must be divisible by num_heads")
+        _require(self.num_heads % self.num_kv_heads == 0, "world.model.num_heads must be divisible by num_kv_heads")
+
+
+@dataclass
+class WorldPretrainConfig:
+    steps: int = 1500
+    batch_size: int = 64
+    lr: float = 3e-3
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    threads: int = 2
+    # greedy-decode this many test problems to report the base model's accuracy (0: skip)
+    eval_problems: int = 200
+
+
+@dataclass
+class WorldConfig:
+    """The embedded tiny world: synthetic arithmetic data, a local tokenizer and a tiny base model."""
+
+    seed: int = 0
+    vocab_size: int = 384
+    # operand digit ranges [lo, hi]
+    pretrain_digits: list[int] = field(default_factory=lambda: [1, 3])
+    train_digits: list[int] = field(default_factory=lambda: [2, 4])
+    test_digits: list[int] = field(default_factory=lambda: [2, 4])
+    n_pretrain: int = 20000
+    n_sft: int = 2000
+    n_rl: int = 1000
+    n_test_id: int = 200
+    n_test_mc: int = 200
+    n_choices: int = 4
+    model: WorldModelConfig = field(default_factory=WorldModelConfig)
+    pretrain: WorldPretrainConfig = field(default_factory=WorldPretrainConfig)
+
+    def __post_init__(self) -> None:
+        for key in ("pretrain_digits", "train_digits", "test_digits"):
+            lo, hi = getattr(self, key)
+            _require(1 <= lo <= hi <= 12, f"world.{key}={[lo, hi]} must satisfy 1 <= lo <= hi <= 12")
+        _require(2 <= self.n_choices <= 10, f"world.n_choices={self.n_choices} must be in [2, 10]")
+
+
+# -------------------------------------------------------------------------------------------- top level
+@dataclass
+class PathsConfig:
+    # every stage writes below this folder (relative to the working directory)
+    results: str = "results"
+    world: str = "${paths.results}/world"
+    data: str = "${paths.results}/data"
+
+
+@dataclass
+class Config:
+    method: Any = MISSING
+    schedule: Any = MISSING
+    model: Any = MISSING
+    data: Any = MISSING
+    launcher: Any = MISSING
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    world: WorldConfig = field(default_factory=WorldConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    # the experiment option that was composed (tiny, smoke, paper, ...)
+    experiment: str = MISSING
+    seed: int = 1

@@ -1,0 +1,1 @@
+"""Answer extraction and grading, shared by evaluation and the reward function."""

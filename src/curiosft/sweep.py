@@ -1,0 +1,55 @@
+"""Expand a sweep (methods x schedules x seeds) into runs; schedules multiply only teacher methods."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from curiosft.config.schema import METHOD_SCHEMAS, SCHEDULE_SCHEMAS, method_uses_teacher
+
+NO_SCHEDULE = "none"
+
+
+@dataclass(frozen=True, order=True)
+class Run:
+    method: str
+    schedule: str
+    seed: int
+
+    @property
+    def path(self) -> str:
+        """The run's `key~value` path segment (Paramspace style), e.g. method~sft/schedule~none/seed~1."""
+        return f"method~{self.method}/schedule~{self.schedule}/seed~{self.seed}"
+
+    @property
+    def overrides(self) -> list[str]:
+        """Hydra overrides that select this run."""
+        return [f"method={self.method}", f"schedule={self.schedule}", f"seed={self.seed}"]
+
+
+def expand_sweep(methods: Iterable[str], schedules: Iterable[str], seeds: Iterable[int]) -> list[Run]:
+    """Every run of the sweep, in a stable order, each exactly once.
+
+    sft-like methods (no teacher) get schedule `none` once per seed; teacher methods get every schedule.
+    """
+    methods, schedules, seeds = list(methods), list(schedules), list(seeds)
+    for m in methods:
+        if m not in METHOD_SCHEMAS:
+            raise ValueError(f"unknown method {m!r} in sweep; choose from {', '.join(METHOD_SCHEMAS)}")
+    real_schedules = [s for s in SCHEDULE_SCHEMAS if s != NO_SCHEDULE]
+    for s in schedules:
+        if s not in real_schedules:
+            raise ValueError(f"unknown schedule {s!r} in sweep; choose from {', '.join(real_schedules)}")
+    if any(method_uses_teacher(m) for m in methods) and not schedules:
+        raise ValueError("the sweep has a method with a teacher but no schedules; list at least one schedule")
+    runs = []
+    for m in dict.fromkeys(methods):
+        for sched in (dict.fromkeys(schedules) if method_uses_teacher(m) else [NO_SCHEDULE]):
+            for seed in dict.fromkeys(seeds):
+                runs.append(Run(m, sched, int(seed)))
+    return runs
+
+
+def runs_of(sweep: Mapping) -> list[Run]:
+    """The runs of a sweep entry of config/config.yaml ({methods, schedules, seeds})."""
+    return expand_sweep(sweep["methods"], sweep.get("schedules", []), sweep["seeds"])

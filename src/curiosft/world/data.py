@@ -1,0 +1,82 @@
+"""Write the tiny world's data files in the normalised schema (curiosft.data.records)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from curiosft.config.schema import WorldConfig
+from curiosft.data.records import choice_record, math_record, sft_record
+from curiosft.io import write_parquet
+from curiosft.world.arithmetic import Addition, multiple_choice, sample_addition
+from curiosft.world.chat import render_chat
+
+TINY_ID = "tiny_id"
+TINY_MC = "tiny_mc"
+TINY_TRAIN = "tiny_arith"
+
+# file name -> what it holds
+WORLD_DATA_FILES = {
+    "pretrain.parquet": "base-model pretraining corpus (rendered chat transcripts, easier problems)",
+    "sft_train.parquet": "SFT demonstrations (verl messages)",
+    "rl_train.parquet": "RL prompts with ground truth",
+    "test_id.parquet": "in-distribution test set (math, boxed answers)",
+    "test_mc.parquet": "out-of-distribution multiple-choice test set (letter answers)",
+}
+
+
+def _unique_problems(rng: random.Random, digits: list[int], n: int, exclude: set[Addition]) -> list[Addition]:
+    """n distinct problems not in `exclude` (test sets never overlap training)."""
+    out: list[Addition] = []
+    seen = set(exclude)
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 100 * n + 1000:
+            raise ValueError(f"cannot draw {n} distinct problems with digits {digits}; widen the digit range")
+        p = sample_addition(rng, digits)
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def build_world_data(world: WorldConfig, out_dir: str | Path) -> dict[str, int]:
+    """Generate every data file of the tiny world into out_dir; returns row counts per file."""
+    out_dir = Path(out_dir)
+    rng = random.Random(world.seed)
+    test_id = _unique_problems(rng, list(world.test_digits), world.n_test_id, set())
+    test_mc = _unique_problems(rng, list(world.test_digits), world.n_test_mc, set(test_id))
+    held_out = set(test_id) | set(test_mc)
+    sft = _unique_problems(rng, list(world.train_digits), world.n_sft, held_out)
+    rl = _unique_problems(rng, list(world.train_digits), world.n_rl, held_out)
+    pretrain = _unique_problems(rng, list(world.pretrain_digits), world.n_pretrain, held_out) if world.n_pretrain else []
+
+    rows: dict[str, list[dict]] = {
+        "pretrain.parquet": [
+            {"text": render_chat(sft_record(p.question(), p.working(), data_source=TINY_TRAIN)["messages"])}
+            for p in pretrain
+        ],
+        "sft_train.parquet": [
+            sft_record(p.question(), p.working(), data_source=TINY_TRAIN, ground_truth=str(p.answer)) for p in sft
+        ],
+        "rl_train.parquet": [
+            math_record(p.question(), str(p.answer), data_source=TINY_TRAIN, index=i, split="train")
+            for i, p in enumerate(rl)
+        ],
+        "test_id.parquet": [
+            math_record(p.question(), str(p.answer), data_source=TINY_ID, index=i, split="test")
+            for i, p in enumerate(test_id)
+        ],
+    }
+    mc_rows = []
+    for i, p in enumerate(test_mc):
+        choices, answer_index = multiple_choice(rng, p, world.n_choices)
+        mc_rows.append(
+            choice_record(p.choice_question(), choices, answer_index, data_source=TINY_MC, index=i, split="test")
+        )
+    rows["test_mc.parquet"] = mc_rows
+    for name, records in rows.items():
+        if records:
+            write_parquet(out_dir / name, records)
+    return {name: len(records) for name, records in rows.items()}

@@ -1,0 +1,111 @@
+"""The Snakemake DAG: config schema, lint, dry runs of every sweep, and a real run of the smoke experiment."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from curiosft.config import group_options
+
+
+def snakemake(repo: Path, python: str, *args: str, workdir: Path | None = None, timeout: int = 600):
+    cmd = [python, "-m", "snakemake", "-s", str(repo / "Snakefile"), *args]
+    if workdir is not None:
+        cmd += ["-d", str(workdir)]
+    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def workflow_config(repo):
+    return yaml.safe_load((repo / "config" / "config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def schema(repo):
+    return yaml.safe_load((repo / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def test_shipped_config_is_valid(workflow_config, schema):
+    jsonschema.validate(workflow_config, schema)
+    assert workflow_config["experiment"] == "tiny"
+    assert set(workflow_config["sweeps"]) >= {"tiny", "paper", "smoke"}
+    # every sweep name is also a Hydra experiment
+    assert set(workflow_config["sweeps"]) <= set(group_options("experiment"))
+
+
+def test_schema_enums_match_the_config_tree(schema):
+    sweep = schema["properties"]["sweeps"]["additionalProperties"]["properties"]
+    assert set(sweep["methods"]["items"]["enum"]) == set(group_options("method"))
+    assert set(sweep["schedules"]["items"]["enum"]) == set(group_options("schedule")) - {"none"}
+    from curiosft.data.registry import REGISTRY
+
+    assert set(schema["properties"]["local_data"]["propertyNames"]["enum"]) == set(REGISTRY)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: c["sweeps"]["tiny"].update(methods=["curio"]),
+        lambda c: c["sweeps"]["tiny"].update(seeds=[]),
+        lambda c: c["sweeps"]["tiny"].update(schedules=["none"]),
+        lambda c: c.update(experimnet="tiny"),
+        lambda c: c.update(overrides=["not an override"]),
+        lambda c: c.update(local_data={"math5000": "/x"}),
+    ],
+)
+def test_schema_rejects_bad_configs(workflow_config, schema, mutate):
+    bad = copy.deepcopy(workflow_config)
+    mutate(bad)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_lint(repo, python):
+    proc = snakemake(repo, python, "--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("experiment", ["smoke", "tiny", "paper", "paper_psft"])
+def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
+    proc = snakemake(repo, python, "-n", "--config", f"experiment={experiment}", workdir=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    if experiment in ("paper", "paper_psft"):
+        assert "prepare_training_data" in out and "prepare_benchmark" in out
+    else:
+        assert "world_model" in out
+
+
+def test_bad_config_fails_before_any_job(repo, python, tmp_path):
+    proc = snakemake(repo, python, "-n", "--config", "experiment=nope", workdir=tmp_path)
+    assert proc.returncode != 0
+    assert "experiment 'nope' has no sweep" in proc.stdout + proc.stderr
+    proc = snakemake(repo, python, "-n", "--config", "overrides=[trainer.lrr=1]", workdir=tmp_path)
+    assert proc.returncode != 0
+    assert "Key 'lrr' not in 'TrainerConfig'" in proc.stdout + proc.stderr
+
+
+@pytest.mark.e2e
+def test_smoke_experiment_runs_through_the_real_dag(repo, python, tmp_path):
+    """The whole path the demo runs, at minimal sizes; later stages extend this run."""
+    proc = snakemake(repo, python, "--profile", str(repo / "profiles" / "default"), "--cores", "2",
+                     "--config", "experiment=smoke", workdir=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    world = tmp_path / "results" / "world"
+    for name in ("pretrain", "sft_train", "rl_train", "test_id", "test_mc"):
+        assert (world / "data" / f"{name}.parquet").is_file()
+    assert (world / "model" / "model.safetensors").is_file()
+    assert (world / "tokenizer" / "tokenizer.json").is_file()
+    report = json.loads((world / "base_model.json").read_text())
+    assert report["pretrain_steps"] == 30 and 0 <= report["greedy_accuracy_test_id"] <= 1
+    assert (tmp_path / "results" / "logs" / "world" / "model.log").is_file()
+    # cached: a second run has nothing to do
+    again = snakemake(repo, python, "--cores", "2", "--config", "experiment=smoke", workdir=tmp_path)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

@@ -1,0 +1,78 @@
+# Shared set-up: validate the config, compose the Hydra config once, expand the sweep, helpers.
+import shlex
+import sys
+
+from omegaconf import OmegaConf
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from curiosft.config import ConfigError, compose_config
+from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
+from curiosft.sweep import runs_of
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+EXPERIMENT = config["experiment"]
+if EXPERIMENT not in config["sweeps"]:
+    raise WorkflowError(
+        f"experiment {EXPERIMENT!r} has no sweep in config/config.yaml; choose one of {', '.join(config['sweeps'])}"
+    )
+
+# Every job composes the same Hydra experiment plus the user's overrides.
+HYDRA_OVERRIDES = [f"experiment={EXPERIMENT}", *config.get("overrides", [])]
+try:
+    RUNS = runs_of(config["sweeps"][EXPERIMENT])
+    CFG = compose_config(HYDRA_OVERRIDES)
+    # fail here, before any job starts, if one run of the sweep does not compose
+    for _run in RUNS:
+        compose_config([*HYDRA_OVERRIDES, *_run.overrides])
+except (ConfigError, ValueError) as exc:
+    raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
+
+RESULTS = OmegaConf.select(CFG, "paths.results")
+WORLD = OmegaConf.select(CFG, "paths.world")
+DATA = OmegaConf.select(CFG, "paths.data")
+LOGS = f"{RESULTS}/logs"
+
+# The software environment of every rule (used with --use-conda; otherwise the current one).
+ENV = "../../environment.yml"
+
+# The CLI of the environment snakemake runs in (no reliance on PATH).
+CURIOSFT = f"{shlex.quote(sys.executable)} -m curiosft.cli"
+OVERRIDES_ARG = shlex.join(HYDRA_OVERRIDES)
+
+USES_TINY_WORLD = CFG.data.name == "tiny"
+TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}
+
+
+def world_params():
+    """The tiny world's config: a change to it re-runs the world rules (params are a rerun trigger)."""
+    return OmegaConf.to_container(CFG.world, resolve=True)
+
+
+def benchmark_file(name):
+    if name in TINY_BENCHMARKS:
+        return TINY_BENCHMARKS[name]
+    if name in BENCHMARKS:
+        return f"{DATA}/benchmarks/{name}.parquet"
+    raise WorkflowError(f"unknown benchmark {name!r} in eval.benchmarks; choose from "
+                        f"{', '.join([*TINY_BENCHMARKS, *BENCHMARKS])}")
+
+
+def training_data_files():
+    """The SFT and RL files of the experiment's data set (built by the world or prepare rules)."""
+    return [CFG.data.sft_train, CFG.data.rl_train]
+
+
+def all_targets(wildcards):
+    targets = [*training_data_files(), *(benchmark_file(b) for b in CFG.eval.benchmarks)]
+    if USES_TINY_WORLD or CFG.model.name == "tiny":
+        targets.append(f"{WORLD}/base_model.json")
+    return targets
+
+
+def local_data_arg(wildcards):
+    """`--local PATH` when config local_data names a file for this data set."""
+    name = wildcards.get("dataset") or wildcards.get("benchmark")
+    path = config.get("local_data", {}).get(name)
+    return f"--local {shlex.quote(path)}" if path else ""
