@@ -1,0 +1,152 @@
+"""The SFT-stage objectives of ../shared/METHODS.md, in pure PyTorch.
+
+Every loss returns (loss, metrics): loss is the token-mean over masked (response) tokens, divided by
+`normalizer` when given (e.g. the global batch's token count, as verl normalises across micro-batches
+and ranks); metrics are detached floats summed over tokens so callers can aggregate them exactly
+(`metrics["<name>_sum"]` with `metrics["tokens"]`), plus the local means for convenience.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from curiosft.objectives.temperature import EntropyGuided, TemperatureSchedule, entropy_from_logits, upcast
+
+
+def _denominator(mask: torch.Tensor, normalizer: float | torch.Tensor | None) -> torch.Tensor:
+    if normalizer is None:
+        return mask.sum().clamp_min(1.0)
+    return torch.as_tensor(normalizer, dtype=torch.float32, device=mask.device).clamp_min(1e-8)
+
+
+def _metrics(mask: torch.Tensor, **per_token: torch.Tensor) -> dict[str, float]:
+    """Sums over masked tokens and local means, detached."""
+    tokens = float(mask.sum())
+    out = {"tokens": tokens}
+    for name, values in per_token.items():
+        total = float((upcast(values.detach()) * mask).sum())
+        out[f"{name}_sum"] = total
+        out[name] = total / tokens if tokens else 0.0
+    return out
+
+
+def sft_loss(log_prob: torch.Tensor, mask: torch.Tensor, *, normalizer=None) -> tuple[torch.Tensor, dict]:
+    """L = mean_t[-log pi(y_t)]."""
+    mask = mask.to(log_prob.dtype)
+    nll = -log_prob
+    loss = (nll * mask).sum() / _denominator(mask, normalizer)
+    return loss, _metrics(mask, nll=nll)
+
+
+def psft_loss(
+    log_prob: torch.Tensor,
+    old_log_prob: torch.Tensor,
+    mask: torch.Tensor,
+    clip_low: float = 0.2,
+    clip_high: float = 0.28,
+    *,
+    log_ratio_clamp: float = 20.0,
+    normalizer=None,
+) -> tuple[torch.Tensor, dict]:
+    """PPO clipped objective with advantage +1: L = -mean_t[min(r_t, clip(r_t, 1 - eps_low, 1 + eps_high))].
+
+    Tokens with r > 1 + eps_high get zero gradient; at r = 1 (first mini-batch) the gradient is SFT's.
+    """
+    mask = mask.to(log_prob.dtype)
+    log_ratio = torch.clamp(log_prob - old_log_prob.detach(), -log_ratio_clamp, log_ratio_clamp)
+    ratio = torch.exp(log_ratio)
+    clipped = torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high)
+    objective = torch.minimum(ratio, clipped)
+    loss = -(objective * mask).sum() / _denominator(mask, normalizer)
+    clipped_tokens = (ratio > 1.0 + clip_high).to(log_prob.dtype)
+    return loss, _metrics(mask, nll=-log_prob, ratio=ratio, clip_fraction=clipped_tokens)
+
+
+def dft_loss(log_prob: torch.Tensor, mask: torch.Tensor, *, normalizer=None) -> tuple[torch.Tensor, dict]:
+    """DFT: L = mean_t[-sg(pi(y_t)) * log pi(y_t)]."""
+    mask = mask.to(log_prob.dtype)
+    weighted = -torch.exp(log_prob).detach() * log_prob
+    loss = (weighted * mask).sum() / _denominator(mask, normalizer)
+    return loss, _metrics(mask, nll=-log_prob)
+
+
+def _chunks(n: int, size: int):
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def _target_log_prob_and_entropy(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """log softmax(logits)[target] (with grad) and the entropy (no grad), for one chunk of tokens."""
+    z = upcast(logits)
+    log_z = torch.logsumexp(z, dim=-1)
+    log_prob = z.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - log_z
+    with torch.no_grad():
+        entropy = entropy_from_logits(logits)
+    return log_prob, entropy
+
+
+def entropy_reg_loss(
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, beta: float = 0.01, *,
+    chunk_size: int = 1024, normalizer=None,
+) -> tuple[torch.Tensor, dict]:
+    """L = mean_t[-log pi(y_t) - beta * H(pi(. | s_t))]  (logits [tokens, vocab])."""
+    mask_f = mask.to(upcast(logits[:1, :1]).dtype)
+    parts, nll_all, ent_all = [], [], []
+    for sl in _chunks(logits.shape[0], chunk_size):
+        z = upcast(logits[sl])
+        log_z = torch.logsumexp(z, dim=-1)
+        log_prob = z.gather(-1, targets[sl].unsqueeze(-1)).squeeze(-1) - log_z
+        p = torch.exp(z - log_z.unsqueeze(-1))
+        entropy = log_z - (p * z).sum(-1)
+        parts.append(((-log_prob - beta * entropy) * mask_f[sl]).sum())
+        nll_all.append(-log_prob.detach())
+        ent_all.append(entropy.detach())
+    loss = torch.stack(parts).sum() / _denominator(mask_f, normalizer)
+    return loss, _metrics(mask_f, nll=torch.cat(nll_all), entropy=torch.cat(ent_all))
+
+
+def curiosft_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    targets: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    schedule: TemperatureSchedule | None = None,
+    alpha: float = 1.0,
+    progress: float = 0.0,
+    chunk_size: int = 1024,
+    normalizer=None,
+) -> tuple[torch.Tensor, dict]:
+    """CurioSFT: L = mean_t[-log pi(y_t) + alpha * 0.5 * (log pi(y_t) - log q_t(y_t))^2].
+
+    q_t = softmax(z_ref / tau_t), tau_t from `schedule` (None: the released entropy-guided rule) on the
+    teacher's logits. Logits are [tokens, vocab]; tokens are processed `chunk_size` at a time so that
+    no more than a chunk's worth of [tokens x vocab] temporaries is alive at once.
+    """
+    if student_logits.shape != teacher_logits.shape:
+        raise ValueError(f"student logits {tuple(student_logits.shape)} != teacher logits {tuple(teacher_logits.shape)}")
+    schedule = schedule or EntropyGuided()
+    mask_f = mask.to(upcast(student_logits[:1, :1]).dtype)
+    parts, per_token = [], {k: [] for k in ("nll", "entropy", "tau", "teacher_entropy", "distill", "teacher_nll")}
+    for sl in _chunks(student_logits.shape[0], chunk_size):
+        log_prob, entropy = _target_log_prob_and_entropy(student_logits[sl], targets[sl])
+        with torch.no_grad():
+            z_ref = upcast(teacher_logits[sl])
+            tau = schedule(z_ref, progress).to(z_ref.dtype)
+            scaled = z_ref / tau.unsqueeze(-1)
+            log_q = scaled.gather(-1, targets[sl].unsqueeze(-1)).squeeze(-1) - torch.logsumexp(scaled, dim=-1)
+            teacher_entropy = entropy_from_logits(z_ref)
+            del scaled, z_ref
+        distill = 0.5 * (log_prob - log_q) ** 2
+        parts.append(((-log_prob + alpha * distill) * mask_f[sl]).sum())
+        for name, value in (("nll", -log_prob), ("entropy", entropy), ("tau", tau), ("teacher_entropy", teacher_entropy),
+                            ("distill", distill), ("teacher_nll", -log_q)):
+            per_token[name].append(value.detach())
+    loss = torch.stack(parts).sum() / _denominator(mask_f, normalizer)
+    cat = {k: torch.cat(v) for k, v in per_token.items()}
+    metrics = _metrics(mask_f, **cat)
+    taus = cat["tau"][mask.bool()]
+    if taus.numel():
+        for q in (0.1, 0.5, 0.9):
+            metrics[f"tau_q{int(q * 100)}"] = float(torch.quantile(taus.float(), q))
+    return loss, metrics

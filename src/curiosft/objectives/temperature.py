@@ -1,0 +1,137 @@
+"""Teacher temperatures for CurioSFT: the released entropy-guided rule and the ablation schedules.
+
+All functions take teacher logits [tokens, vocab] and return one temperature per token, without grad.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+
+def upcast(x: torch.Tensor) -> torch.Tensor:
+    """At least float32 (bf16/fp16 logits are upcast; float64 stays float64 for exact checks)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
+def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy of softmax(logits) along the last dim, in at least float32."""
+    # shift by the row max first: log Z - sum(p z) then has no cancellation between large terms
+    logits = upcast(logits)
+    shifted = logits - logits.amax(dim=-1, keepdim=True)
+    log_z = torch.logsumexp(shifted, dim=-1, keepdim=True)
+    p = torch.exp(shifted - log_z)
+    return log_z.squeeze(-1) - (p * shifted).sum(-1)
+
+
+@torch.no_grad()
+def select_temperature(
+    teacher_logits: torch.Tensor,
+    *,
+    tau_min: float = 1.1,
+    tau_max: float = 1.5,
+    top_k: int = 512,
+    b: float = 0.5,
+    c: float = 2.0,
+    h0: float = 1.2,
+    eps_h: float = 0.03,
+    iters: int = 20,
+) -> torch.Tensor:
+    """Per-token tau with H_topK(z / tau) = H + b * sigmoid(c * (H - h0)) (METHODS.md), by bisection.
+
+    H is the entropy over the teacher's top-K logits at tau = 1. tau is clamped to [tau_min, tau_max]
+    when the target is out of reach, and is tau_min where the full-vocabulary entropy is <= eps_h.
+    """
+    if not 0 < tau_min <= tau_max:
+        raise ValueError(f"empty temperature range [{tau_min}, {tau_max}]")
+    z = upcast(teacher_logits)
+    k = min(int(top_k), z.shape[-1])
+    z_top = torch.topk(z, k, dim=-1, sorted=False).values
+    h = entropy_from_logits(z_top)
+    target = h + b * torch.sigmoid(c * (h - h0))
+
+    lo = torch.full_like(h, tau_min)
+    hi = torch.full_like(h, tau_max)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        too_cold = entropy_from_logits(z_top / mid.unsqueeze(-1)) < target
+        lo = torch.where(too_cold, mid, lo)
+        hi = torch.where(too_cold, hi, mid)
+    tau = 0.5 * (lo + hi)
+    # out of reach: the entropy is monotone in tau, so the answer is an end of the range
+    tau = torch.where(entropy_from_logits(z_top / tau_min) >= target, torch.full_like(tau, tau_min), tau)
+    tau = torch.where(entropy_from_logits(z_top / tau_max) <= target, torch.full_like(tau, tau_max), tau)
+    # near-deterministic teacher ("factual" tokens): keep it cold
+    tau = torch.where(entropy_from_logits(z) <= eps_h, torch.full_like(tau, tau_min), tau)
+    return tau
+
+
+class TemperatureSchedule(Protocol):
+    """Maps teacher logits [tokens, vocab] and training progress in [0, 1] to tau [tokens]."""
+
+    name: str
+
+    def __call__(self, teacher_logits: torch.Tensor, progress: float = 0.0) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class EntropyGuided:
+    tau_min: float = 1.1
+    tau_max: float = 1.5
+    top_k: int = 512
+    b: float = 0.5
+    c: float = 2.0
+    h0: float = 1.2
+    eps_h: float = 0.03
+    iters: int = 20
+    name: str = "entropy_guided"
+
+    def __call__(self, teacher_logits: torch.Tensor, progress: float = 0.0) -> torch.Tensor:
+        return select_temperature(
+            teacher_logits, tau_min=self.tau_min, tau_max=self.tau_max, top_k=self.top_k, b=self.b, c=self.c,
+            h0=self.h0, eps_h=self.eps_h, iters=self.iters,
+        )
+
+
+@dataclass(frozen=True)
+class Fixed:
+    tau: float = 1.3
+    name: str = "fixed"
+
+    def __call__(self, teacher_logits: torch.Tensor, progress: float = 0.0) -> torch.Tensor:
+        return torch.full(teacher_logits.shape[:-1], self.tau, dtype=upcast(teacher_logits[..., :1]).dtype,
+                          device=teacher_logits.device)
+
+
+@dataclass(frozen=True)
+class Annealed:
+    tau_start: float = 1.5
+    tau_end: float = 1.1
+    curve: str = "linear"
+    name: str = "annealed"
+
+    def tau_at(self, progress: float) -> float:
+        p = min(max(float(progress), 0.0), 1.0)
+        if self.curve == "cosine":
+            p = 0.5 * (1 - math.cos(math.pi * p))
+        elif self.curve != "linear":
+            raise ValueError(f"unknown annealing curve {self.curve!r}; choose linear or cosine")
+        return self.tau_start + (self.tau_end - self.tau_start) * p
+
+    def __call__(self, teacher_logits: torch.Tensor, progress: float = 0.0) -> torch.Tensor:
+        return Fixed(self.tau_at(progress))(teacher_logits)
+
+
+SCHEDULES = {"entropy_guided": EntropyGuided, "fixed": Fixed, "annealed": Annealed}
+
+
+def build_schedule(cfg) -> TemperatureSchedule:
+    """A schedule from a config node / mapping with `name` and that schedule's fields."""
+    fields = dict(cfg)
+    name = fields.pop("name")
+    if name not in SCHEDULES:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    return SCHEDULES[name](**fields)
