@@ -75,6 +75,18 @@ def test_select_temperature_matches_the_reference():
     assert len(set(round(t, 3) for t in taus.tolist())) > 5
 
 
+@pytest.mark.parametrize("eps_h", [0.03, 0.1, 0.6])
+def test_near_deterministic_rule_matches_the_reference_for_any_eps_h(eps_h):
+    """Sharp rows around the threshold: the shortcut for small eps_h must not change any tau."""
+    logits = random_logits(tokens=30, vocab=400, seed=13)
+    logits[::3, 5] += torch.linspace(4, 14, 10)  # near-deterministic to different degrees
+    params = {**RELEASED, "eps_h": eps_h}
+    taus = select_temperature(logits, **params)
+    expected = [ref_tau(row.double().tolist(), top_k=512, **{k: v for k, v in params.items() if k != "top_k"})
+                for row in logits]
+    assert torch.allclose(taus.double(), torch.tensor(expected, dtype=torch.float64), atol=1e-5)
+
+
 def test_unreachable_target_is_clamped_to_tau_max():
     # uniform over the top-k: entropy log(k) at every temperature, always below H + b*sigmoid(.)
     logits = torch.zeros(3, 600)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from curiosft.objectives.temperature import EntropyGuided, TemperatureSchedule, entropy_from_logits, upcast
+from curiosft.objectives.temperature import EntropyGuided, TemperatureSchedule, entropy_from_log_probs, upcast
 
 
 def _denominator(mask: torch.Tensor, normalizer: float | torch.Tensor | None) -> torch.Tensor:
@@ -75,13 +75,18 @@ def _chunks(n: int, size: int):
         yield slice(start, min(start + size, n))
 
 
-def _target_log_prob_and_entropy(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """log softmax(logits)[target] (with grad) and the entropy (no grad), for one chunk of tokens."""
-    z = upcast(logits)
-    log_z = torch.logsumexp(z, dim=-1)
-    log_prob = z.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - log_z
-    with torch.no_grad():
-        entropy = entropy_from_logits(logits)
+def token_log_probs(logits: torch.Tensor, targets: torch.Tensor, *, with_entropy: bool = False):
+    """log softmax(logits)[target] (with grad) and, optionally, the entropy (no grad).
+
+    Uses the fused log_softmax kernel; autograd keeps its output for the backward pass, exactly as
+    plain cross-entropy does, so the memory matches cross-entropy's.
+    """
+    log_probs = torch.log_softmax(upcast(logits), dim=-1)
+    log_prob = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            entropy = entropy_from_log_probs(log_probs)
     return log_prob, entropy
 
 
@@ -93,11 +98,9 @@ def entropy_reg_loss(
     mask_f = mask.to(upcast(logits[:1, :1]).dtype)
     parts, nll_all, ent_all = [], [], []
     for sl in _chunks(logits.shape[0], chunk_size):
-        z = upcast(logits[sl])
-        log_z = torch.logsumexp(z, dim=-1)
-        log_prob = z.gather(-1, targets[sl].unsqueeze(-1)).squeeze(-1) - log_z
-        p = torch.exp(z - log_z.unsqueeze(-1))
-        entropy = log_z - (p * z).sum(-1)
+        log_probs = torch.log_softmax(upcast(logits[sl]), dim=-1)
+        log_prob = log_probs.gather(-1, targets[sl].unsqueeze(-1)).squeeze(-1)
+        entropy = entropy_from_log_probs(log_probs)  # with grad: the regulariser
         parts.append(((-log_prob - beta * entropy) * mask_f[sl]).sum())
         nll_all.append(-log_prob.detach())
         ent_all.append(entropy.detach())
@@ -116,32 +119,37 @@ def curiosft_loss(
     progress: float = 0.0,
     chunk_size: int = 1024,
     normalizer=None,
+    with_entropy: bool = True,
 ) -> tuple[torch.Tensor, dict]:
     """CurioSFT: L = mean_t[-log pi(y_t) + alpha * 0.5 * (log pi(y_t) - log q_t(y_t))^2].
 
     q_t = softmax(z_ref / tau_t), tau_t from `schedule` (None: the released entropy-guided rule) on the
     teacher's logits. Logits are [tokens, vocab]; tokens are processed `chunk_size` at a time so that
-    no more than a chunk's worth of [tokens x vocab] temporaries is alive at once.
+    no more than a chunk's worth of teacher [tokens x vocab] temporaries is alive at once.
+    with_entropy adds the student's and the tempered teacher's entropies to the metrics (a trainer that
+    already gets the student entropy from its forward pass can turn it off).
     """
     if student_logits.shape != teacher_logits.shape:
         raise ValueError(f"student logits {tuple(student_logits.shape)} != teacher logits {tuple(teacher_logits.shape)}")
     schedule = schedule or EntropyGuided()
     mask_f = mask.to(upcast(student_logits[:1, :1]).dtype)
-    parts, per_token = [], {k: [] for k in ("nll", "entropy", "tau", "teacher_entropy", "distill", "teacher_nll")}
+    names = ("nll", "tau", "distill", "teacher_nll") + (("entropy", "teacher_entropy") if with_entropy else ())
+    parts, per_token = [], {k: [] for k in names}
     for sl in _chunks(student_logits.shape[0], chunk_size):
-        log_prob, entropy = _target_log_prob_and_entropy(student_logits[sl], targets[sl])
+        log_prob, entropy = token_log_probs(student_logits[sl], targets[sl], with_entropy=with_entropy)
         with torch.no_grad():
             z_ref = upcast(teacher_logits[sl])
             tau = schedule(z_ref, progress).to(z_ref.dtype)
-            scaled = z_ref / tau.unsqueeze(-1)
-            log_q = scaled.gather(-1, targets[sl].unsqueeze(-1)).squeeze(-1) - torch.logsumexp(scaled, dim=-1)
-            teacher_entropy = entropy_from_logits(z_ref)
-            del scaled, z_ref
+            log_q_all = torch.log_softmax(z_ref / tau.unsqueeze(-1), dim=-1)
+            log_q = log_q_all.gather(-1, targets[sl].unsqueeze(-1)).squeeze(-1)
+            teacher_entropy = entropy_from_log_probs(log_q_all) if with_entropy else None
+            del log_q_all
         distill = 0.5 * (log_prob - log_q) ** 2
         parts.append(((-log_prob + alpha * distill) * mask_f[sl]).sum())
-        for name, value in (("nll", -log_prob), ("entropy", entropy), ("tau", tau), ("teacher_entropy", teacher_entropy),
-                            ("distill", distill), ("teacher_nll", -log_q)):
-            per_token[name].append(value.detach())
+        values = {"nll": -log_prob, "tau": tau, "distill": distill, "teacher_nll": -log_q,
+                  "entropy": entropy, "teacher_entropy": teacher_entropy}
+        for name in names:
+            per_token[name].append(values[name].detach())
     loss = torch.stack(parts).sum() / _denominator(mask_f, normalizer)
     cat = {k: torch.cat(v) for k, v in per_token.items()}
     metrics = _metrics(mask_f, **cat)

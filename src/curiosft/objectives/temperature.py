@@ -17,14 +17,34 @@ def upcast(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype == torch.float64 else x.float()
 
 
+def entropy_from_log_probs(log_probs: torch.Tensor) -> torch.Tensor:
+    """-sum p log p along the last dim, as a batched dot product (one fused pass, no [.., V] temporary)."""
+    p = log_probs.exp()
+    return -torch.bmm(p.reshape(-1, 1, p.shape[-1]), log_probs.reshape(-1, log_probs.shape[-1], 1)).reshape(
+        log_probs.shape[:-1]
+    )
+
+
 def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
     """Entropy of softmax(logits) along the last dim, in at least float32."""
-    # shift by the row max first: log Z - sum(p z) then has no cancellation between large terms
-    logits = upcast(logits)
-    shifted = logits - logits.amax(dim=-1, keepdim=True)
-    log_z = torch.logsumexp(shifted, dim=-1, keepdim=True)
-    p = torch.exp(shifted - log_z)
-    return log_z.squeeze(-1) - (p * shifted).sum(-1)
+    return entropy_from_log_probs(torch.log_softmax(upcast(logits), dim=-1))
+
+
+# Below this eps_h, a row can only have full-vocabulary entropy <= eps_h if its top-K mass is >= 0.99
+# (H >= h2(P_topK) and h2(0.99) = 0.056), and then H >= P_topK * H_topK >= 0.99 * H_topK.
+_NEAR_DETERMINISTIC_BOUND = 0.056
+
+
+def _near_deterministic(z: torch.Tensor, h_top: torch.Tensor, eps_h: float) -> torch.Tensor:
+    """Rows whose full-vocabulary entropy is <= eps_h, computing it only for rows that can qualify."""
+    if eps_h < _NEAR_DETERMINISTIC_BOUND:
+        candidates = (h_top <= eps_h / 0.99).nonzero().squeeze(-1)
+    else:
+        candidates = torch.arange(z.shape[0], device=z.device)
+    result = torch.zeros_like(h_top, dtype=torch.bool)
+    if candidates.numel():
+        result[candidates] = entropy_from_logits(z[candidates]) <= eps_h
+    return result
 
 
 @torch.no_grad()
@@ -65,7 +85,7 @@ def select_temperature(
     tau = torch.where(entropy_from_logits(z_top / tau_min) >= target, torch.full_like(tau, tau_min), tau)
     tau = torch.where(entropy_from_logits(z_top / tau_max) <= target, torch.full_like(tau, tau_max), tau)
     # near-deterministic teacher ("factual" tokens): keep it cold
-    tau = torch.where(entropy_from_logits(z) <= eps_h, torch.full_like(tau, tau_min), tau)
+    tau = torch.where(_near_deterministic(z, h, eps_h), torch.full_like(tau, tau_min), tau)
     return tau
 
 
