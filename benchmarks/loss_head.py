@@ -122,7 +122,7 @@ def main() -> None:
     base = results["cross_entropy"]
     print(f"loss head, {args.tokens} tokens x vocab {args.vocab:,}, fp32, {args.threads} CPU threads "
           f"(forward + backward; memory above the inputs)")
-    print(f"{"variant":22s} {'time (s)':>9s} {'x CE':>6s} {'peak (GiB)':>11s} {'x CE':>6s}")
+    print(f"{'variant':22s} {'time (s)':>9s} {'x CE':>6s} {'peak (GiB)':>11s} {'x CE':>6s}")
     for name, r in results.items():
         print(f"{name:22s} {r['seconds']:9.3f} {r['seconds'] / base['seconds']:6.2f} "
               f"{r['peak_bytes'] / 2**30:11.2f} {r['peak_bytes'] / base['peak_bytes']:6.2f}")
