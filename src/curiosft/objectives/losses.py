@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from curiosft.objectives.curio_head import CurioSFTHead
 from curiosft.objectives.temperature import EntropyGuided, TemperatureSchedule, entropy_from_log_probs, upcast
 
 
@@ -70,9 +71,10 @@ def dft_loss(log_prob: torch.Tensor, mask: torch.Tensor, *, normalizer=None) -> 
     return loss, _metrics(mask, nll=-log_prob)
 
 
-def _chunks(n: int, size: int):
-    for start in range(0, n, size):
-        yield slice(start, min(start + size, n))
+def _chunks(size: int, *tensors: torch.Tensor):
+    """Row chunks of several tensors at once. torch.split (unlike slicing) backpropagates with a single
+    concatenation instead of one full-size zero gradient per chunk."""
+    return zip(*(t.split(size) for t in tensors))
 
 
 def token_log_probs(logits: torch.Tensor, targets: torch.Tensor, *, with_entropy: bool = False):
@@ -97,11 +99,11 @@ def entropy_reg_loss(
     """L = mean_t[-log pi(y_t) - beta * H(pi(. | s_t))]  (logits [tokens, vocab])."""
     mask_f = mask.to(upcast(logits[:1, :1]).dtype)
     parts, nll_all, ent_all = [], [], []
-    for sl in _chunks(logits.shape[0], chunk_size):
-        log_probs = torch.log_softmax(upcast(logits[sl]), dim=-1)
-        log_prob = log_probs.gather(-1, targets[sl].unsqueeze(-1)).squeeze(-1)
+    for z, y, m in _chunks(chunk_size, logits, targets, mask_f):
+        log_probs = torch.log_softmax(upcast(z), dim=-1)
+        log_prob = log_probs.gather(-1, y.unsqueeze(-1)).squeeze(-1)
         entropy = entropy_from_log_probs(log_probs)  # with grad: the regulariser
-        parts.append(((-log_prob - beta * entropy) * mask_f[sl]).sum())
+        parts.append(((-log_prob - beta * entropy) * m).sum())
         nll_all.append(-log_prob.detach())
         ent_all.append(entropy.detach())
     loss = torch.stack(parts).sum() / _denominator(mask_f, normalizer)
@@ -124,8 +126,9 @@ def curiosft_loss(
     """CurioSFT: L = mean_t[-log pi(y_t) + alpha * 0.5 * (log pi(y_t) - log q_t(y_t))^2].
 
     q_t = softmax(z_ref / tau_t), tau_t from `schedule` (None: the released entropy-guided rule) on the
-    teacher's logits. Logits are [tokens, vocab]; tokens are processed `chunk_size` at a time so that
-    no more than a chunk's worth of teacher [tokens x vocab] temporaries is alive at once.
+    teacher's logits. Logits are [tokens, vocab]; see curio_head.CurioSFTHead: tokens are processed
+    `chunk_size` at a time through one reused scratch buffer and nothing of size [tokens x vocab] is
+    kept for the backward pass.
     with_entropy adds the student's and the tempered teacher's entropies to the metrics (a trainer that
     already gets the student entropy from its forward pass can turn it off).
     """
@@ -133,27 +136,12 @@ def curiosft_loss(
         raise ValueError(f"student logits {tuple(student_logits.shape)} != teacher logits {tuple(teacher_logits.shape)}")
     schedule = schedule or EntropyGuided()
     mask_f = mask.to(upcast(student_logits[:1, :1]).dtype)
-    names = ("nll", "tau", "distill", "teacher_nll") + (("entropy", "teacher_entropy") if with_entropy else ())
-    parts, per_token = [], {k: [] for k in names}
-    for sl in _chunks(student_logits.shape[0], chunk_size):
-        log_prob, entropy = token_log_probs(student_logits[sl], targets[sl], with_entropy=with_entropy)
-        with torch.no_grad():
-            z_ref = upcast(teacher_logits[sl])
-            tau = schedule(z_ref, progress).to(z_ref.dtype)
-            log_q_all = torch.log_softmax(z_ref / tau.unsqueeze(-1), dim=-1)
-            log_q = log_q_all.gather(-1, targets[sl].unsqueeze(-1)).squeeze(-1)
-            teacher_entropy = entropy_from_log_probs(log_q_all) if with_entropy else None
-            del log_q_all
-        distill = 0.5 * (log_prob - log_q) ** 2
-        parts.append(((-log_prob + alpha * distill) * mask_f[sl]).sum())
-        values = {"nll": -log_prob, "tau": tau, "distill": distill, "teacher_nll": -log_q,
-                  "entropy": entropy, "teacher_entropy": teacher_entropy}
-        for name in names:
-            per_token[name].append(values[name].detach())
-    loss = torch.stack(parts).sum() / _denominator(mask_f, normalizer)
-    cat = {k: torch.cat(v) for k, v in per_token.items()}
-    metrics = _metrics(mask_f, **cat)
-    taus = cat["tau"][mask.bool()]
+    stats: dict[str, torch.Tensor] = {}
+    per_token = CurioSFTHead.apply(student_logits, teacher_logits.detach(), targets, float(alpha), schedule,
+                                   float(progress), int(chunk_size), bool(with_entropy), stats)
+    loss = (per_token * mask_f).sum() / _denominator(mask_f, normalizer)
+    metrics = _metrics(mask_f, **stats)
+    taus = stats["tau"][mask.bool()]
     if taus.numel():
         for q in (0.1, 0.5, 0.9):
             metrics[f"tau_q{int(q * 100)}"] = float(torch.quantile(taus.float(), q))
