@@ -64,6 +64,14 @@ def cmd_world_model(args: argparse.Namespace) -> None:
           f"{summary['greedy_accuracy_test_id']:.1%} ({summary['eval_problems']} problems)")
 
 
+def cmd_sft(args: argparse.Namespace) -> None:
+    from curiosft.sft import run_local
+
+    cfg = _compose(args.overrides)
+    model = run_local(cfg, args.out)
+    print(f"{args.out}: trained {cfg.method.name} (schedule {cfg.schedule.name}, seed {cfg.seed}); model at {model}")
+
+
 def cmd_prepare_data(args: argparse.Namespace) -> None:
     from curiosft.data.fetch import HubUnreachable
     from curiosft.data.prepare import prepare_dataset
@@ -115,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", required=True, help="test_id.parquet")
     p.add_argument("--out", required=True)
     p.add_argument("--report", required=True, help="JSON summary (accuracy, time)")
+
+    p = add("sft", cmd_sft, "run one SFT job (verl's trainer with the method's objective)")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl, model/)")
 
     p = add("prepare-data", cmd_prepare_data, "download (or read local) and normalise a real data set",
             overrides=False)

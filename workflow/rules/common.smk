@@ -6,7 +6,10 @@ from omegaconf import OmegaConf
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from pathlib import Path
+
 from curiosft.config import ConfigError, compose_config
+from curiosft.config.schema import METHOD_SCHEMAS, SCHEDULE_SCHEMAS
 from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
 from curiosft.sweep import runs_of
 
@@ -42,6 +45,10 @@ CURIOSFT = f"{shlex.quote(sys.executable)} -m curiosft.cli"
 OVERRIDES_ARG = shlex.join(HYDRA_OVERRIDES)
 
 USES_TINY_WORLD = CFG.data.name == "tiny"
+METHODS = list(METHOD_SCHEMAS)
+SCHEDULES = list(SCHEDULE_SCHEMAS)
+# an SFT job uses every core it is given (torch threads x processes); never two at once on a laptop
+SFT_THREADS = int(CFG.launcher.get("nproc_per_node", 1)) * int(CFG.launcher.get("threads_per_process", 1))
 TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}
 
 
@@ -64,11 +71,27 @@ def training_data_files():
     return [CFG.data.sft_train, CFG.data.rl_train]
 
 
+def sft_inputs(wildcards):
+    """The SFT data, and the base model when the workflow builds it (a hub id needs no input)."""
+    inputs = {"data": CFG.data.sft_train}
+    if CFG.model.name == "tiny":
+        inputs["base_model"] = f"{WORLD}/model"
+    return inputs
+
+
+def sft_run_dir(wildcards):
+    return f"{RESULTS}/sft/method~{wildcards.method}/schedule~{wildcards.schedule}/seed~{wildcards.seed}"
+
+
+def sft_outputs():
+    return [f"{RESULTS}/sft/{run.path}/metrics.jsonl" for run in RUNS]
+
+
 def all_targets(wildcards):
     targets = [*training_data_files(), *(benchmark_file(b) for b in CFG.eval.benchmarks)]
     if USES_TINY_WORLD or CFG.model.name == "tiny":
         targets.append(f"{WORLD}/base_model.json")
-    return targets
+    return targets + sft_outputs()
 
 
 def local_data_arg(wildcards):

@@ -1,0 +1,92 @@
+"""One SFT job: write its configs, run verl's trainer under torchrun, export the final model and metrics.
+
+Run directory layout (results/sft/method~M/schedule~S/seed~N/):
+    config.yaml          the composed curiosft config (resolved)
+    verl_config.yaml     verl's trainer config built from it
+    checkpoints/         verl checkpoints (resume_mode=auto continues from the latest)
+    metrics.jsonl        one line per step (all attempts merged; a resumed run continues the steps)
+    model/               the final model, Hugging Face format (what RL and evaluation read)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from curiosft.io import atomic_path
+
+METRICS = "metrics.jsonl"
+
+
+def prepare_run(cfg: DictConfig, run_dir: str | Path) -> Path:
+    """Write config.yaml and verl_config.yaml into run_dir (validating both)."""
+    from curiosft.verl_ext.sft_config import build_verl_sft_config
+
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    verl_cfg = build_verl_sft_config(resolved, run_dir, nproc=int(cfg.launcher.nproc_per_node))
+    for name, node in (("config.yaml", resolved), ("verl_config.yaml", verl_cfg)):
+        with atomic_path(run_dir / name) as tmp:
+            OmegaConf.save(node, tmp, resolve=True)
+    return run_dir
+
+
+def torchrun_command(run_dir: Path, nproc: int) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+            "-m", "curiosft.verl_ext.sft_worker", str(run_dir)]
+
+
+def _next_attempt(run_dir: Path) -> Path:
+    attempts = sorted(run_dir.glob("metrics.attempt-*.jsonl"))
+    return run_dir / f"metrics.attempt-{len(attempts) + 1:03d}.jsonl"
+
+
+def merge_metrics(run_dir: Path) -> int:
+    """metrics.jsonl from every attempt; a later attempt's line for a step replaces an earlier one."""
+    by_step: dict[int, dict] = {}
+    for attempt in sorted(run_dir.glob("metrics.attempt-*.jsonl")):
+        for line in attempt.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                by_step[int(record["step"])] = record
+    with atomic_path(run_dir / METRICS) as tmp:
+        tmp.write_text("".join(json.dumps(by_step[s], sort_keys=True) + "\n" for s in sorted(by_step)))
+    return len(by_step)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    steps = [(int(m.group(1)), p) for p in (run_dir / "checkpoints").glob("global_step_*")
+             if (m := re.fullmatch(r"global_step_(\d+)", p.name))]
+    return max(steps)[1] if steps else None
+
+
+def export_model(run_dir: Path) -> Path:
+    """Copy the latest checkpoint's Hugging Face export to run_dir/model."""
+    checkpoint = latest_checkpoint(run_dir)
+    if checkpoint is None or not (checkpoint / "huggingface").is_dir():
+        raise FileNotFoundError(f"no Hugging Face export under {run_dir / 'checkpoints'}; did training finish?")
+    with atomic_path(run_dir / "model") as tmp:
+        shutil.copytree(checkpoint / "huggingface", tmp)
+    return run_dir / "model"
+
+
+def run_local(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
+    """Train on this machine: torchrun with launcher.nproc_per_node processes; returns the model dir."""
+    run_dir = prepare_run(cfg, run_dir)
+    env = dict(os.environ)
+    env["VERL_FILE_LOGGER_PATH"] = str(_next_attempt(run_dir))
+    env.setdefault("OMP_NUM_THREADS", str(cfg.launcher.threads_per_process))
+    cmd = torchrun_command(run_dir, int(cfg.launcher.nproc_per_node))
+    proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
+    merge_metrics(run_dir)
+    if proc.returncode != 0:
+        raise RuntimeError(f"SFT run failed (exit {proc.returncode}): {' '.join(cmd)}; see its log")
+    return export_model(run_dir)

@@ -1,0 +1,45 @@
+"""One process of an SFT run (started by torchrun): `python -m curiosft.verl_ext.sft_worker RUN_DIR`.
+
+RUN_DIR holds config.yaml (the composed curiosft config) and verl_config.yaml (verl's trainer config),
+both written by curiosft.sft before launching.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+
+def main(run_dir: str) -> None:
+    cfg = OmegaConf.load(Path(run_dir) / "config.yaml")
+    verl_cfg = OmegaConf.load(Path(run_dir) / "verl_config.yaml")
+
+    from curiosft.verl_ext.cpu_platform import gpu_present, register_engines
+
+    if gpu_present():
+        from verl.utils.distributed import initialize_global_process_group
+
+        initialize_global_process_group()
+    else:
+        # verl would ask for "cpu:gloo,cpu:gloo"; on CPU the one backend is gloo
+        torch.set_num_threads(int(cfg.launcher.get("threads_per_process", 1)))
+        torch.distributed.init_process_group(backend="gloo")
+        register_engines()
+
+    from curiosft.verl_ext.sft_trainer import CuriosftSFTTrainer
+
+    trainer = CuriosftSFTTrainer(verl_cfg, method=cfg.method, schedule=cfg.schedule)
+    trainer.fit()
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m curiosft.verl_ext.sft_worker RUN_DIR")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main(sys.argv[1])

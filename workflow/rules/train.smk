@@ -1,0 +1,25 @@
+# Stage 1: one SFT job per method x schedule x seed (verl's trainer with the method's objective).
+
+
+rule sft:
+    input:
+        unpack(sft_inputs),
+    output:
+        model=directory(f"{RESULTS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/model"),
+        metrics=f"{RESULTS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/metrics.jsonl",
+    wildcard_constraints:
+        method="|".join(METHODS),
+        schedule="|".join(SCHEDULES),
+        seed=r"\d+",
+    params:
+        cli=CURIOSFT,
+        overrides=OVERRIDES_ARG,
+        run_dir=sft_run_dir,
+    threads: SFT_THREADS
+    log:
+        f"{LOGS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.cli} sft --out {params.run_dir} {params.overrides}"
+        " method={wildcards.method} schedule={wildcards.schedule} seed={wildcards.seed} > {log} 2>&1"
