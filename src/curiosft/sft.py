@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -78,15 +79,43 @@ def export_model(run_dir: Path) -> Path:
     return run_dir / "model"
 
 
+def is_complete(run_dir: Path) -> bool:
+    """The latest checkpoint is the run's last step (resuming it would make verl train one step more)."""
+    progress, checkpoint = run_dir / "progress.json", latest_checkpoint(run_dir)
+    if not progress.is_file() or checkpoint is None:
+        return False
+    total = json.loads(progress.read_text())["total_training_steps"]
+    return int(checkpoint.name.removeprefix("global_step_")) >= int(total)
+
+
+def _run_forwarding_signals(cmd: list[str], env: dict, log) -> int:
+    """Run cmd; SIGTERM/SIGINT to this process stop it too (torchrun then stops its workers)."""
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
+
+    def forward(signum, frame):
+        proc.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return proc.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def run_local(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
-    """Train on this machine: torchrun with launcher.nproc_per_node processes; returns the model dir."""
+    """Train on this machine: torchrun with launcher.nproc_per_node processes; returns the model dir.
+
+    Starting it again after a crash resumes from the latest checkpoint (verl's resume_mode=auto).
+    """
     run_dir = prepare_run(cfg, run_dir)
-    env = dict(os.environ)
-    env["VERL_FILE_LOGGER_PATH"] = str(_next_attempt(run_dir))
-    env.setdefault("OMP_NUM_THREADS", str(cfg.launcher.threads_per_process))
-    cmd = torchrun_command(run_dir, int(cfg.launcher.nproc_per_node))
-    proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
-    merge_metrics(run_dir)
-    if proc.returncode != 0:
-        raise RuntimeError(f"SFT run failed (exit {proc.returncode}): {' '.join(cmd)}; see its log")
+    if not is_complete(run_dir):
+        env = dict(os.environ)
+        env["VERL_FILE_LOGGER_PATH"] = str(_next_attempt(run_dir))
+        env.setdefault("OMP_NUM_THREADS", str(cfg.launcher.threads_per_process))
+        cmd = torchrun_command(run_dir, int(cfg.launcher.nproc_per_node))
+        returncode = _run_forwarding_signals(cmd, env, log)
+        merge_metrics(run_dir)
+        if returncode != 0:
+            raise RuntimeError(f"SFT run failed (exit {returncode}): {' '.join(cmd)}; see its log")
     return export_model(run_dir)

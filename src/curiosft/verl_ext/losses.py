@@ -70,11 +70,32 @@ def aggregate(metrics: dict) -> dict[str, float]:
         if key.endswith("_sum"):
             out[key[: -len("_sum")]] = total(values) / tokens if tokens else float("nan")
     out["tokens"] = tokens
+    if "tau_hist" in metrics:
+        out.update(tau_quantiles(metrics["tau_hist"]))
     return out
 
 
+def _flatten(values) -> list[float]:
+    if isinstance(values, (list, tuple)):
+        return [x for v in values for x in _flatten(v)]
+    return [float(values)]
+
+
+def tau_quantiles(histograms, qs=(0.1, 0.5, 0.9)) -> dict[str, float]:
+    """Quantiles from histograms gathered over micro-batches and ranks (verl may nest or concatenate them)."""
+    counts = torch.tensor(_flatten(histograms), dtype=torch.float64).reshape(-1, len(TAU_BINS) - 1).sum(0)
+    if counts.sum() == 0:
+        return {}
+    cdf = counts.cumsum(0) / counts.sum()
+    centers = (TAU_BINS[:-1] + TAU_BINS[1:]).double() / 2
+    return {f"tau_q{int(q * 100)}": float(centers[int(torch.searchsorted(cdf, torch.tensor(q, dtype=cdf.dtype)))])
+            for q in qs}
+
+
 # per-token outputs of the CurioSFT logits hook (kept as jagged tensors in verl's model_output)
-CURIO_FIELDS = ("curio_loss", "curio_nll", "curio_tau", "curio_distill", "curio_teacher_nll")
+CURIO_FIELDS = ("curio_loss", "curio_nll", "curio_tau", "curio_distill", "curio_teacher_nll", "curio_teacher_entropy")
+# tau histogram bins: counts add up exactly over micro-batches and ranks, quantiles come from the sum
+TAU_BINS = torch.linspace(0.5, 3.0, 501)
 
 
 class CurioSFTLoss:
@@ -104,6 +125,8 @@ class CurioSFTLoss:
         metrics = {"tokens": float(mask.sum())}
         for field in CURIO_FIELDS[1:]:
             metrics[f"{field.removeprefix('curio_')}_sum"] = float((model_output[field].values() * mask).sum())
+        taus = model_output["curio_tau"].values()[mask.bool()].float().cpu()
+        metrics["tau_hist"] = torch.histogram(taus.clamp(0.5, 3.0), bins=TAU_BINS).hist.tolist()
         if "entropy" in model_output:
             metrics["entropy_sum"] = float((model_output["entropy"].values().detach() * mask).sum())
         return loss, metrics
@@ -116,8 +139,9 @@ class CurioSFTLoss:
         targets = torch.roll(data["input_ids"].values(), shifts=-1, dims=0)[: student.shape[0]]
         stats: dict[str, torch.Tensor] = {}
         per_token = CurioSFTHead.apply(student, teacher, targets, float(self.method.alpha), self.schedule,
-                                       float(self.progress), int(self.method.chunk_size), False, stats)
+                                       float(self.progress), int(self.method.chunk_size), True, stats)
         values = {"curio_loss": per_token, "curio_nll": stats["nll"], "curio_tau": stats["tau"],
-                  "curio_distill": stats["distill"], "curio_teacher_nll": stats["teacher_nll"]}
+                  "curio_distill": stats["distill"], "curio_teacher_nll": stats["teacher_nll"],
+                  "curio_teacher_entropy": stats["teacher_entropy"]}
         return {k: v.unsqueeze(0) for k, v in values.items()}
 

@@ -11,6 +11,7 @@ resume and tracking are used as they are) and changes two things:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -28,6 +29,10 @@ class CuriosftSFTTrainer(SFTTrainer):
         self.teacher: Teacher | None = None
         super().__init__(config)
         self.step = self.resume_global_step
+        if self.rank == 0:
+            # lets a restarted job see that a run is already complete (verl would train one step more)
+            progress = Path(self.config.trainer.default_local_dir).parent / "progress.json"
+            progress.write_text(json.dumps({"total_training_steps": int(self.total_training_steps)}) + "\n")
         if self.teacher is not None and self.step > 0:
             self.teacher.load(self._checkpoint_dir(self.step), self.rank)
 
@@ -111,7 +116,7 @@ class CuriosftSFTTrainer(SFTTrainer):
             for key, value in tu.get(out, "metrics").items():
                 merged.setdefault(key, []).append(value)
         metrics = {f"train/{k}": v for k, v in aggregate({k: v for k, v in merged.items()
-                                                           if k.endswith("_sum") or k == "tokens"}).items()}
+                                                           if k.endswith("_sum") or k in ("tokens", "tau_hist")}).items()}
         for key in ("loss", "grad_norm", "mfu"):
             if key in merged:
                 metrics[key] = float(torch.tensor(merged[key], dtype=torch.float64).mean())

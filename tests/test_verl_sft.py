@@ -1,0 +1,139 @@
+"""Stage 1 through verl's real SFT trainer on CPU (torchrun, FSDP2, gloo): every method, metrics,
+1 vs 2 processes, kill and resume, Hugging Face export."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from curiosft.config import compose_config
+
+pytestmark = pytest.mark.verl
+
+SCHEDULE = {"curiosft": "entropy_guided"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    """A smoke-size tiny world (data, tokenizer, 30-step base model) for the trainer runs."""
+    from curiosft.world.build import build_base_model, build_tokenizer
+    from curiosft.world.data import build_world_data
+
+    results = tmp_path_factory.mktemp("results")
+    world_cfg = OmegaConf.to_object(compose_config(["experiment=smoke"]).world)
+    data = results / "world" / "data"
+    build_world_data(world_cfg, data)
+    build_tokenizer(world_cfg, data / "pretrain.parquet", results / "world" / "tokenizer")
+    build_base_model(world_cfg, results / "world" / "tokenizer", data / "pretrain.parquet", data / "test_id.parquet",
+                     results / "world" / "model", results / "world" / "base_model.json")
+    return results
+
+
+def sft_command(results: Path, run_dir: Path, method: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "curiosft.cli", "sft", "--out", str(run_dir), "experiment=smoke",
+            f"paths.results={results}", f"method={method}", f"schedule={SCHEDULE.get(method, 'none')}", *extra]
+
+
+def run_sft(results: Path, run_dir: Path, method: str, *extra: str) -> list[dict]:
+    proc = subprocess.run(sft_command(results, run_dir, method, *extra), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return read_metrics(run_dir)
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+COMMON = {"train/loss", "train/nll", "train/entropy", "train/grad_norm", "train/lr", "train/tokens"}
+PER_METHOD = {
+    "sft": set(),
+    "dft": set(),
+    "entropy_reg": set(),
+    "psft": {"train/clip_fraction", "train/ratio", "train/mini_batches"},
+    "curiosft": {"train/tau", "train/tau_q10", "train/tau_q50", "train/tau_q90", "train/teacher_entropy",
+                 "train/distill", "train/teacher_nll", "train/teacher_syncs"},
+}
+
+
+@pytest.mark.parametrize("method", sorted(PER_METHOD))
+def test_every_method_trains_through_verl(world, tmp_path, method):
+    extra = ["method.num_mini_batches=2"] if method == "psft" else []
+    metrics = run_sft(world, tmp_path / method, method, *extra)
+    assert [m["step"] for m in metrics] == [1, 2, 3, 4]
+    for record in metrics:
+        data = record["data"]
+        assert COMMON | PER_METHOD[method] <= set(data), sorted(data)
+        assert data["train/entropy"] > 0 and data["train/nll"] > 0
+    last = metrics[-1]["data"]
+    if method == "sft":
+        assert last["train/loss"] == pytest.approx(last["train/nll"], rel=1e-4)
+    if method == "curiosft":
+        assert last["train/loss"] == pytest.approx(last["train/nll"] + last["train/distill"], rel=1e-4)
+        assert 1.1 - 1e-6 <= last["train/tau"] <= 1.5 + 1e-6
+    if method == "psft":
+        assert metrics[0]["data"]["train/mini_batches"] == 2
+        assert 0 <= last["train/clip_fraction"] <= 1
+    # the final model is a loadable Hugging Face checkpoint
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / method / "model")
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / method / "model")
+    assert model.config.model_type == "qwen2" and tokenizer.eos_token == "<|im_end|>"
+    saved = OmegaConf.load(tmp_path / method / "config.yaml")
+    assert saved.method.name == method
+
+
+@pytest.mark.parametrize("method", ["sft", "curiosft"])
+def test_one_and_two_processes_log_the_same_values(world, tmp_path, method):
+    one = run_sft(world, tmp_path / "one", method, "launcher.nproc_per_node=1", "launcher.threads_per_process=2")
+    two = run_sft(world, tmp_path / "two", method, "launcher.nproc_per_node=2", "launcher.threads_per_process=1")
+    keys = ["train/loss", "train/nll", "train/entropy", "train/tokens"]
+    if method == "curiosft":
+        keys += ["train/tau", "train/distill", "train/teacher_entropy", "train/tau_q50"]
+    for a, b in zip(one, two, strict=True):
+        for key in keys:
+            assert a["data"][key] == pytest.approx(b["data"][key], rel=2e-4, abs=1e-6), (a["step"], key)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants at once (what a node failure does to a job)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    for p in [*root.children(recursive=True), root]:
+        p.send_signal(signal.SIGKILL)
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(world, tmp_path):
+    """Kill -9 mid-run, start the same command again: it continues from the checkpoint, steps continue."""
+    run_dir = tmp_path / "run"
+    cmd = sft_command(world, run_dir, "curiosft", "trainer.max_steps=6", "trainer.save_freq=2")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = run_dir / "checkpoints" / "global_step_2" / "curiosft_teacher_rank0.pt"
+    deadline = time.time() + 300
+    while not marker.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "the run never wrote its first checkpoint"
+    kill_tree(proc.pid)
+    proc.wait()
+    killed_steps = [json.loads(line)["step"] for line in
+                    next(run_dir.glob("metrics.attempt-001.jsonl")).read_text().splitlines()]
+    assert killed_steps and max(killed_steps) < 6
+
+    metrics = run_sft(world, run_dir, "curiosft", "trainer.max_steps=6", "trainer.save_freq=2")
+    assert [m["step"] for m in metrics] == [1, 2, 3, 4, 5, 6]
+    resumed = [json.loads(line)["step"] for line in (run_dir / "metrics.attempt-002.jsonl").read_text().splitlines()]
+    assert resumed[0] > 2 and resumed[-1] == 6, resumed
+    assert metrics[-1]["data"]["train/teacher_syncs"] == 1  # synced at step 5, counted across the restart
+    assert (run_dir / "model" / "model.safetensors").is_file()
+    # a complete run started again only re-exports: no extra step, no new attempt
+    again = run_sft(world, run_dir, "curiosft", "trainer.max_steps=6", "trainer.save_freq=2")
+    assert [m["step"] for m in again] == [1, 2, 3, 4, 5, 6]
+    assert not (run_dir / "metrics.attempt-003.jsonl").exists()
