@@ -65,6 +65,9 @@ def test_composed_nodes_are_typed_by_their_schema():
         (["method=curiosft", "schedule=fixed", "schedule.tau=abc"], "could not be converted to Float"),
         (["trainer.lr_scheduler=linear"], "unknown trainer.lr_scheduler 'linear'; choose one of cosine, constant"),
         (["world.model.hidden_size=100", "world.model.num_heads=3"], "divisible by num_heads"),
+        (["method=psft", "trainer.micro_batch_size_per_device=8"],
+         "gives 4 sequences per mini-batch and rank, not a multiple of trainer.micro_batch_size_per_device=8"),
+        (["trainer.global_batch_size=30", "launcher.nproc_per_node=4"], "does not split over 4 data-parallel"),
     ],
 )
 def test_bad_input_fails_with_a_message_naming_it(overrides, fragment):

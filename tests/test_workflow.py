@@ -72,15 +72,28 @@ def test_lint(repo, python):
     assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
+# SFT jobs per sweep: schedules multiply only curiosft
+SFT_JOBS = {"smoke": 2, "tiny": 2 + 2 + 2 * 2, "paper": 4 * 3 + 3 * 3, "paper_psft": 2 * 3}
+
+
+def job_counts(out: str) -> dict[str, int]:
+    import re
+
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M)}
+
+
 @pytest.mark.parametrize("experiment", ["smoke", "tiny", "paper", "paper_psft"])
 def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
     proc = snakemake(repo, python, "-n", "--config", f"experiment={experiment}", workdir=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout + proc.stderr
+    counts = job_counts(out)
+    assert counts["sft"] == SFT_JOBS[experiment], counts
     if experiment in ("paper", "paper_psft"):
         assert "prepare_training_data" in out and "prepare_benchmark" in out
     else:
-        assert "world_model" in out
+        assert counts["world_model"] == 1
+        assert "method~sft/schedule~none/seed~1" in out
 
 
 def test_bad_config_fails_before_any_job(repo, python, tmp_path):
@@ -106,6 +119,13 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, tmp_path):
     report = json.loads((world / "base_model.json").read_text())
     assert report["pretrain_steps"] == 30 and 0 <= report["greedy_accuracy_test_id"] <= 1
     assert (tmp_path / "results" / "logs" / "world" / "model.log").is_file()
+    # stage 1: one verl SFT job per run of the smoke sweep
+    for run in ("method~sft/schedule~none/seed~1", "method~curiosft/schedule~entropy_guided/seed~1"):
+        run_dir = tmp_path / "results" / "sft" / run
+        steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        assert steps == [1, 2, 3, 4]
+        assert (run_dir / "model" / "model.safetensors").is_file()
+        assert (tmp_path / "results" / "logs" / "sft" / f"{run}.log").is_file()
     # cached: a second run has nothing to do
     again = snakemake(repo, python, "--cores", "2", "--config", "experiment=smoke", workdir=tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

@@ -93,4 +93,33 @@ def finalize(cfg: DictConfig) -> DictConfig:
         OmegaConf.to_object(cfg)
     except (ValueError, OmegaConfBaseException) as exc:
         raise ConfigError(f"invalid configuration: {exc}") from exc
+    check_batch_sizes(cfg)
     return cfg
+
+
+def data_parallel_size(cfg: DictConfig) -> int:
+    """Training processes of one job: torchrun processes locally, nodes x GPUs on SLURM."""
+    launcher = cfg.launcher
+    if launcher.name == "slurm":
+        return max(1, int(launcher.nodes) * int(launcher.gpus_per_node))
+    return int(launcher.nproc_per_node)
+
+
+def check_batch_sizes(cfg: DictConfig) -> None:
+    """Each rank's share of a global batch (or of a PSFT mini-batch) must split into whole micro-batches."""
+    t, dp = cfg.trainer, data_parallel_size(cfg)
+    micro = int(t.micro_batch_size_per_device)
+    if t.global_batch_size % dp:
+        raise ConfigError(
+            f"trainer.global_batch_size={t.global_batch_size} does not split over {dp} data-parallel processes; "
+            "use a multiple of the process count"
+        )
+    per_rank = t.global_batch_size // dp
+    k = int(cfg.method.get("num_mini_batches", 1))
+    if per_rank % k or (per_rank // k) % micro:
+        raise ConfigError(
+            f"trainer.global_batch_size={t.global_batch_size} over {dp} process(es)"
+            + (f" in method.num_mini_batches={k} mini-batches" if k > 1 else "")
+            + f" gives {per_rank / k:g} sequences per {'mini-batch' if k > 1 else 'step'} and rank, not a multiple of "
+            f"trainer.micro_batch_size_per_device={micro}; change one of them"
+        )

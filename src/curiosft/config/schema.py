@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
+from curiosft.released import ENTROPY_GUIDED
+
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
@@ -116,14 +118,14 @@ class NoSchedule(ScheduleConfig):
 @dataclass
 class EntropyGuidedSchedule(ScheduleConfig):
     name: str = "entropy_guided"
-    tau_min: float = 1.1
-    tau_max: float = 1.5
-    top_k: int = 512
-    b: float = 0.5
-    c: float = 2.0
-    h0: float = 1.2
-    eps_h: float = 0.03
-    iters: int = 20
+    tau_min: float = ENTROPY_GUIDED["tau_min"]
+    tau_max: float = ENTROPY_GUIDED["tau_max"]
+    top_k: int = ENTROPY_GUIDED["top_k"]
+    b: float = ENTROPY_GUIDED["b"]
+    c: float = ENTROPY_GUIDED["c"]
+    h0: float = ENTROPY_GUIDED["h0"]
+    eps_h: float = ENTROPY_GUIDED["eps_h"]
+    iters: int = ENTROPY_GUIDED["iters"]
 
     def __post_init__(self) -> None:
         _require(0 < self.tau_min <= self.tau_max, f"schedule tau range [{self.tau_min}, {self.tau_max}] is empty")

@@ -6,10 +6,12 @@ All functions take teacher logits [tokens, vocab] and return one temperature per
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
+
+from curiosft.released import ENTROPY_GUIDED
 
 
 def upcast(x: torch.Tensor) -> torch.Tensor:
@@ -51,14 +53,14 @@ def _near_deterministic(z: torch.Tensor, h_top: torch.Tensor, eps_h: float) -> t
 def select_temperature(
     teacher_logits: torch.Tensor,
     *,
-    tau_min: float = 1.1,
-    tau_max: float = 1.5,
-    top_k: int = 512,
-    b: float = 0.5,
-    c: float = 2.0,
-    h0: float = 1.2,
-    eps_h: float = 0.03,
-    iters: int = 20,
+    tau_min: float = ENTROPY_GUIDED["tau_min"],
+    tau_max: float = ENTROPY_GUIDED["tau_max"],
+    top_k: int = ENTROPY_GUIDED["top_k"],
+    b: float = ENTROPY_GUIDED["b"],
+    c: float = ENTROPY_GUIDED["c"],
+    h0: float = ENTROPY_GUIDED["h0"],
+    eps_h: float = ENTROPY_GUIDED["eps_h"],
+    iters: int = ENTROPY_GUIDED["iters"],
 ) -> torch.Tensor:
     """Per-token tau with H_topK(z / tau) = H + b * sigmoid(c * (H - h0)) (METHODS.md), by bisection.
 
@@ -99,21 +101,13 @@ class TemperatureSchedule(Protocol):
 
 @dataclass(frozen=True)
 class EntropyGuided:
-    tau_min: float = 1.1
-    tau_max: float = 1.5
-    top_k: int = 512
-    b: float = 0.5
-    c: float = 2.0
-    h0: float = 1.2
-    eps_h: float = 0.03
-    iters: int = 20
+    """select_temperature with its parameters bound (defaults: the release's, curiosft.released)."""
+
+    params: dict = field(default_factory=lambda: dict(ENTROPY_GUIDED))
     name: str = "entropy_guided"
 
     def __call__(self, teacher_logits: torch.Tensor, progress: float = 0.0) -> torch.Tensor:
-        return select_temperature(
-            teacher_logits, tau_min=self.tau_min, tau_max=self.tau_max, top_k=self.top_k, b=self.b, c=self.c,
-            h0=self.h0, eps_h=self.eps_h, iters=self.iters,
-        )
+        return select_temperature(teacher_logits, **self.params)
 
 
 @dataclass(frozen=True)
@@ -154,4 +148,6 @@ def build_schedule(cfg) -> TemperatureSchedule:
     name = fields.pop("name")
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    if name == "entropy_guided":
+        return EntropyGuided({**ENTROPY_GUIDED, **fields})
     return SCHEDULES[name](**fields)

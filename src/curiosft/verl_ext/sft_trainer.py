@@ -12,6 +12,7 @@ resume and tracking are used as they are) and changes two things:
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import torch
@@ -69,6 +70,7 @@ class CuriosftSFTTrainer(SFTTrainer):
     # ------------------------------------------------------------------------------------ one step
     def train_step(self, data):
         """One optimizer step of the method on a global batch (what SFTTrainer.fit calls)."""
+        started = time.perf_counter()
         tu.assign_non_tensor(data, calculate_entropy=True)
         self.step += 1
         if self.method.name == "psft":
@@ -81,8 +83,11 @@ class CuriosftSFTTrainer(SFTTrainer):
         else:
             outputs = [self._engine_train_batch(data=data)]
         merged = self._merge_outputs(outputs)
-        if merged is not None and self.teacher is not None:
-            tu.get(merged, "metrics")["train/teacher_syncs"] = self.teacher.syncs
+        if merged is not None:
+            metrics = tu.get(merged, "metrics")
+            metrics["perf/step_seconds"] = time.perf_counter() - started
+            if self.teacher is not None:
+                metrics["train/teacher_syncs"] = self.teacher.syncs
         return merged
 
     def _psft_step(self, data):
