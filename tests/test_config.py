@@ -27,6 +27,13 @@ def test_every_schema_has_a_conf_option_and_back():
     assert set(group_options("schedule")) == set(SCHEDULE_SCHEMAS)
 
 
+def test_every_experiment_is_valid_for_every_method():
+    for experiment in group_options("experiment"):
+        for method in METHOD_SCHEMAS:
+            schedule = "entropy_guided" if method == "curiosft" else "none"
+            compose_config([f"experiment={experiment}", f"method={method}", f"schedule={schedule}"])
+
+
 @pytest.mark.parametrize("group", ["model", "data", "experiment", "launcher"])
 def test_every_option_composes(group):
     for option in group_options(group):

@@ -64,8 +64,7 @@ PER_METHOD = {
 
 @pytest.mark.parametrize("method", sorted(PER_METHOD))
 def test_every_method_trains_through_verl(world, tmp_path, method):
-    extra = ["method.num_mini_batches=2"] if method == "psft" else []
-    metrics = run_sft(world, tmp_path / method, method, *extra)
+    metrics = run_sft(world, tmp_path / method, method)
     assert [m["step"] for m in metrics] == [1, 2, 3, 4]
     for record in metrics:
         data = record["data"]
@@ -78,7 +77,7 @@ def test_every_method_trains_through_verl(world, tmp_path, method):
         assert last["train/loss"] == pytest.approx(last["train/nll"] + last["train/distill"], rel=1e-4)
         assert 1.1 - 1e-6 <= last["train/tau"] <= 1.5 + 1e-6
     if method == "psft":
-        assert metrics[0]["data"]["train/mini_batches"] == 2
+        assert metrics[0]["data"]["train/mini_batches"] == 8
         assert 0 <= last["train/clip_fraction"] <= 1
     # the final model is a loadable Hugging Face checkpoint
     from transformers import AutoModelForCausalLM, AutoTokenizer

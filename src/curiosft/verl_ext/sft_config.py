@@ -6,6 +6,7 @@ verl does not know fails here, not on a cluster node.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from hydra import compose, initialize_config_module
@@ -80,9 +81,13 @@ def verl_overrides(cfg: DictConfig, run_dir: str | Path, *, nproc: int) -> list[
     # fp32 compute (bf16 autocast is ~20x slower on CPU); bf16 mixed precision otherwise
     param_dtype = "fp32" if fp32 else "bf16"
     overrides.append(f"+engine.mixed_precision={{param_dtype: {param_dtype}, reduce_dtype: fp32, buffer_dtype: fp32}}")
-    overrides.append("+model.override_config={attn_implementation: sdpa}" if not on_gpu else
-                     "+model.override_config={attn_implementation: flash_attention_2}")
+    overrides.append(f"+model.override_config={{attn_implementation: {attention_implementation(on_gpu)}}}")
     return overrides
+
+
+def attention_implementation(on_gpu: bool) -> str:
+    """flash-attention 2 on GPUs where it is installed (verl[vllm] does not bring it), else SDPA."""
+    return "flash_attention_2" if on_gpu and importlib.util.find_spec("flash_attn") else "sdpa"
 
 
 def build_verl_sft_config(cfg: DictConfig, run_dir: str | Path, *, nproc: int = 1) -> DictConfig:
