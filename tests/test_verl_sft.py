@@ -89,6 +89,14 @@ def test_every_method_trains_through_verl(world, tmp_path, method):
     assert saved.method.name == method
 
 
+def test_seeds_change_the_data_order(world, tmp_path):
+    one = run_sft(world, tmp_path / "s1", "sft", "seed=1", "trainer.max_steps=2")
+    two = run_sft(world, tmp_path / "s2", "sft", "seed=2", "trainer.max_steps=2")
+    assert [m["data"]["train/loss"] for m in one] != [m["data"]["train/loss"] for m in two]
+    again = run_sft(world, tmp_path / "s1b", "sft", "seed=1", "trainer.max_steps=2")
+    assert [m["data"]["train/loss"] for m in one] == [m["data"]["train/loss"] for m in again]
+
+
 @pytest.mark.parametrize("method", ["sft", "curiosft"])
 def test_one_and_two_processes_log_the_same_values(world, tmp_path, method):
     one = run_sft(world, tmp_path / "one", method, "launcher.nproc_per_node=1", "launcher.threads_per_process=2")

@@ -47,6 +47,11 @@ class CuriosftSFTTrainer(SFTTrainer):
         self._engine_train_batch = self.training_client.train_batch
         self.training_client.train_batch = self.train_step
 
+    def _build_dataloader(self) -> None:
+        super()._build_dataloader()
+        # verl's SFTTrainer leaves the sampler at seed 0: every seed of a sweep saw the same data order
+        self.train_sampler.seed = int(self.config.trainer.seed)
+
     def _build_ckpt_handler(self) -> None:
         # built before checkpoints load: on resume its saved state replaces the base weights afterwards
         if self.method.uses_teacher:
