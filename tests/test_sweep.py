@@ -26,6 +26,15 @@ def test_run_path_and_overrides():
     assert run.overrides == ["method=curiosft", "schedule=fixed", "seed=2"]
 
 
+def test_method_overrides_apply_to_that_method_only():
+    runs = expand_sweep(["sft", "psft"], [], [1], {"psft": ["trainer.lr=1e-6"]})
+    by_method = {r.method: r for r in runs}
+    assert by_method["psft"].overrides[-1] == "trainer.lr=1e-6"
+    assert by_method["sft"].overrides == ["method=sft", "schedule=none", "seed=1"]
+    with pytest.raises(ValueError, match="method_overrides names 'dft', which the sweep does not run"):
+        expand_sweep(["sft"], [], [1], {"dft": ["trainer.lr=1"]})
+
+
 @pytest.mark.parametrize(
     "methods,schedules,message",
     [

@@ -57,6 +57,7 @@ def test_schema_enums_match_the_config_tree(schema):
         lambda c: c.update(experimnet="tiny"),
         lambda c: c.update(overrides=["not an override"]),
         lambda c: c.update(local_data={"math5000": "/x"}),
+        lambda c: c["sweeps"]["tiny"].update(method_overrides={"curio": ["trainer.lr=1"]}),
     ],
 )
 def test_schema_rejects_bad_configs(workflow_config, schema, mutate):
@@ -89,6 +90,8 @@ def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
     out = proc.stdout + proc.stderr
     counts = job_counts(out)
     assert counts["sft"] == SFT_JOBS[experiment], counts
+    if experiment == "paper":
+        assert "method=psft schedule=none seed=1 trainer.lr=1.0e-6 trainer.lr_scheduler=constant" in out
     if experiment in ("paper", "paper_psft"):
         assert "prepare_training_data" in out and "prepare_benchmark" in out
     else:

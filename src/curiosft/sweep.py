@@ -15,6 +15,8 @@ class Run:
     method: str
     schedule: str
     seed: int
+    # the sweep's extra Hydra overrides for this method (e.g. PSFT's own optimiser settings)
+    method_overrides: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
@@ -24,15 +26,21 @@ class Run:
     @property
     def overrides(self) -> list[str]:
         """Hydra overrides that select this run."""
-        return [f"method={self.method}", f"schedule={self.schedule}", f"seed={self.seed}"]
+        return [f"method={self.method}", f"schedule={self.schedule}", f"seed={self.seed}", *self.method_overrides]
 
 
-def expand_sweep(methods: Iterable[str], schedules: Iterable[str], seeds: Iterable[int]) -> list[Run]:
+def expand_sweep(methods: Iterable[str], schedules: Iterable[str], seeds: Iterable[int],
+                 method_overrides: Mapping[str, Iterable[str]] | None = None) -> list[Run]:
     """Every run of the sweep, in a stable order, each exactly once.
 
     sft-like methods (no teacher) get schedule `none` once per seed; teacher methods get every schedule.
     """
     methods, schedules, seeds = list(methods), list(schedules), list(seeds)
+    method_overrides = {m: tuple(o) for m, o in (method_overrides or {}).items()}
+    for m in method_overrides:
+        if m not in methods:
+            raise ValueError(f"method_overrides names {m!r}, which the sweep does not run; sweep methods: "
+                             f"{', '.join(methods)}")
     for m in methods:
         if m not in METHOD_SCHEMAS:
             raise ValueError(f"unknown method {m!r} in sweep; choose from {', '.join(METHOD_SCHEMAS)}")
@@ -46,10 +54,10 @@ def expand_sweep(methods: Iterable[str], schedules: Iterable[str], seeds: Iterab
     for m in dict.fromkeys(methods):
         for sched in (dict.fromkeys(schedules) if method_uses_teacher(m) else [NO_SCHEDULE]):
             for seed in dict.fromkeys(seeds):
-                runs.append(Run(m, sched, int(seed)))
+                runs.append(Run(m, sched, int(seed), method_overrides.get(m, ())))
     return runs
 
 
 def runs_of(sweep: Mapping) -> list[Run]:
     """The runs of a sweep entry of config/config.yaml ({methods, schedules, seeds})."""
-    return expand_sweep(sweep["methods"], sweep.get("schedules", []), sweep["seeds"])
+    return expand_sweep(sweep["methods"], sweep.get("schedules", []), sweep["seeds"], sweep.get("method_overrides"))

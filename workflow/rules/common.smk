@@ -79,6 +79,12 @@ def sft_inputs(wildcards):
     return inputs
 
 
+def method_overrides_arg(wildcards):
+    """The sweep's extra overrides for this run's method (config sweeps.<experiment>.method_overrides)."""
+    overrides = config["sweeps"][EXPERIMENT].get("method_overrides", {}).get(wildcards.method, [])
+    return shlex.join(overrides)
+
+
 def sft_run_dir(wildcards):
     return f"{RESULTS}/sft/method~{wildcards.method}/schedule~{wildcards.schedule}/seed~{wildcards.seed}"
 

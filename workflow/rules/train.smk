@@ -14,6 +14,7 @@ rule sft:
     params:
         cli=CURIOSFT,
         overrides=OVERRIDES_ARG,
+        method_overrides=method_overrides_arg,
         run_dir=sft_run_dir,
     threads: SFT_THREADS
     log:
@@ -22,4 +23,5 @@ rule sft:
         ENV
     shell:
         "{params.cli} sft --out {params.run_dir} {params.overrides}"
-        " method={wildcards.method} schedule={wildcards.schedule} seed={wildcards.seed} > {log} 2>&1"
+        " method={wildcards.method} schedule={wildcards.schedule} seed={wildcards.seed} {params.method_overrides}"
+        " > {log} 2>&1"
