@@ -56,6 +56,14 @@ def ref_curiosft_per_token(student: torch.Tensor, teacher: torch.Tensor, targets
     return -log_pi + alpha * 0.5 * (log_pi - log_q) ** 2
 
 
+def distillation_inputs(tokens: int, vocab: int, seed: int, dtype=torch.float32):
+    """Student logits, teacher logits and targets for one CurioSFT test case."""
+    student = random_logits(tokens=tokens, vocab=vocab, seed=seed, dtype=dtype)
+    teacher = random_logits(tokens=tokens, vocab=vocab, seed=seed + 1, dtype=dtype)
+    targets = torch.randint(0, vocab, (tokens,), generator=torch.Generator().manual_seed(seed))
+    return student, teacher, targets
+
+
 def random_logits(tokens=24, vocab=700, scale=3.0, seed=0, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     # a spread of sharp and flat rows
@@ -146,9 +154,7 @@ def test_curiosft_loss_and_gradient_match_the_reference(schedule):
 
 
 def test_curiosft_chunking_does_not_change_the_result():
-    student = random_logits(tokens=33, vocab=300, seed=5)
-    teacher = random_logits(tokens=33, vocab=300, seed=6)
-    targets = torch.randint(0, 300, (33,))
+    student, teacher, targets = distillation_inputs(33, 300, seed=5)
     mask = torch.ones(33)
     a, _ = curiosft_loss(student, teacher, targets, mask, chunk_size=4)
     b, _ = curiosft_loss(student, teacher, targets, mask, chunk_size=1024)
@@ -156,9 +162,8 @@ def test_curiosft_chunking_does_not_change_the_result():
 
 
 def test_curiosft_gradcheck_float64():
-    student = random_logits(tokens=6, vocab=20, seed=7, dtype=torch.float64).requires_grad_()
-    teacher = random_logits(tokens=6, vocab=20, seed=8, dtype=torch.float64)
-    targets = torch.randint(0, 20, (6,))
+    student, teacher, targets = distillation_inputs(6, 20, seed=7, dtype=torch.float64)
+    student.requires_grad_()
     mask = torch.tensor([1.0, 1, 0, 1, 1, 1], dtype=torch.float64)
     fn = lambda s: curiosft_loss(s, teacher, targets, mask, schedule=Fixed(1.3), chunk_size=4)[0]  # noqa: E731
     assert torch.autograd.gradcheck(fn, (student,))
@@ -174,9 +179,7 @@ def test_curiosft_fixed_point_is_e_times_q():
 
 
 def test_alpha_zero_is_plain_sft():
-    student = random_logits(tokens=10, vocab=40, seed=9)
-    teacher = random_logits(tokens=10, vocab=40, seed=10)
-    targets = torch.randint(0, 40, (10,))
+    student, teacher, targets = distillation_inputs(10, 40, seed=9)
     mask = torch.ones(10)
     loss, _ = curiosft_loss(student, teacher, targets, mask, alpha=0.0)
     log_prob = torch.log_softmax(student, -1).gather(-1, targets[:, None]).squeeze(-1)
