@@ -123,7 +123,8 @@ def test_killed_run_resumes_from_its_last_checkpoint(world, tmp_path):
     run_dir = tmp_path / "run"
     cmd = sft_command(world, run_dir, "curiosft", "trainer.max_steps=6", "trainer.save_freq=2")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    marker = run_dir / "checkpoints" / "global_step_2" / "curiosft_teacher_rank0.pt"
+    # verl writes its tracker last, when a checkpoint (student, optimizer, data state, teacher) is complete
+    marker = run_dir / "checkpoints" / "latest_checkpointed_iteration.txt"
     deadline = time.time() + 300
     while not marker.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)

@@ -11,7 +11,6 @@ resume and tracking are used as they are) and changes two things:
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 from verl.trainer.sft_trainer import SFTTrainer
 from verl.utils import tensordict_utils as tu
 
+from curiosft.io import write_json
 from curiosft.verl_ext.losses import OLD_LOG_PROBS, CurioSFTLoss, ObjectiveLoss, aggregate
 from curiosft.verl_ext.teacher import Teacher
 
@@ -32,8 +32,8 @@ class CuriosftSFTTrainer(SFTTrainer):
         self.step = self.resume_global_step
         if self.rank == 0:
             # lets a restarted job see that a run is already complete (verl would train one step more)
-            progress = Path(self.config.trainer.default_local_dir).parent / "progress.json"
-            progress.write_text(json.dumps({"total_training_steps": int(self.total_training_steps)}) + "\n")
+            write_json(Path(self.config.trainer.default_local_dir).parent / "progress.json",
+                       {"total_training_steps": int(self.total_training_steps)})
         if self.teacher is not None and self.step > 0:
             self.teacher.load(self._checkpoint_dir(self.step), self.rank)
 
@@ -62,10 +62,10 @@ class CuriosftSFTTrainer(SFTTrainer):
         save = self.ckpt_handler.save_checkpoint
 
         def save_with_teacher(step, *args, **kwargs):
-            result = save(step, *args, **kwargs)
+            # teacher first: verl marks a checkpoint complete (its tracker file) only at the end of its save
             if self.teacher is not None:
                 self.teacher.save(self._checkpoint_dir(step), self.rank)
-            return result
+            return save(step, *args, **kwargs)
 
         self.ckpt_handler.save_checkpoint = save_with_teacher
 

@@ -53,6 +53,7 @@ class Teacher:
     def save(self, checkpoint_dir: Path, rank: int) -> None:
         shards = [_local(p).detach().clone() for p in self.module.parameters()]
         path = self.state_path(checkpoint_dir, rank)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         torch.save({"shards": shards, "syncs": self.syncs}, tmp)
         tmp.replace(path)
