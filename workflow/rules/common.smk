@@ -26,9 +26,10 @@ HYDRA_OVERRIDES = [f"experiment={EXPERIMENT}", *config.get("overrides", [])]
 try:
     RUNS = runs_of(config["sweeps"][EXPERIMENT])
     CFG = compose_config(HYDRA_OVERRIDES)
-    # fail here, before any job starts, if one run of the sweep does not compose
-    for _run in RUNS:
-        compose_config([*HYDRA_OVERRIDES, *_run.overrides])
+    # fail here, before any job starts, if one run of the sweep does not compose; a seed cannot make a
+    # config invalid, so each method x schedule (with its overrides) is composed once
+    for _overrides in dict.fromkeys(tuple(o for o in r.overrides if not o.startswith("seed=")) for r in RUNS):
+        compose_config([*HYDRA_OVERRIDES, *_overrides])
 except (ConfigError, ValueError) as exc:
     raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
 

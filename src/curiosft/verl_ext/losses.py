@@ -14,13 +14,26 @@ from curiosft.objectives import build_schedule, dft_loss, psft_loss, sft_loss
 from curiosft.objectives.curio_head import CurioSFTHead
 
 OLD_LOG_PROBS = "curiosft_old_log_probs"
+# per-token outputs of the CurioSFT logits hook (kept as jagged tensors in verl's model_output)
+CURIO_FIELDS = ("curio_loss", "curio_nll", "curio_tau", "curio_distill", "curio_teacher_nll", "curio_teacher_entropy")
+# tau histogram bins: counts add up exactly over micro-batches and ranks, quantiles come from the sum
+TAU_BINS = torch.linspace(0.5, 3.0, 501)
+
+
+def response_mask(data, dtype: torch.dtype) -> torch.Tensor:
+    """The loss mask over the packed micro-batch, rolled by one to align with next-token outputs."""
+    return torch.roll(data["loss_mask"].values(), shifts=-1, dims=0).to(dtype)
+
+
+def global_normalizer(data) -> float:
+    """The global batch's token count over the data-parallel size, as verl's own sft_loss normalises."""
+    return data["batch_num_tokens"] / data["dp_size"]
 
 
 def flat_log_probs(model_output, data) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token log-probs and the aligned response mask, flattened over the packed micro-batch."""
     log_prob = model_output["log_probs"].values()
-    mask = torch.roll(data["loss_mask"].values(), shifts=-1, dims=0).to(log_prob.dtype)
-    return log_prob, mask
+    return log_prob, response_mask(data, log_prob.dtype)
 
 
 class ObjectiveLoss:
@@ -32,7 +45,7 @@ class ObjectiveLoss:
 
     def __call__(self, model_output, data, dp_group=None):
         log_prob, mask = flat_log_probs(model_output, data)
-        normalizer = data["batch_num_tokens"] / data["dp_size"]
+        normalizer = global_normalizer(data)
         if self.name == "sft":
             loss, metrics = sft_loss(log_prob, mask, normalizer=normalizer)
         elif self.name == "dft":
@@ -92,11 +105,6 @@ def tau_quantiles(histograms, qs=(0.1, 0.5, 0.9)) -> dict[str, float]:
             for q in qs}
 
 
-# per-token outputs of the CurioSFT logits hook (kept as jagged tensors in verl's model_output)
-CURIO_FIELDS = ("curio_loss", "curio_nll", "curio_tau", "curio_distill", "curio_teacher_nll", "curio_teacher_entropy")
-# tau histogram bins: counts add up exactly over micro-batches and ranks, quantiles come from the sum
-TAU_BINS = torch.linspace(0.5, 3.0, 501)
-
 
 class CurioSFTLoss:
     """CurioSFT through verl's logits hook.
@@ -117,11 +125,9 @@ class CurioSFTLoss:
     def __call__(self, model_output=None, data=None, dp_group=None, student_logits=None):
         if student_logits is not None:
             return self.per_token(student_logits, data)
-        mask = torch.roll(data["loss_mask"].values(), shifts=-1, dims=0)
         per_token = model_output["curio_loss"].values()
-        mask = mask.to(per_token.dtype)
-        normalizer = torch.as_tensor(data["batch_num_tokens"] / data["dp_size"], dtype=per_token.dtype)
-        loss = (per_token * mask).sum() / normalizer
+        mask = response_mask(data, per_token.dtype)
+        loss = (per_token * mask).sum() / global_normalizer(data)
         metrics = {"tokens": float(mask.sum())}
         for field in CURIO_FIELDS[1:]:
             metrics[f"{field.removeprefix('curio_')}_sum"] = float((model_output[field].values() * mask).sum())
