@@ -26,7 +26,10 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 demo: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES) all $(SNAKEMAKE_ARGS)
 	@echo
-	@echo "Done. Outputs are under results/ (see results/README.md)."
+	@echo "Done. Outputs are under results/ (see results/README.md):"
+	@echo "  tables:  results/paper/tables/   (in_distribution, out_of_distribution, post_rl, pass_at_k: .md .csv .tex)"
+	@echo "  figures: results/paper/figures/  (training_entropy, eval_entropy, pass_at_k: .png .pdf)"
+	@echo "  records: results/eval/<checkpoint>/<benchmark>.jsonl (one line per prompt x sample)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -17,6 +17,14 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/world.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/eval.smk"
+
+
+# light rules: never submitted to a cluster
+localrules:
+    all,
+    tables,
+    figures,
 
 
 rule all:

@@ -75,6 +75,8 @@ def test_lint(repo, python):
 
 # SFT jobs per sweep: schedules multiply only curiosft
 SFT_JOBS = {"smoke": 2, "tiny": 2 + 2 + 2 * 2, "paper": 4 * 3 + 3 * 3, "paper_psft": 2 * 3}
+# checkpoints (the tiny world's base model too) x benchmarks
+EVAL_JOBS = {"smoke": (1 + 2) * 2, "tiny": (1 + 8) * 2, "paper": 21 * 9, "paper_psft": 6 * 5}
 
 
 def job_counts(out: str) -> dict[str, int]:
@@ -90,6 +92,8 @@ def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
     out = proc.stdout + proc.stderr
     counts = job_counts(out)
     assert counts["sft"] == SFT_JOBS[experiment], counts
+    assert counts["eval"] == EVAL_JOBS[experiment], counts
+    assert counts["tables"] == 1 and counts["figures"] == 1, counts
     if experiment == "paper":
         assert "method=psft schedule=none seed=1 trainer.lr=1.0e-6 trainer.lr_scheduler=constant" in out
     if experiment in ("paper", "paper_psft"):
@@ -129,6 +133,25 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, tmp_path):
         assert steps == [1, 2, 3, 4]
         assert (run_dir / "model" / "model.safetensors").is_file()
         assert (tmp_path / "results" / "logs" / "sft" / f"{run}.log").is_file()
+    # evaluation: per-sample records for every checkpoint x benchmark, then tables and figures
+    for checkpoint in ("base", "sft/method~sft/schedule~none/seed~1", "sft/method~curiosft/schedule~entropy_guided/seed~1"):
+        for benchmark, kind in (("tiny_id", "math"), ("tiny_mc", "multiple_choice")):
+            lines = (tmp_path / "results" / "eval" / checkpoint / f"{benchmark}.jsonl").read_text().splitlines()
+            records = [json.loads(line) for line in lines]
+            # smoke: 16 prompts x 2 samples
+            assert len(records) == 32
+            assert {r["checkpoint"] for r in records} == {checkpoint} and {r["kind"] for r in records} == {kind}
+            assert {r["sample"] for r in records} == {0, 1}
+            assert all(0 <= r["score"] <= 1 and r["response_length"] >= 1 and r["mean_entropy"] >= 0 for r in records)
+            if kind == "multiple_choice":
+                assert all(sorted(r["choice_order"]) == [0, 1, 2, 3] for r in records)
+    paper = tmp_path / "results" / "paper"
+    for name in ("in_distribution", "out_of_distribution", "post_rl", "pass_at_k"):
+        assert (paper / "tables" / f"{name}.md").is_file() and (paper / "tables" / f"{name}.tex").is_file()
+    table = (paper / "tables" / "in_distribution.md").read_text()
+    assert "| Base model |" in table and "| SFT |" in table and "| CurioSFT (entropy-guided) |" in table
+    for name in ("training_entropy", "eval_entropy", "pass_at_k"):
+        assert (paper / "figures" / f"{name}.png").stat().st_size > 10_000
     # cached: a second run has nothing to do
     again = snakemake(repo, python, "--cores", "2", "--config", "experiment=smoke", workdir=tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

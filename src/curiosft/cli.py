@@ -84,6 +84,37 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
         print(f"{args.out}/{file_name}: {info['rows']} rows")
 
 
+def cmd_eval(args: argparse.Namespace) -> None:
+    import json
+
+    from curiosft.evaluation.records import RecordsError
+    from curiosft.evaluation.run import evaluate_checkpoint
+
+    cfg = _compose(args.overrides)
+    try:
+        summary = evaluate_checkpoint(
+            OmegaConf.to_object(cfg.eval), model_dir=args.model, benchmark=args.benchmark, data_file=args.data, out=args.out,
+            checkpoint=args.checkpoint, threads=args.threads,
+            max_model_len=cfg.data.max_prompt_length + cfg.eval.max_new_tokens,
+        )
+    except (FileNotFoundError, KeyError, ValueError, RecordsError) as exc:
+        raise SystemExit(f"curiosft eval: {exc}") from None
+    print(json.dumps(summary, indent=2))
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from curiosft.evaluation.records import RecordsError
+    from curiosft.report.build import build_report
+
+    try:
+        written = build_report(records=args.records, training_metrics=args.training_metrics, out=args.out,
+                               what=args.what)
+    except RecordsError as exc:
+        raise SystemExit(f"curiosft report: {exc}") from None
+    for path in written:
+        print(path)
+
+
 def cmd_datasets(args: argparse.Namespace) -> None:
     from curiosft.data.registry import REGISTRY
 
@@ -134,6 +165,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--local", help="read this file/folder instead of the hub (parquet, json, jsonl, csv)")
     p.add_argument("--revision", help="hub revision (commit) to read instead of the registry's")
     p.add_argument("--limit", type=int, help="keep only the first N rows (quick checks)")
+
+    p = add("eval", cmd_eval, "sample and score one checkpoint on one benchmark -> per-sample JSONL records")
+    p.add_argument("--model", required=True, help="Hugging Face model folder")
+    p.add_argument("--benchmark", required=True, help="benchmark name (eval.benchmarks)")
+    p.add_argument("--data", required=True, help="the benchmark's parquet (RL record layout)")
+    p.add_argument("--out", required=True, help="records file (.jsonl)")
+    p.add_argument("--checkpoint", required=True,
+                   help="what is evaluated: base, or sft|rl/method~M/schedule~S/seed~N (recorded in every record)")
+    p.add_argument("--threads", type=int, help="torch threads (hf backend)")
+
+    p = add("report", cmd_report, "paper tables and figures from per-sample records and training metrics",
+            overrides=False)
+    p.add_argument("--records", nargs="+", required=True, help="evaluation record files (.jsonl)")
+    p.add_argument("--training-metrics", nargs="*", default=[],
+                   help="training metrics.jsonl files (results/sft/... and results/rl/...), for the curves")
+    p.add_argument("--out", required=True, help="output folder (tables/ and figures/ below it)")
+    p.add_argument("--what", choices=["tables", "figures", "all"], default="all")
 
     add("datasets", cmd_datasets, "list the registered real data sets", overrides=False)
     return parser

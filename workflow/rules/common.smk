@@ -11,6 +11,7 @@ from pathlib import Path
 from curiosft.config import ConfigError, compose_config
 from curiosft.config.schema import METHOD_SCHEMAS, SCHEDULE_SCHEMAS
 from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
+from curiosft.evaluation.benchmarks import BENCHMARKS as ALL_BENCHMARKS
 from curiosft.sweep import runs_of
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -37,6 +38,10 @@ RESULTS = OmegaConf.select(CFG, "paths.results")
 WORLD = OmegaConf.select(CFG, "paths.world")
 DATA = OmegaConf.select(CFG, "paths.data")
 LOGS = f"{RESULTS}/logs"
+PAPER = f"{RESULTS}/paper"
+# what the tables and figures rules write (curiosft.report.build)
+TABLES = ["in_distribution", "out_of_distribution", "post_rl", "pass_at_k"]
+FIGURES = ["training_entropy", "eval_entropy", "pass_at_k"]
 
 # The software environment of every rule (used with --use-conda; otherwise the current one).
 ENV = "../../environment.yml"
@@ -50,6 +55,9 @@ METHODS = list(METHOD_SCHEMAS)
 SCHEDULES = list(SCHEDULE_SCHEMAS)
 # an SFT job uses every core it is given (torch threads x processes); never two at once on a laptop
 SFT_THREADS = int(CFG.launcher.get("nproc_per_node", 1)) * int(CFG.launcher.get("threads_per_process", 1))
+# evaluation: CPU (hf backend) jobs take the launcher's threads; GPU (vllm) jobs one GPU per tensor-parallel rank
+EVAL_THREADS = int(CFG.launcher.get("threads_per_process", 1))
+EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" else 0
 TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}
 
 
@@ -94,11 +102,34 @@ def sft_outputs():
     return [f"{RESULTS}/sft/{run.path}/metrics.jsonl" for run in RUNS]
 
 
+def eval_checkpoints():
+    """What is evaluated: the base model when the workflow builds it (the tiny world), then every SFT run."""
+    base = ["base"] if CFG.model.name == "tiny" else []
+    return base + [f"sft/{run.path}" for run in RUNS]
+
+
+def eval_outputs():
+    return [f"{RESULTS}/eval/{c}/{b}.jsonl" for c in eval_checkpoints() for b in CFG.eval.benchmarks]
+
+
+def eval_inputs(wildcards):
+    """The checkpoint's Hugging Face model folder and the benchmark's parquet."""
+    if wildcards.checkpoint == "base":
+        model = f"{WORLD}/model"
+    else:
+        model = f"{RESULTS}/{wildcards.checkpoint}/model"
+    return {"model": model, "data": benchmark_file(wildcards.benchmark)}
+
+
+def paper_outputs():
+    return [*rules.tables.output, *rules.figures.output]
+
+
 def all_targets(wildcards):
     targets = [*training_data_files(), *(benchmark_file(b) for b in CFG.eval.benchmarks)]
     if USES_TINY_WORLD or CFG.model.name == "tiny":
         targets.append(f"{WORLD}/base_model.json")
-    return targets + sft_outputs()
+    return targets + sft_outputs() + eval_outputs() + paper_outputs()
 
 
 def local_data_arg(wildcards):

@@ -231,8 +231,49 @@ class TrainerConfig:
 # ------------------------------------------------------------------------------------------------ eval
 @dataclass
 class EvalConfig:
-    # benchmark names (see curiosft.data.registry.BENCHMARKS, or tiny_id / tiny_mc for the tiny world)
+    """How checkpoints are evaluated (../shared/METHODS.md, evaluation protocol)."""
+
+    # benchmark names (see curiosft.evaluation.benchmarks: the real ones plus tiny_id / tiny_mc)
     benchmarks: list[str] = field(default_factory=list)
+    # generation backend: "vllm" (GPU) or "hf" (transformers generate; CPU)
+    backend: str = "vllm"
+    temperature: float = 0.6
+    top_p: float = 1.0
+    max_new_tokens: int = 8192
+    # samples per prompt (avg@n, pass@k for k = 1, 2, 4, ... n); per-benchmark exceptions below
+    n_samples: int = 8
+    n_samples_per_benchmark: dict[str, int] = field(default_factory=lambda: {"mmlu_pro": 1})
+    # generation seed (each sample's randomness) and the seed of the multiple-choice option shuffle
+    seed: int = 0
+    shuffle_choices: bool = True
+    shuffle_seed: int = 1234
+    # evaluate only the first N prompts of each benchmark (None: all)
+    limit: Optional[int] = None
+    # hf backend: prompts per generate() call; vllm: top log-probs per token for the entropy estimate
+    batch_size: int = 64
+    entropy_top_k: int = 20
+    # vllm backend
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.85
+    # scoring: math-verify worker processes and the hard per-item timeout (seconds)
+    scoring_workers: int = 2
+    scoring_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        _choose(self.backend, ("vllm", "hf"), "eval.backend")
+        _require(self.temperature >= 0, f"eval.temperature={self.temperature} must be >= 0")
+        _require(0 < self.top_p <= 1, f"eval.top_p={self.top_p} must be in (0, 1]")
+        _require(self.max_new_tokens >= 1, f"eval.max_new_tokens={self.max_new_tokens} must be >= 1")
+        for name, n in {"eval.n_samples": self.n_samples, **{
+                f"eval.n_samples_per_benchmark.{b}": v for b, v in self.n_samples_per_benchmark.items()}}.items():
+            _require(n >= 1, f"{name}={n} must be >= 1")
+        _require(self.limit is None or self.limit >= 1, f"eval.limit={self.limit} must be >= 1 (or null for all)")
+        _require(self.batch_size >= 1, f"eval.batch_size={self.batch_size} must be >= 1")
+        _require(self.scoring_workers >= 1, f"eval.scoring_workers={self.scoring_workers} must be >= 1")
+        _require(self.scoring_timeout_s > 0, f"eval.scoring_timeout_s={self.scoring_timeout_s} must be > 0")
+
+    def samples_for(self, benchmark: str) -> int:
+        return self.n_samples_per_benchmark.get(benchmark, self.n_samples)
 
 
 # ------------------------------------------------------------------------------------------- launcher
@@ -321,6 +362,8 @@ class WorldConfig:
     n_test_id: int = 200
     n_test_mc: int = 200
     n_choices: int = 4
+    # share of pretraining transcripts in the multiple-choice form of the tiny_mc test set
+    pretrain_mc_fraction: float = 0.25
     model: WorldModelConfig = field(default_factory=WorldModelConfig)
     pretrain: WorldPretrainConfig = field(default_factory=WorldPretrainConfig)
 
@@ -329,6 +372,8 @@ class WorldConfig:
             lo, hi = getattr(self, key)
             _require(1 <= lo <= hi <= 12, f"world.{key}={[lo, hi]} must satisfy 1 <= lo <= hi <= 12")
         _require(2 <= self.n_choices <= 10, f"world.n_choices={self.n_choices} must be in [2, 10]")
+        _require(0 <= self.pretrain_mc_fraction <= 1,
+                 f"world.pretrain_mc_fraction={self.pretrain_mc_fraction} must be in [0, 1]")
 
 
 # -------------------------------------------------------------------------------------------- top level

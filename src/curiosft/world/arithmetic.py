@@ -32,8 +32,9 @@ class Addition:
         # a different surface form from training: the out-of-distribution multiple-choice set
         return f"Which of the following numbers is the sum of {self.a} and {self.b}?"
 
-    def working(self) -> str:
-        """The digit-by-digit trace, least significant digit first, ending in the boxed answer."""
+    def working(self, boxed: str | None = None) -> str:
+        """The digit-by-digit trace, least significant digit first, ending in the boxed answer
+        (`boxed`: what to box instead of the sum, e.g. the letter of a multiple-choice option)."""
         xs, ys = str(self.a)[::-1], str(self.b)[::-1]
         carry, lines = 0, []
         for i in range(max(len(xs), len(ys))):
@@ -45,7 +46,8 @@ class Addition:
         if carry:
             lines.append(f"write {carry}")
         body = "\n".join(lines)
-        return f"<think>\n{body}\n</think>\nThe answer is \\boxed{{{self.answer}}}."
+        final = self.answer if boxed is None else boxed
+        return f"<think>\n{body}\n</think>\nThe answer is \\boxed{{{final}}}."
 
 
 def sample_addition(rng: random.Random, digits: tuple[int, int] | list[int]) -> Addition:

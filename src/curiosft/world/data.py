@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 from curiosft.config.schema import WorldConfig
+from curiosft.data.prompts import choice_letters, choice_prompt
 from curiosft.data.records import choice_record, math_record, sft_record
 from curiosft.io import write_parquet
 from curiosft.world.arithmetic import Addition, multiple_choice, sample_addition
@@ -17,7 +18,8 @@ TINY_TRAIN = "tiny_arith"
 
 # file name -> what it holds
 WORLD_DATA_FILES = {
-    "pretrain.parquet": "base-model pretraining corpus (rendered chat transcripts, easier problems)",
+    "pretrain.parquet": "base-model pretraining corpus (rendered chat transcripts, easier problems; a share "
+                        "in the multiple-choice form)",
     "sft_train.parquet": "SFT demonstrations (verl messages)",
     "rl_train.parquet": "RL prompts with ground truth",
     "test_id.parquet": "in-distribution test set (math, boxed answers)",
@@ -41,6 +43,20 @@ def _unique_problems(rng: random.Random, digits: list[int], n: int, exclude: set
     return out
 
 
+def _pretrain_text(problem: Addition, rng: random.Random, world: WorldConfig) -> dict:
+    """A pretraining transcript: usually the SFT form; with probability pretrain_mc_fraction the
+    multiple-choice form (so the base model knows the format the out-of-distribution test uses, and SFT,
+    which never shows it, can make it forget)."""
+    if rng.random() < world.pretrain_mc_fraction:
+        choices, answer_index = multiple_choice(rng, problem, world.n_choices)
+        letter = choice_letters(len(choices))[answer_index]
+        messages = [*choice_prompt(problem.choice_question(), choices),
+                    {"role": "assistant", "content": problem.working(boxed=letter)}]
+    else:
+        messages = sft_record(problem.question(), problem.working(), data_source=TINY_TRAIN)["messages"]
+    return {"text": render_chat(messages)}
+
+
 def build_world_data(world: WorldConfig, out_dir: str | Path) -> dict[str, int]:
     """Generate every data file of the tiny world into out_dir; returns row counts per file."""
     out_dir = Path(out_dir)
@@ -53,10 +69,7 @@ def build_world_data(world: WorldConfig, out_dir: str | Path) -> dict[str, int]:
     pretrain = _unique_problems(rng, list(world.pretrain_digits), world.n_pretrain, held_out) if world.n_pretrain else []
 
     rows: dict[str, list[dict]] = {
-        "pretrain.parquet": [
-            {"text": render_chat(sft_record(p.question(), p.working(), data_source=TINY_TRAIN)["messages"])}
-            for p in pretrain
-        ],
+        "pretrain.parquet": [_pretrain_text(p, rng, world) for p in pretrain],
         "sft_train.parquet": [
             sft_record(p.question(), p.working(), data_source=TINY_TRAIN, ground_truth=str(p.answer)) for p in sft
         ],

@@ -1,0 +1,96 @@
+"""Metrics from per-sample records: avg@n, unbiased pass@k, response entropy and length; seeds aggregated.
+
+Aggregation order (honest seeds): each seed's checkpoint gets its own number per benchmark (mean over
+prompts of the per-prompt metric), split averages are means over that seed's benchmarks, and only
+then are seeds summarised as mean and sample standard deviation (ddof 1; NaN with a single seed).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+RUN_KEYS = ["stage", "method", "schedule", "seed"]
+GROUP_KEYS = ["stage", "method", "schedule"]
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k = 1 - C(n-c, k) / C(n, k) for n samples of which c are correct (Chen et al., 2021)."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n; got n={n}, c={c}, k={k}")
+    if n - c < k:
+        return 1.0
+    # the product form is exact and stable for large n
+    return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+
+
+def pass_at_k_array(n: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
+    """pass_at_k over arrays of (n, c); NaN where k > n."""
+    n, c = np.asarray(n, dtype=np.int64), np.asarray(c, dtype=np.int64)
+    out = np.full(n.shape, np.nan)
+    for n_value in np.unique(n):
+        if k > n_value:
+            continue
+        rows = n == n_value
+        # log C(n-c, k) - log C(n, k) with lgamma; exact 0 when n - c < k
+        cs = c[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_ratio = (_log_comb(n_value - cs, k) - _log_comb(np.full_like(cs, n_value), k))
+        out[rows] = np.where(n_value - cs < k, 1.0, 1.0 - np.exp(log_ratio))
+    return out
+
+
+def _log_comb(n: np.ndarray, k: int) -> np.ndarray:
+    lgamma = np.vectorize(math.lgamma, otypes=[float])
+    n = np.asarray(n, dtype=float)
+    return lgamma(n + 1) - lgamma(k + 1) - lgamma(np.maximum(n - k, 0) + 1)
+
+
+def k_values(n: int) -> list[int]:
+    """1, 2, 4, ... up to n (and n itself)."""
+    ks = [2**i for i in range(int(math.log2(n)) + 1)] if n >= 1 else []
+    return sorted({*ks, n}) if n >= 1 else []
+
+
+def per_prompt(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per (checkpoint, benchmark, prompt): samples n, correct c, mean score/entropy/length."""
+    keys = ["checkpoint", *RUN_KEYS, "benchmark", "split", "prompt_id"]
+    records = records.assign(correct=(records["score"] > 0.5).astype(np.int64))
+    grouped = records.groupby(keys, sort=False, observed=True)
+    frame = grouped.agg(n=("score", "size"), score=("score", "mean"), correct=("correct", "sum"),
+                        entropy=("mean_entropy", "mean"), length=("response_length", "mean"))
+    return frame.reset_index()
+
+
+def per_benchmark(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per (checkpoint, benchmark): avg@n (%), pass@k (%) for k = 1, 2, 4, ..., entropy, length."""
+    prompts = per_prompt(records)
+    max_n = int(prompts["n"].max())
+    for k in k_values(max_n):
+        prompts[f"pass@{k}"] = 100 * pass_at_k_array(prompts["n"].to_numpy(), prompts["correct"].to_numpy(), k)
+    keys = ["checkpoint", *RUN_KEYS, "benchmark", "split"]
+    pass_cols = [c for c in prompts.columns if c.startswith("pass@")]
+    frame = prompts.groupby(keys, sort=False, observed=True).agg(
+        prompts=("prompt_id", "size"), n_samples=("n", "max"), avg=("score", "mean"),
+        entropy=("entropy", "mean"), length=("length", "mean"), **{c: (c, "mean") for c in pass_cols},
+    ).reset_index()
+    frame["avg"] *= 100
+    return frame
+
+
+def split_averages(bench: pd.DataFrame, value: str = "avg") -> pd.DataFrame:
+    """Per checkpoint: the mean of `value` over its in-distribution and over its out-of-distribution benchmarks."""
+    averages = bench.pivot_table(index=["checkpoint", *RUN_KEYS], columns="split", values=value, aggfunc="mean")
+    return averages.rename(columns={"id": "ID avg", "ood": "OOD avg"}).reset_index()
+
+
+def over_seeds(frame: pd.DataFrame, values: list[str], by: list[str] | None = None) -> pd.DataFrame:
+    """Mean, std (ddof 1) and seed count of `values` per method (stage, method, schedule [+ by])."""
+    keys = [*GROUP_KEYS, *(by or [])]
+    grouped = frame.groupby(keys, sort=False, observed=True)[values]
+    mean, std = grouped.mean(), grouped.std(ddof=1)
+    seeds = frame.groupby(keys, sort=False, observed=True)["seed"].nunique().rename("seeds")
+    out = mean.add_suffix(" mean").join(std.add_suffix(" std")).join(seeds)
+    return out.reset_index()

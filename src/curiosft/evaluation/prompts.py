@@ -1,0 +1,63 @@
+"""Evaluation prompts from a benchmark's RL-format parquet, with multiple-choice options reshuffled.
+
+Shuffling: each question's options are permuted by a generator seeded with (shuffle_seed, benchmark,
+question index), so a run is reproducible and every checkpoint sees the same order; the order is
+recorded per sample (`choice_order`: original option index at each new position).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from curiosft.data.prompts import choice_letters, choice_prompt
+
+
+@dataclass(frozen=True)
+class EvalPrompt:
+    prompt_id: int
+    messages: list[dict]
+    ground_truth: str
+    kind: str
+    choices: list[str] = field(default_factory=list)
+    choice_order: list[int] = field(default_factory=list)
+
+
+def _shuffled(question: str, choices: list[str], answer: str, rng: random.Random):
+    letters = choice_letters(len(choices))
+    order = list(range(len(choices)))
+    rng.shuffle(order)
+    new_choices = [choices[i] for i in order]
+    new_answer = letters[order.index(letters.index(answer))]
+    return choice_prompt(question, new_choices), new_choices, new_answer, order
+
+
+def load_eval_prompts(path: str, benchmark: str, kind: str, *, shuffle: bool, shuffle_seed: int,
+                      limit: int | None = None) -> list[EvalPrompt]:
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read benchmark file {path}: {exc}; rebuild it with the workflow "
+                         f"(snakemake {path})") from None
+    if limit is not None:
+        frame = frame.head(limit)
+    prompts = []
+    for row in frame.itertuples(index=False):
+        info = row.extra_info
+        index = int(info["index"])
+        answer = str(row.reward_model["ground_truth"])
+        messages = [dict(m) for m in row.prompt]
+        choices = [str(c) for c in info.get("choices", [])]
+        order = list(range(len(choices)))
+        if kind == "multiple_choice":
+            if len(choices) < 2:
+                raise ValueError(f"{path}: row {index} of multiple-choice benchmark {benchmark} has no choices")
+            if shuffle:
+                rng = random.Random(f"{shuffle_seed}:{benchmark}:{index}")
+                messages, choices, answer, order = _shuffled(str(info["question"]), choices, answer, rng)
+        prompts.append(EvalPrompt(index, messages, answer, kind, choices, order))
+    if not prompts:
+        raise ValueError(f"benchmark file {path} has no rows")
+    return prompts

@@ -1,0 +1,110 @@
+"""Per-sample evaluation records: one JSON line per prompt x sample, the source of truth of every table.
+
+Layout: results/eval/<checkpoint>/<benchmark>.jsonl, where <checkpoint> is `base` (the model before
+SFT), `sft/method~M/schedule~S/seed~N` or `rl/method~M/schedule~S/seed~N`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+
+from curiosft.io import atomic_path
+
+# field -> arrow type; the reader enforces these (an answer "3.2e-5" stays a string)
+SCHEMA = pa.schema([
+    ("checkpoint", pa.string()),   # run path: base | sft/method~../schedule~../seed~.. | rl/...
+    ("stage", pa.string()),        # base | sft | rl
+    ("method", pa.string()),
+    ("schedule", pa.string()),
+    ("seed", pa.int64()),
+    ("benchmark", pa.string()),
+    ("split", pa.string()),        # id | ood
+    ("kind", pa.string()),         # math | multiple_choice
+    ("prompt_id", pa.int64()),
+    ("sample", pa.int64()),
+    ("n_samples", pa.int64()),
+    ("temperature", pa.float64()),
+    ("top_p", pa.float64()),
+    ("ground_truth", pa.string()),
+    ("response", pa.string()),
+    ("extracted", pa.string()),
+    ("score", pa.float64()),
+    ("reason", pa.string()),
+    ("response_length", pa.int64()),
+    ("mean_entropy", pa.float64()),
+    ("choice_order", pa.list_(pa.int64())),
+])
+FIELDS = tuple(SCHEMA.names)
+# what the metrics need (reading skips the response text)
+METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "benchmark", "split", "prompt_id", "sample",
+                 "n_samples", "score", "response_length", "mean_entropy")
+
+
+class RecordsError(ValueError):
+    """A record file is missing, unreadable or not in the record schema."""
+
+
+def parse_checkpoint(checkpoint: str) -> dict:
+    """`sft/method~psft/schedule~none/seed~2` -> {stage: sft, method: psft, schedule: none, seed: 2}."""
+    if checkpoint == "base":
+        return {"stage": "base", "method": "base", "schedule": "none", "seed": 0}
+    stage, *parts = checkpoint.split("/")
+    fields = dict(part.split("~", 1) for part in parts if "~" in part)
+    if stage not in ("sft", "rl") or set(fields) != {"method", "schedule", "seed"}:
+        raise ValueError(f"checkpoint {checkpoint!r} is not `base` or <sft|rl>/method~M/schedule~S/seed~N")
+    return {"stage": stage, "method": fields["method"], "schedule": fields["schedule"], "seed": int(fields["seed"])}
+
+
+def write_records(path: str | os.PathLike, records: Iterable[dict]) -> int:
+    """Write records as JSON lines, atomically; every record must have exactly the schema's fields."""
+    count = 0
+    with atomic_path(path) as tmp, open(tmp, "w") as out:
+        for record in records:
+            missing, extra = set(FIELDS) - set(record), set(record) - set(FIELDS)
+            if missing or extra:
+                raise ValueError(f"record {count} for {path}: missing fields {sorted(missing)}, unknown {sorted(extra)}")
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def _read_one(path: Path, columns: Sequence[str]) -> pa.Table:
+    import pyarrow.json as pj
+
+    if not path.is_file():
+        raise RecordsError(f"record file {path} does not exist; run the evaluation that writes it "
+                           f"(snakemake {path})")
+    schema = pa.schema([SCHEMA.field(c) for c in columns])
+    try:
+        table = pj.read_json(path, parse_options=pj.ParseOptions(explicit_schema=schema,
+                                                                 unexpected_field_behavior="ignore"),
+                             read_options=pj.ReadOptions(block_size=16 << 20))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        raise RecordsError(f"record file {path} is corrupt ({str(exc).splitlines()[0]}); delete it and re-run "
+                           f"its evaluation (snakemake {path})") from None
+    if table.num_rows == 0:
+        raise RecordsError(f"record file {path} is empty; delete it and re-run its evaluation")
+    for name in columns:
+        if name not in ("extracted",) and table.column(name).null_count:
+            raise RecordsError(f"record file {path}: {table.column(name).null_count} records lack field {name!r}; "
+                               f"delete it and re-run its evaluation")
+    return table
+
+
+def read_records(paths: Iterable[str | os.PathLike], columns: Sequence[str] = METRIC_FIELDS):
+    """All records of `paths` as one pandas DataFrame (only `columns`; all fields with columns=FIELDS)."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise RecordsError("no record files given")
+    tables = [_read_one(p, columns) for p in paths]
+    return pa.concat_tables(tables).to_pandas()
+
+
+def find_record_files(eval_root: str | os.PathLike) -> list[Path]:
+    """Every record file under results/eval (for notebooks and ad-hoc use; the workflow lists its own)."""
+    return sorted(Path(eval_root).rglob("*.jsonl"))

@@ -1,0 +1,61 @@
+"""Evaluate one checkpoint on one benchmark: prompts -> samples -> scores -> per-sample records."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from curiosft.evaluation.benchmarks import get_benchmark
+from curiosft.evaluation.generation import SamplingSettings, make_generator
+from curiosft.evaluation.prompts import load_eval_prompts
+from curiosft.evaluation.records import parse_checkpoint, write_records
+from curiosft.scoring import ScoreItem, ScoringPool
+
+
+def sampling_settings(eval_cfg, benchmark: str) -> SamplingSettings:
+    return SamplingSettings(n=eval_cfg.samples_for(benchmark), temperature=eval_cfg.temperature,
+                            top_p=eval_cfg.top_p, max_new_tokens=eval_cfg.max_new_tokens, seed=eval_cfg.seed)
+
+
+def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: str, out: str, checkpoint: str,
+                        threads: int | None = None, max_model_len: int | None = None) -> dict:
+    """Write `out` (JSONL records) and return a summary {benchmark, checkpoint, records, accuracy, ...}.
+
+    `eval_cfg` is the `eval` section of the composed config (curiosft.config.schema.EvalConfig).
+    """
+    spec = get_benchmark(benchmark)
+    run = parse_checkpoint(checkpoint)
+    if not Path(model_dir, "config.json").is_file():
+        raise FileNotFoundError(f"no Hugging Face model at {model_dir} (config.json missing); train or export it first")
+    prompts = load_eval_prompts(data_file, benchmark, spec.kind, shuffle=eval_cfg.shuffle_choices,
+                                shuffle_seed=eval_cfg.shuffle_seed, limit=eval_cfg.limit)
+    settings = sampling_settings(eval_cfg, benchmark)
+    # the scoring workers start while the model loads and generates
+    with ScoringPool(eval_cfg.scoring_workers, eval_cfg.scoring_timeout_s) as pool:
+        started = time.perf_counter()
+        generator = make_generator(eval_cfg.backend, model_dir, eval_cfg, threads=threads,
+                                   max_model_len=max_model_len)
+        completions = generator.generate([p.messages for p in prompts], settings)
+        generate_s = time.perf_counter() - started
+        pairs = [(p, i, c) for p, samples in zip(prompts, completions) for i, c in enumerate(samples)]
+        grades = pool.score([ScoreItem(c.text, p.ground_truth, p.kind, p.choices) for p, _, c in pairs],
+                            progress=True)
+    records = [
+        {
+            "checkpoint": checkpoint, **run, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
+            "prompt_id": p.prompt_id, "sample": i, "n_samples": settings.n, "temperature": settings.temperature,
+            "top_p": settings.top_p, "ground_truth": p.ground_truth, "response": c.text,
+            "extracted": g.extracted, "score": g.score, "reason": g.reason, "response_length": c.num_tokens,
+            "mean_entropy": c.mean_entropy, "choice_order": p.choice_order,
+        }
+        for (p, i, c), g in zip(pairs, grades)
+    ]
+    write_records(out, records)
+    n = len(records)
+    return {
+        "benchmark": benchmark, "checkpoint": checkpoint, "prompts": len(prompts), "records": n,
+        "accuracy": sum(r["score"] for r in records) / n,
+        "mean_entropy": sum(r["mean_entropy"] for r in records) / n,
+        "mean_response_length": sum(r["response_length"] for r in records) / n,
+        "generate_seconds": round(generate_s, 2),
+    }

@@ -1,0 +1,110 @@
+"""Paper figures (seaborn), each saved as PNG and PDF: bands are +-1 std over seeds.
+
+Figures are plain matplotlib `Figure` objects (no pyplot state, no backend switching): they save on a
+headless machine and display inline in a notebook alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
+from curiosft.io import atomic_path
+from curiosft.report.labels import KNOWN_RUNS, ordered_labels, run_label
+
+sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(Method=[run_label(m, s) for m, s in zip(frame["method"], frame["schedule"])])
+
+
+_KNOWN_LABELS = [run_label(m, s) for m, s in KNOWN_RUNS]
+# the base model in grey; the methods in the colour-blind palette, SFT first (blue)
+_COLORS = {label: color for label, color in zip(_KNOWN_LABELS[1:], sns.color_palette("colorblind", 10))}
+_COLORS[_KNOWN_LABELS[0]] = (0.55, 0.55, 0.55)
+
+
+def _palette(labels: list[str]) -> dict[str, tuple]:
+    """The same colour for a method in every figure; unknown labels get the palette's spare colours."""
+    spare = iter(sns.color_palette("colorblind", 10)[len(_COLORS) - 1:] + sns.color_palette("dark", 10))
+    return {label: _COLORS.get(label) or next(spare) for label in labels}
+
+
+def save_figure(fig, out_dir: str | Path, name: str) -> list[Path]:
+    written = []
+    for suffix in (".png", ".pdf"):
+        path = Path(out_dir) / f"{name}{suffix}"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=suffix[1:])
+        written.append(path)
+    return written
+
+
+def _subplots(ncols: int, width: float, height: float = 3.8, **kwargs):
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(1, ncols, squeeze=False, **kwargs)
+    return fig, axes
+
+
+def training_curves(train: pd.DataFrame, metrics: dict[str, str], title: str):
+    """One panel per metric (column -> axis label), x = step, a line per method with a band over seeds."""
+    frame = _labelled(train)
+    labels = ordered_labels(frame)
+    fig, axes = _subplots(len(metrics), 5.2 * len(metrics))
+    for ax, (column, axis_label) in zip(axes[0], metrics.items()):
+        sns.lineplot(data=frame, x="step", y=column, hue="Method", hue_order=labels, palette=_palette(labels),
+                     errorbar="sd", ax=ax, legend=ax is axes[0][-1])
+        ax.set(xlabel="training step", ylabel=axis_label)
+    legend = axes[0][-1].get_legend()
+    if legend is not None:
+        legend.set_bbox_to_anchor((1.02, 1))
+        legend._loc = 2
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def eval_entropy(bench: pd.DataFrame):
+    """Mean token entropy of the sampled responses, per benchmark and method (bars: mean, whiskers: std)."""
+    frame = _labelled(bench)
+    labels = ordered_labels(frame)
+    names = benchmark_order(frame["benchmark"].unique())
+    frame = frame.assign(Benchmark=[get_benchmark(b).label for b in frame["benchmark"]])
+    fig, axes = _subplots(1, max(5.0, 1.6 * len(names) + 2.5))
+    ax = axes[0][0]
+    sns.barplot(data=frame, x="Benchmark", y="entropy", hue="Method", hue_order=labels, palette=_palette(labels),
+                order=[get_benchmark(n).label for n in names], errorbar="sd", ax=ax)
+    ax.set(xlabel="", ylabel="mean token entropy (nats)", title="Response entropy at evaluation")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def pass_at_k_curves(bench: pd.DataFrame):
+    """pass@k against k (log2 axis), averaged over each split's benchmarks; one panel per split."""
+    pass_cols = sorted((c for c in bench.columns if c.startswith("pass@")), key=lambda c: int(c[5:]))
+    long = bench.melt(id_vars=["stage", "method", "schedule", "seed", "benchmark", "split"], value_vars=pass_cols,
+                      var_name="k", value_name="pass")
+    long["k"] = long["k"].str[5:].astype(int)
+    # mean over the split's benchmarks per seed, then the band is over seeds
+    long = long.groupby(["stage", "method", "schedule", "seed", "split", "k"], as_index=False)["pass"].mean()
+    long = _labelled(long.dropna(subset=["pass"]))
+    labels = ordered_labels(long)
+    splits = [s for s in ("id", "ood") if s in set(long["split"])]
+    fig, axes = _subplots(len(splits), 5.2 * len(splits), sharey=True)
+    for ax, split in zip(axes[0], splits):
+        sns.lineplot(data=long[long["split"] == split], x="k", y="pass", hue="Method", hue_order=labels,
+                     palette=_palette(labels), errorbar="sd", marker="o", ax=ax, legend=ax is axes[0][-1])
+        ax.set_xscale("log", base=2)
+        ks = sorted(long["k"].unique())
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set(xlabel="k", ylabel="pass@k (%)",
+               title="in-distribution (math)" if split == "id" else "out-of-distribution (multiple choice)")
+    sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig

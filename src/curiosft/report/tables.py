@@ -1,0 +1,160 @@
+"""Paper tables from benchmark metrics: one Table, rendered as CSV, Markdown and LaTeX (booktabs).
+
+Cells are mean +- std over seeds; the best mean per column is bold (the base model does not compete);
+"Δ SFT" is the row's average minus the SFT row's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
+from curiosft.evaluation.metrics import over_seeds
+from curiosft.io import atomic_path
+from curiosft.report.labels import REFERENCE_METHOD, run_label, run_sort_key
+
+DELTA = "Δ SFT"
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    # rows: one per (method, schedule); columns: mean and std per column name; seeds per row
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    columns: list[str] = field(default_factory=list)
+    # column whose difference to the SFT row is shown (None: no delta column)
+    delta_of: str | None = None
+    empty_note: str = "no results yet"
+    # columns that are differences (printed with a sign)
+    signed: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.rows.empty
+
+
+def metric_table(name: str, title: str, frame: pd.DataFrame, columns: dict[str, str], *,
+                 delta_of: str | None, empty_note: str = "no results yet", signed: tuple[str, ...] = ()) -> Table:
+    """`frame`: one row per checkpoint (stage, method, schedule, seed) with the value columns named in
+    `columns` (source column -> table column); aggregated over seeds here."""
+    if frame.empty:
+        return Table(name, title, columns=list(columns.values()), delta_of=delta_of, empty_note=empty_note,
+                     signed=signed)
+    stats = over_seeds(frame.rename(columns=columns), list(columns.values()))
+    stats["label"] = [run_label(m, s) for m, s in zip(stats["method"], stats["schedule"])]
+    stats = stats.iloc[sorted(range(len(stats)), key=lambda i: run_sort_key(stats["method"].iloc[i],
+                                                                           stats["schedule"].iloc[i]))]
+    stats = stats.reset_index(drop=True)
+    if delta_of is not None:
+        reference = stats.loc[stats["method"] == REFERENCE_METHOD, f"{delta_of} mean"]
+        stats[DELTA] = stats[f"{delta_of} mean"] - reference.iloc[0] if len(reference) == 1 else math.nan
+    return Table(name, title, stats, list(columns.values()), delta_of, empty_note, signed)
+
+
+def accuracy_table(name: str, title: str, bench: pd.DataFrame, stage_rows: list[str], split: str) -> Table:
+    """Benchmarks of one split as columns (avg@n, %) plus their average."""
+    part = bench[bench["stage"].isin(stage_rows) & (bench["split"] == split)]
+    names = benchmark_order(part["benchmark"].unique()) if not part.empty else []
+    wide = part.pivot_table(index=["stage", "method", "schedule", "seed"], columns="benchmark", values="avg")
+    if not wide.empty:
+        wide["Avg"] = wide[names].mean(axis=1)
+    columns = {n: get_benchmark(n).label for n in names} | {"Avg": "Avg"}
+    return metric_table(name, title, wide.reset_index(), columns, delta_of="Avg")
+
+
+def _fmt(value: float, digits: int = 1, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _best(table: Table) -> dict[str, float]:
+    contenders = table.rows[table.rows["method"] != "base"]
+    return {c: contenders[f"{c} mean"].max() for c in table.columns if not contenders.empty}
+
+
+def _cells(table: Table, bold, pm: str) -> list[list[str]]:
+    best = _best(table)
+    lines = []
+    for _, row in table.rows.iterrows():
+        cells = [row["label"], str(int(row["seeds"]))]
+        for c in table.columns:
+            mean, std = row[f"{c} mean"], row[f"{c} std"]
+            text = _fmt(mean, signed=c in table.signed)
+            if not math.isnan(mean) and row["method"] != "base" and math.isclose(mean, best.get(c, math.nan)):
+                text = bold(text)
+            if not math.isnan(std):
+                text += f"{pm}{_fmt(std)}"
+            cells.append(text)
+        if table.delta_of is not None:
+            cells.append("" if row["method"] == REFERENCE_METHOD else _fmt(row[DELTA], signed=True))
+        lines.append(cells)
+    return lines
+
+
+def _header(table: Table) -> list[str]:
+    return ["Method", "Seeds", *table.columns, *([DELTA] if table.delta_of is not None else [])]
+
+
+def to_markdown(table: Table) -> str:
+    lines = [f"**{table.title}**", ""]
+    if table.empty:
+        return "\n".join([*lines, f"_{table.empty_note}_", ""])
+    header = _header(table)
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join([":---", *["---:"] * (len(header) - 1)]) + "|")
+    for cells in _cells(table, lambda t: f"**{t}**", " ± "):
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Mean ± std over seeds (sample std); best mean per column in bold; "
+              f"{DELTA}: difference to the SFT row's {table.delta_of}." if table.delta_of else "Mean ± std over seeds.", ""]
+    return "\n".join(lines)
+
+
+def _latex_escape(text: str) -> str:
+    for a, b in [("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                 ("Δ", r"$\Delta$"), ("±", r"$\pm$")]:
+        text = text.replace(a, b)
+    return text
+
+
+def to_latex(table: Table) -> str:
+    if table.empty:
+        return f"% {table.title}: {table.empty_note}\n"
+    header = [_latex_escape(h) for h in _header(table)]
+    body = [[_latex_escape(table_cell) if i == 0 else table_cell for i, table_cell in enumerate(cells)]
+            for cells in _cells(table, lambda t: rf"\textbf{{{t}}}", r"$\pm$")]
+    lines = [
+        "% " + table.title + " (generated by curiosft report; needs \\usepackage{booktabs})",
+        r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
+        r"\toprule",
+        " & ".join(header) + r" \\",
+        r"\midrule",
+        *[" & ".join(cells) + r" \\" for cells in body],
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(table: Table) -> str:
+    keep = ["label", "stage", "method", "schedule", "seeds"]
+    values = [f"{c} {s}" for c in table.columns for s in ("mean", "std")]
+    delta = [DELTA] if table.delta_of is not None else []
+    if table.empty:
+        return ",".join([*keep, *values, *delta]) + "\n"
+    return table.rows[[*keep, *values, *delta]].to_csv(index=False, float_format="%.4f")
+
+
+def write_table(table: Table, out_dir: str | Path) -> list[Path]:
+    written = []
+    for suffix, render in ((".csv", to_csv), (".md", to_markdown), (".tex", to_latex)):
+        path = Path(out_dir) / f"{table.name}{suffix}"
+        with atomic_path(path) as tmp:
+            tmp.write_text(render(table))
+        written.append(path)
+    return written

@@ -1,0 +1,139 @@
+"""Scoring many responses: math-verify in worker processes under a hard per-item timeout.
+
+One implementation shared by evaluation (curiosft.evaluation) and the RL reward (server and verl reward
+function). math-verify can hang or blow up on pathological input, and its own signal-based timeouts do
+not always fire, so each math item runs in a pebble worker process: the parent enforces `timeout_s`,
+kills and replaces a worker that overruns, and the item scores 0 with the reason. Nothing an input does
+stops the pool.
+
+Formats (../shared/METHODS.md): "eval" grades the whole response; "rl" (the release's RL reward)
+requires a `</think>` and grades only the text after the last one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+
+from pebble import ProcessExpired, ProcessPool
+
+from curiosft.scoring.boxed import boxed_match, last_boxed_answer
+from curiosft.scoring.choice import extract_choice
+
+KINDS = ("math", "multiple_choice")
+FORMATS = ("eval", "rl")
+THINK_END = "</think>"
+DEFAULT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class ScoreItem:
+    response: str
+    ground_truth: str
+    # "math" (graded by value) or "multiple_choice" (ground truth is the option letter)
+    kind: str = "math"
+    choices: Sequence[str] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown answer kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        if self.kind == "multiple_choice" and len(self.choices) < 2:
+            raise ValueError("a multiple_choice item needs its option texts in `choices` (2 or more)")
+
+
+@dataclass(frozen=True)
+class Grade:
+    score: float
+    extracted: str | None
+    reason: str
+
+
+def graded_text(response: str, fmt: str) -> str | None:
+    """The part of the response that is graded; None when the RL format's `</think>` is missing."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown scoring format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "eval":
+        return response
+    head, sep, tail = response.rpartition(THINK_END)
+    return tail if sep else None
+
+
+def grade_choice(response: str, ground_truth: str, choices: Sequence[str]) -> Grade:
+    letter = extract_choice(response, choices)
+    if letter is None:
+        return Grade(0.0, None, "no choice found")
+    correct = letter == ground_truth.strip().upper()
+    return Grade(float(correct), letter, "correct choice" if correct else "wrong choice")
+
+
+def _warm_up() -> None:
+    """Worker initializer: import math-verify (and sympy) before the first timed item."""
+    import math_verify  # noqa: F401
+
+
+def _grade_math_worker(response: str, ground_truth: str) -> tuple[float, str | None, str]:
+    from curiosft.scoring.math import grade_math
+
+    return grade_math(response, ground_truth)
+
+
+class ScoringPool:
+    """Grades items with `workers` processes; use as a context manager (or call close())."""
+
+    def __init__(self, workers: int = 2, timeout_s: float = DEFAULT_TIMEOUT_S):
+        if workers < 1:
+            raise ValueError(f"scoring workers={workers} must be >= 1")
+        if timeout_s <= 0:
+            raise ValueError(f"scoring timeout_s={timeout_s} must be > 0")
+        self.timeout_s = timeout_s
+        # spawn: the parent may hold torch threads or an event loop, which fork would copy half-broken
+        self._pool = ProcessPool(max_workers=workers, initializer=_warm_up,
+                                 context=multiprocessing.get_context("spawn"))
+
+    def __enter__(self) -> ScoringPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.stop()
+        self._pool.join(timeout=10)
+
+    def score(self, items: Sequence[ScoreItem], fmt: str = "eval", progress: bool = False) -> list[Grade]:
+        """One Grade per item, in order."""
+        grades: list[Grade | None] = [None] * len(items)
+        pending = {}
+        for i, item in enumerate(items):
+            text = graded_text(item.response, fmt)
+            if text is None:
+                grades[i] = Grade(0.0, None, f"no {THINK_END} (rl format)")
+            elif item.kind == "multiple_choice":
+                grades[i] = grade_choice(text, item.ground_truth, item.choices)
+            elif boxed_match(text, item.ground_truth):
+                # the release takes max(boxed grader, math-verify): a boxed match needs no worker
+                grades[i] = Grade(1.0, last_boxed_answer(text), "boxed match")
+            else:
+                pending[i] = self._pool.schedule(_grade_math_worker, (text, item.ground_truth),
+                                                 timeout=self.timeout_s)
+        futures = pending.items()
+        if progress and pending:
+            from tqdm import tqdm
+
+            futures = tqdm(futures, total=len(pending), desc="math-verify", unit="item", mininterval=2.0)
+        for i, future in futures:
+            grades[i] = self._result(future, items[i].response)
+        return grades  # type: ignore[return-value]
+
+    def _result(self, future, response: str) -> Grade:
+        try:
+            score, extracted, reason = future.result()
+            return Grade(score, extracted, reason)
+        except FutureTimeout:
+            return Grade(0.0, last_boxed_answer(response), f"timeout after {self.timeout_s:g} s")
+        except ProcessExpired as exc:
+            return Grade(0.0, last_boxed_answer(response), f"grader process died (exit code {exc.exitcode})")
+        except Exception as exc:  # noqa: BLE001 - an input must never stop scoring
+            return Grade(0.0, last_boxed_answer(response), f"grader error: {type(exc).__name__}: {exc}")

@@ -1,0 +1,189 @@
+"""Tables, figures and the notebook from fixture records (synthetic results in the real on-disk layout)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from curiosft.evaluation.records import FIELDS, RecordsError, read_records, write_records
+from curiosft.evaluation.synthetic import synthetic_records, write_synthetic_results
+from curiosft.report.build import build_report
+from curiosft.report.training import read_training_metrics
+
+REPO = Path(__file__).resolve().parents[1]
+TABLES = ["in_distribution", "out_of_distribution", "post_rl", "pass_at_k"]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> tuple[Path, list[Path], list[Path]]:
+    root = tmp_path_factory.mktemp("fixture") / "results"
+    records, metrics = write_synthetic_results(root, seeds=(1, 2, 3), prompts=12, n=4)
+    return root, records, metrics
+
+
+@pytest.fixture(scope="module")
+def report(results, tmp_path_factory) -> Path:
+    root, records, metrics = results
+    out = tmp_path_factory.mktemp("paper")
+    build_report(records=records, training_metrics=metrics, out=out)
+    return out
+
+
+def test_every_table_in_three_formats(report):
+    for name in TABLES:
+        for ext in ("csv", "md", "tex"):
+            assert (report / "tables" / f"{name}.{ext}").stat().st_size > 0
+    assert (report / "tables" / "benchmark_metrics.csv").is_file()
+
+
+def test_in_distribution_table_content(report, results):
+    table = pd.read_csv(report / "tables" / "in_distribution.csv")
+    assert list(table["label"]) == ["Base model", "SFT", "PSFT", "CurioSFT (entropy-guided)", "CurioSFT (fixed)"]
+    assert list(table["seeds"]) == [1, 3, 3, 3, 3]
+    # the delta is each row's average minus SFT's
+    sft = table.loc[table["method"] == "sft", "Avg mean"].item()
+    assert table["Δ SFT"].to_numpy() == pytest.approx((table["Avg mean"] - sft).to_numpy(), abs=1e-3)
+    # recompute one cell from the raw records: mean over seeds of per-seed accuracy
+    records = read_records(results[1])
+    psft = records[(records["method"] == "psft") & (records["benchmark"] == "tiny_id")]
+    per_seed = psft.groupby("seed")["score"].mean() * 100
+    row = table[table["method"] == "psft"].iloc[0]
+    assert row["Tiny-ID mean"] == pytest.approx(per_seed.mean(), abs=1e-3)
+    assert row["Tiny-ID std"] == pytest.approx(per_seed.std(ddof=1), abs=1e-3)
+
+
+def test_markdown_and_latex_mark_the_best_and_the_delta(report):
+    table = pd.read_csv(report / "tables" / "in_distribution.csv")
+    contenders = table[table["method"] != "base"]
+    best = contenders.loc[contenders["Avg mean"].idxmax()]
+    md = (report / "tables" / "in_distribution.md").read_text()
+    line = next(line for line in md.splitlines() if line.startswith(f"| {best['label']} |"))
+    assert f"**{best['Avg mean']:.1f}**" in line
+    assert "Δ SFT" in md and " ± " in md
+    tex = (report / "tables" / "in_distribution.tex").read_text()
+    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
+    assert rf"\textbf{{{best['Avg mean']:.1f}}}" in tex and r"$\pm$" in tex and r"$\Delta$ SFT" in tex
+
+
+def test_post_rl_table_waits_for_rl_results(report):
+    assert "no RL results yet" in (report / "tables" / "post_rl.md").read_text()
+    assert (report / "tables" / "post_rl.csv").read_text().startswith("label,")
+
+
+def test_post_rl_table_and_curves_once_rl_exists(tmp_path):
+    records, metrics = write_synthetic_results(tmp_path / "results", with_rl=True, prompts=8, n=2)
+    build_report(records=records, training_metrics=metrics, out=tmp_path / "paper")
+    table = pd.read_csv(tmp_path / "paper" / "tables" / "post_rl.csv")
+    assert set(table["stage"]) == {"rl"} and "RL gain mean" in table
+    assert (tmp_path / "paper" / "figures" / "rl_curves.png").stat().st_size > 10_000
+
+
+def test_pass_at_k_table_columns(report):
+    table = pd.read_csv(report / "tables" / "pass_at_k.csv")
+    assert [c for c in table.columns if c.endswith(" mean")] == ["pass@1 mean", "pass@2 mean", "pass@4 mean"]
+    assert (table["pass@4 mean"] >= table["pass@1 mean"]).all()
+
+
+def test_figures_are_written_as_png_and_pdf(report):
+    for name in ("training_entropy", "eval_entropy", "pass_at_k"):
+        png = report / "figures" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+        assert (report / "figures" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+    assert not (report / "figures" / "rl_curves.png").exists()
+
+
+def test_missing_record_file_is_named(tmp_path, results):
+    missing = tmp_path / "eval" / "sft" / "nope.jsonl"
+    with pytest.raises(RecordsError, match=f"record file {missing} does not exist"):
+        build_report(records=[*results[1][:2], missing], out=tmp_path / "paper")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "wrong type", "missing field", "empty"])
+def test_corrupt_record_file_is_named(tmp_path, damage):
+    path = tmp_path / "eval" / "base" / "tiny_id.jsonl"
+    write_records(path, synthetic_records("base", "tiny_id", prompts=3, n=2))
+    lines = path.read_text().splitlines()
+    if damage == "truncated":
+        path.write_text("\n".join(lines)[:-40])
+    elif damage == "not json":
+        path.write_text("\n".join([*lines, "<html>oops</html>"]))
+    elif damage == "wrong type":
+        bad = json.loads(lines[0]) | {"score": "high"}
+        path.write_text("\n".join([json.dumps(bad), *lines[1:]]))
+    elif damage == "missing field":
+        bad = json.loads(lines[0])
+        del bad["score"]
+        path.write_text("\n".join([json.dumps(bad), *lines[1:]]))
+    else:
+        path.write_text("")
+    with pytest.raises(RecordsError, match=f"{path}"):
+        read_records([path])
+
+
+def test_records_keep_answers_as_text(tmp_path):
+    record = next(synthetic_records("base", "tiny_id", prompts=1, n=1)) | {"ground_truth": "3.2e-5", "extracted": "007"}
+    write_records(tmp_path / "r.jsonl", [record])
+    frame = read_records([tmp_path / "r.jsonl"], columns=FIELDS)
+    assert frame.loc[0, "ground_truth"] == "3.2e-5" and frame.loc[0, "extracted"] == "007"
+
+
+def test_write_records_rejects_unknown_fields(tmp_path):
+    record = next(synthetic_records("base", "tiny_id", prompts=1, n=1)) | {"surprise": 1}
+    with pytest.raises(ValueError, match="unknown \\['surprise'\\]"):
+        write_records(tmp_path / "r.jsonl", [record])
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_training_metrics_reader_names_corrupt_lines(tmp_path, results):
+    frame = read_training_metrics(results[2])
+    assert {"step", "train/entropy", "method", "seed"} <= set(frame.columns)
+    bad = tmp_path / "results" / "sft" / "method~sft" / "schedule~none" / "seed~1" / "metrics.jsonl"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"data": {}, "step": 1}\n{"data": \n')
+    with pytest.raises(RecordsError, match="line 2"):
+        read_training_metrics([bad])
+
+
+def test_report_cli(results, tmp_path, python_cli):
+    root, records, metrics = results
+    proc = python_cli("report", "--what", "tables", "--records", *map(str, records), "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "tables" / "in_distribution.md").is_file()
+    proc = python_cli("report", "--records", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path))
+    assert proc.returncode != 0 and "missing.jsonl does not exist" in proc.stderr
+
+
+@pytest.fixture()
+def python_cli(python):
+    import subprocess
+
+    def run(*args):
+        return subprocess.run([python, "-m", "curiosft.cli", *args], capture_output=True, text=True, timeout=300)
+
+    return run
+
+
+def test_notebook_is_committed_without_outputs():
+    nb = nbformat.read(REPO / "notebooks" / "paper_results.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+
+
+@pytest.mark.timeout(600)
+def test_notebook_executes_on_fixture_results(results, monkeypatch):
+    from nbclient import NotebookClient
+
+    root = results[0]
+    monkeypatch.setenv("CURIOSFT_RESULTS", str(root))
+    nb = nbformat.read(REPO / "notebooks" / "paper_results.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    text = "\n".join(str(o.get("text", "")) + json.dumps(o.get("data", {})) for c in nb.cells for o in c.get("outputs", []))
+    assert "record files under" in text
+    assert "In-distribution math" in text and "CurioSFT (entropy-guided)" in text
+    assert "image/png" in text
+    assert os.environ["CURIOSFT_RESULTS"] == str(root)

@@ -1,0 +1,57 @@
+# Evaluation: every checkpoint x benchmark -> per-sample records; then the paper tables and figures.
+
+
+rule eval:
+    input:
+        unpack(eval_inputs),
+    output:
+        f"{RESULTS}/eval/{{checkpoint}}/{{benchmark}}.jsonl",
+    wildcard_constraints:
+        checkpoint=r"base|(sft|rl)/method~[^/]+/schedule~[^/]+/seed~\d+",
+        benchmark="|".join(ALL_BENCHMARKS),
+    params:
+        cli=CURIOSFT,
+        overrides=OVERRIDES_ARG,
+    threads: EVAL_THREADS
+    resources:
+        gpus=EVAL_GPUS,
+    log:
+        f"{LOGS}/eval/{{checkpoint}}/{{benchmark}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.cli} eval --model {input.model} --benchmark {wildcards.benchmark} --data {input.data}"
+        " --out {output} --checkpoint {wildcards.checkpoint} --threads {threads} {params.overrides} > {log} 2>&1"
+
+
+rule tables:
+    input:
+        records=eval_outputs(),
+    output:
+        [f"{PAPER}/tables/{name}.{ext}" for name in TABLES for ext in ("csv", "md", "tex")],
+        metrics=f"{PAPER}/tables/benchmark_metrics.csv",
+    params:
+        cli=CURIOSFT,
+    log:
+        f"{LOGS}/paper/tables.log",
+    conda:
+        ENV
+    shell:
+        "{params.cli} report --what tables --records {input.records} --out {PAPER} > {log} 2>&1"
+
+
+rule figures:
+    input:
+        records=eval_outputs(),
+        training=sft_outputs(),
+    output:
+        [f"{PAPER}/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")],
+    params:
+        cli=CURIOSFT,
+    log:
+        f"{LOGS}/paper/figures.log",
+    conda:
+        ENV
+    shell:
+        "{params.cli} report --what figures --records {input.records} --training-metrics {input.training}"
+        " --out {PAPER} > {log} 2>&1"
