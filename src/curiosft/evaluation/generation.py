@@ -43,19 +43,30 @@ class Generator(Protocol):
 class HFGenerator:
     """transformers `generate` in batches of prompts; for CPU and small models (keeps per-step logits)."""
 
-    def __init__(self, model_dir: str, *, batch_size: int = 64, threads: int | None = None,
-                 dtype: str = "float32"):
+    def __init__(self, model, tokenizer, *, batch_size: int = 64):
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str, *, batch_size: int = 64, threads: int | None = None,
+                        dtype: str = "float32") -> HFGenerator:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if threads:
             torch.set_num_threads(threads)
-        self.batch_size = batch_size
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
+        return cls(model, AutoTokenizer.from_pretrained(model_dir), batch_size=batch_size)
+
+    def generate(self, prompts: list[list[dict]], settings: SamplingSettings) -> list[list[Completion]]:
+        padding_side = self.tokenizer.padding_side
+        # decoder-only generation pads on the left; the tokenizer is handed back as it came
         self.tokenizer.padding_side = "left"
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
+        try:
+            return self._generate(prompts, settings)
+        finally:
+            self.tokenizer.padding_side = padding_side
 
     @torch.no_grad()
-    def generate(self, prompts: list[list[dict]], settings: SamplingSettings) -> list[list[Completion]]:
+    def _generate(self, prompts: list[list[dict]], settings: SamplingSettings) -> list[list[Completion]]:
         from tqdm import tqdm
 
         tok = self.tokenizer
@@ -126,7 +137,7 @@ class VLLMGenerator:
 def make_generator(backend: str, model_dir: str, eval_cfg, *, threads: int | None = None,
                    max_model_len: int | None = None) -> Generator:
     if backend == "hf":
-        return HFGenerator(model_dir, batch_size=eval_cfg.batch_size, threads=threads)
+        return HFGenerator.from_pretrained(model_dir, batch_size=eval_cfg.batch_size, threads=threads)
     if backend == "vllm":
         return VLLMGenerator(model_dir, tensor_parallel_size=eval_cfg.tensor_parallel_size,
                              gpu_memory_utilization=eval_cfg.gpu_memory_utilization, max_model_len=max_model_len,

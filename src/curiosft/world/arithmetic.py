@@ -32,9 +32,8 @@ class Addition:
         # a different surface form from training: the out-of-distribution multiple-choice set
         return f"Which of the following numbers is the sum of {self.a} and {self.b}?"
 
-    def working(self, boxed: str | None = None) -> str:
-        """The digit-by-digit trace, least significant digit first, ending in the boxed answer
-        (`boxed`: what to box instead of the sum, e.g. the letter of a multiple-choice option)."""
+    def working(self) -> str:
+        """The digit-by-digit trace, least significant digit first, ending in the boxed answer."""
         xs, ys = str(self.a)[::-1], str(self.b)[::-1]
         carry, lines = 0, []
         for i in range(max(len(xs), len(ys))):
@@ -46,8 +45,7 @@ class Addition:
         if carry:
             lines.append(f"write {carry}")
         body = "\n".join(lines)
-        final = self.answer if boxed is None else boxed
-        return f"<think>\n{body}\n</think>\nThe answer is \\boxed{{{final}}}."
+        return f"<think>\n{body}\n</think>\nThe answer is \\boxed{{{self.answer}}}."
 
 
 def sample_addition(rng: random.Random, digits: tuple[int, int] | list[int]) -> Addition:

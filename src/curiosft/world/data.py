@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from curiosft.config.schema import WorldConfig
-from curiosft.data.prompts import choice_letters, choice_prompt
+from curiosft.data.prompts import choice_prompt
 from curiosft.data.records import choice_record, math_record, sft_record
 from curiosft.io import write_parquet
 from curiosft.world.arithmetic import Addition, multiple_choice, sample_addition
@@ -45,13 +45,14 @@ def _unique_problems(rng: random.Random, digits: list[int], n: int, exclude: set
 
 def _pretrain_text(problem: Addition, rng: random.Random, world: WorldConfig) -> dict:
     """A pretraining transcript: usually the SFT form; with probability pretrain_mc_fraction the
-    multiple-choice form (so the base model knows the format the out-of-distribution test uses, and SFT,
-    which never shows it, can make it forget)."""
+    multiple-choice form of the tiny_mc test set (so the base model knows that format and SFT, which never
+    shows it, can make it forget). Its answer boxes the chosen option's value, which the grader maps to
+    the option's letter: a 1M-parameter model cannot learn to look a sum up among the options (boxing the
+    letter left it at chance), and the distractors are the sums of typical slips, so a slip picks one."""
     if rng.random() < world.pretrain_mc_fraction:
-        choices, answer_index = multiple_choice(rng, problem, world.n_choices)
-        letter = choice_letters(len(choices))[answer_index]
+        choices, _ = multiple_choice(rng, problem, world.n_choices)
         messages = [*choice_prompt(problem.choice_question(), choices),
-                    {"role": "assistant", "content": problem.working(boxed=letter)}]
+                    {"role": "assistant", "content": problem.working()}]
     else:
         messages = sft_record(problem.question(), problem.working(), data_source=TINY_TRAIN)["messages"]
     return {"text": render_chat(messages)}

@@ -105,28 +105,16 @@ def pretrain(model, tokenizer, texts: list[str], cfg: WorldPretrainConfig, seed:
     return losses
 
 
-@torch.no_grad()
 def greedy_accuracy(model, tokenizer, prompts: list[list[dict]], answers: list[str], max_new_tokens: int = 160,
                     batch_size: int = 64) -> float:
     """Fraction of prompts whose greedy completion's last \\boxed{} equals the answer."""
+    from curiosft.evaluation.generation import HFGenerator, SamplingSettings
+
     if not prompts:
         return float("nan")
-    tokenizer.padding_side = "left"
-    correct = 0
-    try:
-        for start in tqdm(range(0, len(prompts), batch_size), desc="greedy eval", unit="batch", mininterval=2.0):
-            chunk = prompts[start : start + batch_size]
-            texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in chunk]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-            out = model.generate(
-                **enc, max_new_tokens=max_new_tokens, do_sample=False,
-                eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-            )
-            completions = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-            correct += sum(boxed_match(c, a) for c, a in zip(completions, answers[start : start + batch_size]))
-    finally:
-        tokenizer.padding_side = "right"
-    return correct / len(prompts)
+    greedy = SamplingSettings(n=1, temperature=0.0, top_p=1.0, max_new_tokens=max_new_tokens)
+    completions = HFGenerator(model, tokenizer, batch_size=batch_size).generate(prompts, greedy)
+    return sum(boxed_match(c[0].text, a) for c, a in zip(completions, answers)) / len(prompts)
 
 
 def save_model(model, tokenizer, out_dir: str | Path) -> None:
