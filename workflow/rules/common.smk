@@ -55,8 +55,9 @@ METHODS = list(METHOD_SCHEMAS)
 SCHEDULES = list(SCHEDULE_SCHEMAS)
 # an SFT job uses every core it is given (torch threads x processes); never two at once on a laptop
 SFT_THREADS = int(CFG.launcher.get("nproc_per_node", 1)) * int(CFG.launcher.get("threads_per_process", 1))
-# evaluation: CPU (hf backend) jobs take the launcher's threads; GPU (vllm) jobs one GPU per tensor-parallel rank
-EVAL_THREADS = int(CFG.launcher.get("threads_per_process", 1))
+# evaluation: CPU (hf backend) jobs take eval.threads (tiny: 1, two jobs side by side on 2 cores);
+# GPU (vllm) jobs one GPU per tensor-parallel rank
+EVAL_THREADS = int(CFG.eval.threads)
 EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" else 0
 TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}
 

@@ -32,12 +32,13 @@ rule tables:
         metrics=f"{PAPER}/tables/benchmark_metrics.csv",
     params:
         cli=CURIOSFT,
+        out=lambda wildcards, output: Path(output[0]).parent.parent,
     log:
         f"{LOGS}/paper/tables.log",
     conda:
         ENV
     shell:
-        "{params.cli} report --what tables --records {input.records} --out {PAPER} > {log} 2>&1"
+        "{params.cli} report --what tables --records {input.records} --out {params.out} > {log} 2>&1"
 
 
 rule figures:
@@ -48,10 +49,11 @@ rule figures:
         [f"{PAPER}/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")],
     params:
         cli=CURIOSFT,
+        out=lambda wildcards, output: Path(output[0]).parent.parent,
     log:
         f"{LOGS}/paper/figures.log",
     conda:
         ENV
     shell:
         "{params.cli} report --what figures --records {input.records} --training-metrics {input.training}"
-        " --out {PAPER} > {log} 2>&1"
+        " --out {params.out} > {log} 2>&1"

@@ -249,8 +249,10 @@ class EvalConfig:
     shuffle_seed: int = 1234
     # evaluate only the first N prompts of each benchmark (None: all)
     limit: Optional[int] = None
-    # hf backend: prompts per generate() call; vllm: top log-probs per token for the entropy estimate
+    # hf backend: prompts per generate() call and torch threads per job (several jobs run side by side);
+    # vllm: top log-probs per token for the entropy estimate
     batch_size: int = 64
+    threads: int = 1
     entropy_top_k: int = 20
     # vllm backend
     tensor_parallel_size: int = 1
@@ -269,6 +271,7 @@ class EvalConfig:
             _require(n >= 1, f"{name}={n} must be >= 1")
         _require(self.limit is None or self.limit >= 1, f"eval.limit={self.limit} must be >= 1 (or null for all)")
         _require(self.batch_size >= 1, f"eval.batch_size={self.batch_size} must be >= 1")
+        _require(self.threads >= 1, f"eval.threads={self.threads} must be >= 1")
         _require(self.scoring_workers >= 1, f"eval.scoring_workers={self.scoring_workers} must be >= 1")
         _require(self.scoring_timeout_s > 0, f"eval.scoring_timeout_s={self.scoring_timeout_s} must be > 0")
 

@@ -72,6 +72,8 @@ class HFGenerator:
         tok = self.tokenizer
         results: list[list[Completion]] = []
         sample = settings.temperature > 0
+        # greedy decoding gives n identical samples: decode once, repeat
+        per_prompt = settings.n if sample else 1
         starts = range(0, len(prompts), self.batch_size)
         for batch_index, start in enumerate(tqdm(starts, desc="generate", unit="batch", mininterval=2.0)):
             chunk = prompts[start : start + self.batch_size]
@@ -82,7 +84,7 @@ class HFGenerator:
             out = self.model.generate(
                 **enc, do_sample=sample, max_new_tokens=settings.max_new_tokens,
                 **({"temperature": settings.temperature, "top_p": settings.top_p} if sample else {}),
-                num_return_sequences=settings.n, output_logits=True, return_dict_in_generate=True,
+                num_return_sequences=per_prompt, output_logits=True, return_dict_in_generate=True,
                 eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
             )
             tokens = out.sequences[:, enc["input_ids"].shape[1]:]
@@ -94,7 +96,7 @@ class HFGenerator:
             mean_entropy = (entropy * mask).sum(dim=1) / lengths.clamp(min=1)
             decoded = tok.batch_decode(tokens, skip_special_tokens=True)
             for i in range(len(chunk)):
-                rows = range(i * settings.n, (i + 1) * settings.n)
+                rows = [r for r in range(i * per_prompt, (i + 1) * per_prompt) for _ in range(settings.n // per_prompt)]
                 results.append([Completion(decoded[r], int(lengths[r]), float(mean_entropy[r])) for r in rows])
         return results
 
