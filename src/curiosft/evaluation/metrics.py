@@ -20,32 +20,27 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     """Unbiased pass@k = 1 - C(n-c, k) / C(n, k) for n samples of which c are correct (Chen et al., 2021)."""
     if not 0 <= c <= n or not 1 <= k <= n:
         raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n; got n={n}, c={c}, k={k}")
-    if n - c < k:
-        return 1.0
-    # the product form is exact and stable for large n
-    return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+    return float(pass_at_k_array(np.array([n]), np.array([c]), k)[0])
 
 
 def pass_at_k_array(n: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
-    """pass_at_k over arrays of (n, c); NaN where k > n."""
+    """pass_at_k over arrays of (n, c); NaN where k > n.
+
+    Chen et al.'s exact product form, C(n-c, k) / C(n, k) = prod_{i=n-c+1}^{n} (1 - k/i), summed in logs as a
+    suffix sum over i, so every prompt with the same n costs one lookup (1.0 where n - c < k).
+    """
     n, c = np.asarray(n, dtype=np.int64), np.asarray(c, dtype=np.int64)
     out = np.full(n.shape, np.nan)
     for n_value in np.unique(n):
         if k > n_value:
             continue
         rows = n == n_value
-        # log C(n-c, k) - log C(n, k) with lgamma; exact 0 when n - c < k
-        cs = c[rows]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_ratio = (_log_comb(n_value - cs, k) - _log_comb(np.full_like(cs, n_value), k))
-        out[rows] = np.where(n_value - cs < k, 1.0, 1.0 - np.exp(log_ratio))
+        # logs[j] = log(1 - k/i) for i = k+1+j; suffix[j] = sum of logs[j:] (suffix[n-k] = 0: the empty product)
+        logs = np.log1p(-k / np.arange(k + 1, n_value + 1))
+        suffix = np.append(np.cumsum(logs[::-1])[::-1], 0.0)
+        start = n_value - c[rows] - k
+        out[rows] = np.where(start < 0, 1.0, 1.0 - np.exp(suffix[np.clip(start, 0, None)]))
     return out
-
-
-def _log_comb(n: np.ndarray, k: int) -> np.ndarray:
-    lgamma = np.vectorize(math.lgamma, otypes=[float])
-    n = np.asarray(n, dtype=float)
-    return lgamma(n + 1) - lgamma(k + 1) - lgamma(np.maximum(n - k, 0) + 1)
 
 
 def k_values(n: int) -> list[int]:
