@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
 from curiosft.io import atomic_path
-from curiosft.report.labels import KNOWN_RUNS, ordered_labels, run_label
+from curiosft.report.labels import KNOWN_RUNS, PRE_RL, ordered_labels, run_label
 
 sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
 
@@ -60,10 +60,7 @@ def training_curves(train: pd.DataFrame, metrics: dict[str, str], title: str):
         sns.lineplot(data=frame, x="step", y=column, hue="Method", hue_order=labels, palette=_palette(labels),
                      errorbar="sd", ax=ax, legend=ax is axes[0][-1])
         ax.set(xlabel="training step", ylabel=axis_label)
-    legend = axes[0][-1].get_legend()
-    if legend is not None:
-        legend.set_bbox_to_anchor((1.02, 1))
-        legend._loc = 2
+    sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -108,3 +105,25 @@ def pass_at_k_curves(bench: pd.DataFrame):
     sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
+
+
+def paper_figures(bench: pd.DataFrame, train: pd.DataFrame) -> dict[str, Figure]:
+    """Name -> figure, for what the metrics hold: `bench` from curiosft.evaluation.metrics.per_benchmark,
+    `train` from curiosft.report.training.read_training_metrics (may be empty)."""
+    out = {}
+    sft_train = train[train["stage"] == "sft"] if not train.empty else train
+    if not sft_train.empty:
+        out["training_entropy"] = training_curves(
+            sft_train, {"train/entropy": "student token entropy (nats)", "train/nll": "NLL of the demonstrations"},
+            "SFT training: student token entropy and NLL (mean ± std over seeds)")
+    pre_rl = bench[bench["stage"].isin(PRE_RL)]
+    if not pre_rl.empty:
+        out["eval_entropy"] = eval_entropy(pre_rl)
+        out["pass_at_k"] = pass_at_k_curves(pre_rl)
+    rl_train = train[train["stage"] == "rl"] if not train.empty else train
+    if not rl_train.empty:
+        present = {c: a for c, a in {"train/reward": "mean reward", "train/entropy": "response token entropy (nats)"}
+                   .items() if c in rl_train}
+        out["rl_curves"] = training_curves(rl_train, present,
+                                           "RL (GRPO) training: reward and entropy (mean ± std over seeds)")
+    return out

@@ -11,6 +11,8 @@ SCHEDULE_LABELS = {"entropy_guided": "entropy-guided", "fixed": "fixed", "anneal
 METHOD_ORDER = ["base", "sft", "psft", "curiosft", "entropy_reg", "dft"]
 SCHEDULE_ORDER = ["none", "entropy_guided", "fixed", "annealed"]
 REFERENCE_METHOD = "sft"
+# checkpoints before RL (the base model and the SFT runs): the rows of the pre-RL tables and figures
+PRE_RL = ["base", "sft"]
 
 
 def run_label(method: str, schedule: str) -> str:

@@ -13,11 +13,14 @@ from pathlib import Path
 import pandas as pd
 
 from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
-from curiosft.evaluation.metrics import over_seeds
+from curiosft.evaluation.metrics import RUN_KEYS as RUN_INDEX
+from curiosft.evaluation.metrics import over_seeds, split_averages
 from curiosft.io import atomic_path
-from curiosft.report.labels import REFERENCE_METHOD, run_label, run_sort_key
+from curiosft.report.labels import PRE_RL, REFERENCE_METHOD, run_label, run_sort_key
 
 DELTA = "Δ SFT"
+# split -> its average column in curiosft.evaluation.metrics.split_averages
+SPLIT_AVERAGES = {"id": "ID avg", "ood": "OOD avg"}
 
 
 @dataclass
@@ -56,15 +59,55 @@ def metric_table(name: str, title: str, frame: pd.DataFrame, columns: dict[str, 
     return Table(name, title, stats, list(columns.values()), delta_of, empty_note, signed)
 
 
-def accuracy_table(name: str, title: str, bench: pd.DataFrame, stage_rows: list[str], split: str) -> Table:
+def accuracy_table(name: str, title: str, bench: pd.DataFrame, stages: list[str], split: str) -> Table:
     """Benchmarks of one split as columns (avg@n, %) plus their average."""
-    part = bench[bench["stage"].isin(stage_rows) & (bench["split"] == split)]
+    part = bench[bench["stage"].isin(stages) & (bench["split"] == split)]
     names = benchmark_order(part["benchmark"].unique()) if not part.empty else []
-    wide = part.pivot_table(index=["stage", "method", "schedule", "seed"], columns="benchmark", values="avg")
+    wide = part.pivot_table(index=RUN_INDEX, columns="benchmark", values="avg")
     if not wide.empty:
-        wide["Avg"] = wide[names].mean(axis=1)
+        wide["Avg"] = split_averages(part).set_index(RUN_INDEX)[SPLIT_AVERAGES[split]]
     columns = {n: get_benchmark(n).label for n in names} | {"Avg": "Avg"}
     return metric_table(name, title, wide.reset_index(), columns, delta_of="Avg")
+
+
+def post_rl_table(bench: pd.DataFrame) -> Table:
+    """After GRPO: in-distribution benchmarks, both split averages, and the RL gain over each run's SFT checkpoint."""
+    rl = bench[bench["stage"] == "rl"]
+    if rl.empty:
+        return metric_table("post_rl", "After RL (GRPO), avg@n (%)", rl, {"ID avg": "ID avg"}, delta_of="ID avg",
+                            empty_note="no RL results yet: the rl rules of the workflow fill this table")
+    averages = split_averages(bench).set_index(RUN_INDEX)
+    id_names = benchmark_order(rl.loc[rl["split"] == "id", "benchmark"].unique())
+    wide = rl[rl["split"] == "id"].pivot_table(index=RUN_INDEX, columns="benchmark", values="avg")
+    present = [c for c in SPLIT_AVERAGES.values() if c in averages]
+    wide = wide.join(averages.loc[averages.index.get_level_values("stage") == "rl", present])
+    if "sft" in set(bench["stage"]):
+        before = averages.xs("sft", level="stage")["ID avg"]
+        wide["RL gain"] = wide["ID avg"].to_numpy() - before.reindex(wide.index.droplevel("stage")).to_numpy()
+    columns = {n: get_benchmark(n).label for n in id_names}
+    columns |= {c: c for c in ("ID avg", "OOD avg", "RL gain") if c in wide}
+    return metric_table("post_rl", "After RL (GRPO), avg@n (%); RL gain: ID avg minus the run's SFT checkpoint",
+                        wide.reset_index(), columns, delta_of="ID avg", signed=("RL gain",))
+
+
+def pass_at_k_table(bench: pd.DataFrame) -> Table:
+    """pass@k over the in-distribution benchmarks (mean over benchmarks per checkpoint)."""
+    part = bench[bench["stage"].isin(PRE_RL) & (bench["split"] == "id")]
+    pass_cols = sorted((c for c in part.columns if c.startswith("pass@") and part[c].notna().any()),
+                       key=lambda c: int(c[5:]))
+    per_run = part.groupby(RUN_INDEX, as_index=False)[pass_cols].mean()
+    return metric_table("pass_at_k", "pass@k (%), mean over in-distribution benchmarks", per_run,
+                        {c: c for c in pass_cols}, delta_of=pass_cols[-1] if pass_cols else None)
+
+
+def paper_tables(bench: pd.DataFrame) -> list[Table]:
+    """The four paper tables from per-benchmark metrics (curiosft.evaluation.metrics.per_benchmark)."""
+    return [
+        accuracy_table("in_distribution", "In-distribution math, avg@n (%)", bench, PRE_RL, "id"),
+        accuracy_table("out_of_distribution", "Out-of-distribution multiple choice, avg@n (%)", bench, PRE_RL, "ood"),
+        post_rl_table(bench),
+        pass_at_k_table(bench),
+    ]
 
 
 def _fmt(value: float, digits: int = 1, signed: bool = False) -> str:
