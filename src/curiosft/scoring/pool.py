@@ -116,24 +116,25 @@ class ScoringPool:
                 # the release takes max(boxed grader, math-verify): a boxed match needs no worker
                 grades[i] = Grade(1.0, last_boxed_answer(text), "boxed match")
             else:
-                pending[i] = self._pool.schedule(_grade_math_worker, (text, item.ground_truth),
-                                                 timeout=self.timeout_s)
+                pending[i] = (text, self._pool.schedule(_grade_math_worker, (text, item.ground_truth),
+                                                        timeout=self.timeout_s))
         futures = pending.items()
         if progress and pending:
             from tqdm import tqdm
 
             futures = tqdm(futures, total=len(pending), desc="math-verify", unit="item", mininterval=2.0)
-        for i, future in futures:
-            grades[i] = self._result(future, items[i].response)
+        for i, (text, future) in futures:
+            grades[i] = self._result(future, text)
         return grades  # type: ignore[return-value]
 
-    def _result(self, future, response: str) -> Grade:
+    def _result(self, future, text: str) -> Grade:
+        """The worker's grade; a timeout or a dead worker scores 0 (with the boxed answer of the graded text)."""
         try:
             score, extracted, reason = future.result()
             return Grade(score, extracted, reason)
         except FutureTimeout:
-            return Grade(0.0, last_boxed_answer(response), f"timeout after {self.timeout_s:g} s")
+            return Grade(0.0, last_boxed_answer(text), f"timeout after {self.timeout_s:g} s")
         except ProcessExpired as exc:
-            return Grade(0.0, last_boxed_answer(response), f"grader process died (exit code {exc.exitcode})")
+            return Grade(0.0, last_boxed_answer(text), f"grader process died (exit code {exc.exitcode})")
         except Exception as exc:  # noqa: BLE001 - an input must never stop scoring
-            return Grade(0.0, last_boxed_answer(response), f"grader error: {type(exc).__name__}: {exc}")
+            return Grade(0.0, last_boxed_answer(text), f"grader error: {type(exc).__name__}: {exc}")
