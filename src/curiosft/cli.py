@@ -72,6 +72,19 @@ def cmd_sft(args: argparse.Namespace) -> None:
     print(f"{args.out}: trained {cfg.method.name} (schedule {cfg.schedule.name}, seed {cfg.seed}); model at {model}")
 
 
+def cmd_rl(args: argparse.Namespace) -> None:
+    from curiosft.reward.client import RewardServerError
+    from curiosft.reward.lifecycle import RewardServerStartError
+    from curiosft.rl.run import run_rl
+
+    cfg = _compose(args.overrides)
+    try:
+        model = run_rl(cfg, args.out, sft_model=args.sft_model)
+    except (FileNotFoundError, ValueError, RewardServerError, RewardServerStartError) as exc:
+        raise SystemExit(f"curiosft rl: {exc}") from None
+    print(f"{args.out}: GRPO ({cfg.rl.backend} backend) from {args.sft_model}; model at {model}")
+
+
 def cmd_prepare_data(args: argparse.Namespace) -> None:
     from curiosft.data.fetch import HubUnreachable
     from curiosft.data.prepare import prepare_dataset
@@ -113,6 +126,16 @@ def cmd_report(args: argparse.Namespace) -> None:
         raise SystemExit(f"curiosft report: {exc}") from None
     for path in written:
         print(path)
+
+
+def cmd_serve_reward(args: argparse.Namespace) -> None:
+    from curiosft.reward.server import serve
+
+    try:
+        serve(host=args.host, port=args.port, workers=args.workers, timeout_s=args.timeout, token=args.token,
+              max_body_bytes=args.max_body_bytes, ready_file=args.ready_file, log_level=args.log_level)
+    except OSError as exc:
+        raise SystemExit(f"curiosft serve-reward: {exc}") from None
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -158,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sft", cmd_sft, "run one SFT job (verl's trainer with the method's objective)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl, model/)")
 
+    p = add("rl", cmd_rl, "run one RL (GRPO) job from an SFT model; starts and stops its reward server")
+    p.add_argument("--sft-model", required=True, help="the SFT run's Hugging Face model folder")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl, model/)")
+
     p = add("prepare-data", cmd_prepare_data, "download (or read local) and normalise a real data set",
             overrides=False)
     p.add_argument("name", help="a name from `curiosft datasets`")
@@ -182,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training metrics.jsonl files (results/sft/... and results/rl/...), for the curves")
     p.add_argument("--out", required=True, help="output folder (tables/ and figures/ below it)")
     p.add_argument("--what", choices=["tables", "figures", "all"], default="all")
+
+    p = add("serve-reward", cmd_serve_reward, "serve the RL reward (POST /score, GET /health) until stopped",
+            overrides=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=19876, help="port (0: any free one; see --ready-file)")
+    p.add_argument("--workers", type=int, default=2, help="math-verify worker processes")
+    p.add_argument("--timeout", type=float, default=10.0, help="hard per-item grading timeout, seconds")
+    p.add_argument("--token", help="require `Authorization: Bearer TOKEN` (default: $CURIOSFT_REWARD_TOKEN, if set)")
+    p.add_argument("--max-body-bytes", type=int, default=64 * 1024 * 1024, help="request size limit (413 above)")
+    p.add_argument("--ready-file", help="write {port, pid} here once the server accepts requests")
+    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
     add("datasets", cmd_datasets, "list the registered real data sets", overrides=False)
     return parser

@@ -69,13 +69,14 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return max(steps)[1] if steps else None
 
 
-def export_model(run_dir: Path) -> Path:
-    """Copy the latest checkpoint's Hugging Face export to run_dir/model."""
+def export_model(run_dir: Path, hf_subdir: str = "huggingface") -> Path:
+    """Copy the latest checkpoint's Hugging Face export (SFT: global_step_N/huggingface; RL, as verl's PPO
+    trainer lays it out: global_step_N/actor/huggingface) to run_dir/model."""
     checkpoint = latest_checkpoint(run_dir)
-    if checkpoint is None or not (checkpoint / "huggingface").is_dir():
+    if checkpoint is None or not (checkpoint / hf_subdir).is_dir():
         raise FileNotFoundError(f"no Hugging Face export under {run_dir / 'checkpoints'}; did training finish?")
     with atomic_path(run_dir / "model") as tmp:
-        shutil.copytree(checkpoint / "huggingface", tmp)
+        shutil.copytree(checkpoint / hf_subdir, tmp)
     return run_dir / "model"
 
 

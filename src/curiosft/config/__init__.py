@@ -19,6 +19,7 @@ from curiosft.config.schema import (
     SCHEDULE_SCHEMAS,
     Config,
     DataConfig,
+    GRPOConfig,
     LocalLauncher,
     ModelConfig,
     NoSchedule,
@@ -43,6 +44,7 @@ def register_schemas() -> None:
         cs.store(group="schema/schedule", name=name, node=node)
     cs.store(group="schema/model", name="model", node=ModelConfig)
     cs.store(group="schema/data", name="data", node=DataConfig)
+    cs.store(group="schema/rl", name="grpo", node=GRPOConfig)
     cs.store(group="schema/launcher", name="local", node=LocalLauncher)
     cs.store(group="schema/launcher", name="slurm", node=SlurmLauncher)
 

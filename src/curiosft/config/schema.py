@@ -279,6 +279,93 @@ class EvalConfig:
         return self.n_samples_per_benchmark.get(benchmark, self.n_samples)
 
 
+# ------------------------------------------------------------------------------------------------- rl
+@dataclass
+class RewardServiceConfig:
+    """Where the RL reward comes from: a server started for the job, or one already running at `url`."""
+
+    url: Optional[str] = None
+    # bearer token of the server at `url` (a started server gets a fresh random one)
+    token: Optional[str] = None
+    workers: int = 2
+    timeout_s: float = 10.0
+    # "rl": a </think> is required and only the text after it is graded; "eval": the whole response
+    format: str = "rl"
+
+    def __post_init__(self) -> None:
+        _require(self.workers >= 1, f"rl.reward.workers={self.workers} must be >= 1")
+        _require(self.timeout_s > 0, f"rl.reward.timeout_s={self.timeout_s} must be > 0")
+        _choose(self.format, ("rl", "eval"), "rl.reward.format")
+        _require(self.url is None or self.url.startswith(("http://", "https://")),
+                 f"rl.reward.url={self.url!r} must be an http(s):// URL (or null to start a server per job)")
+
+
+@dataclass
+class GRPOConfig:
+    """The RL stage after each SFT checkpoint (../shared/METHODS.md); one config for both backends.
+
+    `verl`: verl.trainer.main_ppo (FSDP actor, vLLM rollout; GPUs). `local`: HF generate rollouts and
+    verl's own GRPO advantage and policy loss on this machine (CPU, tests, the tiny default).
+    """
+
+    name: str = "grpo"
+    backend: str = "verl"
+    # rollouts per prompt, sampled at this temperature / top_p
+    n_rollouts: int = 8
+    temperature: float = 1.0
+    top_p: float = 1.0
+    # prompts per step; prompts per optimizer step (x n_rollouts sequences); epochs over each batch
+    batch_size: int = 128
+    mini_batch_size: int = 32
+    micro_batch_size_per_device: int = 4
+    ppo_epochs: int = 1
+    lr: float = 1e-6
+    warmup_steps: int = 0
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    clip_ratio: float = 0.2
+    # the release uses neither (0: off)
+    kl_loss_coef: float = 0.0
+    entropy_coeff: float = 0.0
+    loss_agg_mode: str = "token-mean"
+    # GRPO divides the group-centred reward by the group's std (False: Dr. GRPO)
+    norm_adv_by_std: bool = True
+    # None: data.max_response_length
+    max_response_length: Optional[int] = None
+    epochs: int = 1
+    max_steps: Optional[int] = None
+    save_freq: int = 50
+    # local backend: torch threads and prompts per generate() call; verl backend: vLLM settings
+    threads: int = 2
+    rollout_batch_size: int = 64
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.6
+    reward: RewardServiceConfig = field(default_factory=RewardServiceConfig)
+
+    def __post_init__(self) -> None:
+        _choose(self.backend, ("verl", "local"), "rl.backend")
+        _require(self.n_rollouts >= 2, f"rl.n_rollouts={self.n_rollouts} must be >= 2 (GRPO compares a group)")
+        _require(self.temperature > 0, f"rl.temperature={self.temperature} must be > 0")
+        _require(0 < self.top_p <= 1, f"rl.top_p={self.top_p} must be in (0, 1]")
+        _require(self.batch_size >= 1 and self.mini_batch_size >= 1, "rl.batch_size and rl.mini_batch_size must be >= 1")
+        _require(self.batch_size % self.mini_batch_size == 0,
+                 f"rl.batch_size={self.batch_size} is not a multiple of rl.mini_batch_size={self.mini_batch_size}")
+        _require((self.mini_batch_size * self.n_rollouts) % self.micro_batch_size_per_device == 0,
+                 f"rl.mini_batch_size x rl.n_rollouts = {self.mini_batch_size * self.n_rollouts} sequences do not split "
+                 f"into micro-batches of rl.micro_batch_size_per_device={self.micro_batch_size_per_device}")
+        _require(self.ppo_epochs >= 1, f"rl.ppo_epochs={self.ppo_epochs} must be >= 1")
+        _require(self.lr > 0, f"rl.lr={self.lr} must be > 0")
+        _require(self.clip_ratio > 0, f"rl.clip_ratio={self.clip_ratio} must be > 0")
+        _require(self.kl_loss_coef >= 0 and self.entropy_coeff >= 0, "rl.kl_loss_coef and rl.entropy_coeff must be >= 0")
+        _choose(self.loss_agg_mode, ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean"), "rl.loss_agg_mode")
+        _require(self.max_response_length is None or self.max_response_length >= 1,
+                 f"rl.max_response_length={self.max_response_length} must be >= 1")
+        _require(self.epochs >= 1, f"rl.epochs={self.epochs} must be >= 1")
+        _require(self.max_steps is None or self.max_steps >= 1, f"rl.max_steps={self.max_steps} must be >= 1")
+        _require(self.save_freq >= 1, f"rl.save_freq={self.save_freq} must be >= 1")
+        _require(self.threads >= 1 and self.rollout_batch_size >= 1, "rl.threads and rl.rollout_batch_size must be >= 1")
+
+
 # ------------------------------------------------------------------------------------------- launcher
 @dataclass
 class LauncherConfig:
@@ -395,6 +482,7 @@ class Config:
     model: Any = MISSING
     data: Any = MISSING
     launcher: Any = MISSING
+    rl: GRPOConfig = field(default_factory=GRPOConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     world: WorldConfig = field(default_factory=WorldConfig)

@@ -33,6 +33,13 @@ class Completion:
     text: str
     num_tokens: int
     mean_entropy: float
+    # the response's token ids (the end-of-sequence token included when generated); RL trains on them
+    token_ids: tuple[int, ...] = ()
+
+
+def render_prompt(tokenizer, messages: list[dict]) -> str:
+    """The chat-formatted prompt text the model continues (generation prompt appended)."""
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
 class Generator(Protocol):
@@ -77,7 +84,7 @@ class HFGenerator:
         starts = range(0, len(prompts), self.batch_size)
         for batch_index, start in enumerate(tqdm(starts, desc="generate", unit="batch", mininterval=2.0)):
             chunk = prompts[start : start + self.batch_size]
-            texts = [tok.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in chunk]
+            texts = [render_prompt(tok, p) for p in chunk]
             enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
             # one seed per batch: the same prompts and settings give the same samples
             torch.manual_seed(settings.seed * 1_000_003 + batch_index)
@@ -97,7 +104,8 @@ class HFGenerator:
             decoded = tok.batch_decode(tokens, skip_special_tokens=True)
             for i in range(len(chunk)):
                 rows = [r for r in range(i * per_prompt, (i + 1) * per_prompt) for _ in range(settings.n // per_prompt)]
-                results.append([Completion(decoded[r], int(lengths[r]), float(mean_entropy[r])) for r in rows])
+                results.append([Completion(decoded[r], int(lengths[r]), float(mean_entropy[r]),
+                                           tuple(tokens[r, : lengths[r]].tolist())) for r in rows])
         return results
 
 
@@ -131,7 +139,7 @@ class VLLMGenerator:
             for c in output.outputs:
                 steps = [_topk_entropy(step) for step in (c.logprobs or [])]
                 entropy = sum(steps) / len(steps) if steps else math.nan
-                completions.append(Completion(c.text, len(c.token_ids), entropy))
+                completions.append(Completion(c.text, len(c.token_ids), entropy, tuple(c.token_ids)))
             results.append(completions)
         return results
 

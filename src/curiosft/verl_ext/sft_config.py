@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from curiosft.verl_ext.cpu_platform import gpu_present
 
 
-def _literal(value) -> str:
+def hydra_literal(value) -> str:
     """A value in Hydra's override grammar (strings quoted, so paths with ':' or '=' survive)."""
     if value is None:
         return "null"
@@ -24,14 +24,16 @@ def _literal(value) -> str:
         return str(value).lower()
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, dict) or OmegaConf.is_dict(value):
+        return "{" + ",".join(f"{k}:{hydra_literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)) or OmegaConf.is_list(value):
-        return "[" + ",".join(_literal(v) for v in value) + "]"
+        return "[" + ",".join(hydra_literal(v) for v in value) + "]"
     text = str(value).replace("\\", "\\\\").replace("'", "\\'")
     return f"'{text}'"
 
 
-def _override(key: str, value) -> str:
-    return f"{key}={_literal(value)}"
+def hydra_override(key: str, value) -> str:
+    return f"{key}={hydra_literal(value)}"
 
 
 def verl_overrides(cfg: DictConfig, run_dir: str | Path, *, nproc: int) -> list[str]:
@@ -77,7 +79,7 @@ def verl_overrides(cfg: DictConfig, run_dir: str | Path, *, nproc: int) -> list[
         "trainer.n_gpus_per_node": nproc,
         "checkpoint.save_contents": ["model", "optimizer", "extra", "hf_model"],
     }
-    overrides = [_override(k, v) for k, v in values.items()]
+    overrides = [hydra_override(k, v) for k, v in values.items()]
     # fp32 compute (bf16 autocast is ~20x slower on CPU); bf16 mixed precision otherwise
     param_dtype = "fp32" if fp32 else "bf16"
     overrides.append(f"+engine.mixed_precision={{param_dtype: {param_dtype}, reduce_dtype: fp32, buffer_dtype: fp32}}")

@@ -1,0 +1,89 @@
+"""Start a reward server for one job and stop it after: no manual step, no leftover process.
+
+    with reward_service(workers=2, timeout_s=10) as url:      # or reward_service(url="http://...") to reuse one
+        ...  # RewardClient(url) / verl's compute_score(url=url)
+
+The server runs as `python -m curiosft.cli serve-reward --port 0 --ready-file F` in its own process
+group; it binds a free loopback port itself (no race with other jobs) and writes it to F once its
+scoring pool is up. Leaving the block sends SIGTERM (graceful: requests in flight finish), then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class RewardServerStartError(RuntimeError):
+    pass
+
+
+@contextmanager
+def reward_service(*, url: str | None = None, workers: int = 2, timeout_s: float = 10.0, token: str | None = None,
+                   host: str = "127.0.0.1", log: str | os.PathLike | None = None,
+                   start_timeout_s: float = 120.0) -> Iterator[str]:
+    """Yield the URL of a running reward server: `url` as given, or one started here for the block."""
+    if url:
+        yield url.rstrip("/")
+        return
+    with tempfile.TemporaryDirectory(prefix="curiosft-reward-") as tmp:
+        ready = Path(tmp) / "ready.json"
+        log_path = Path(log) if log else Path(tmp) / "server.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "curiosft.cli", "serve-reward", "--host", host, "--port", "0",
+               "--workers", str(workers), "--timeout", str(timeout_s), "--ready-file", str(ready)]
+        env = dict(os.environ)
+        if token:
+            env["CURIOSFT_REWARD_TOKEN"] = token
+        with open(log_path, "ab") as log_file:
+            proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            port = _wait_ready(proc, ready, log_path, start_timeout_s)
+            yield f"http://{host}:{port}"
+        finally:
+            stop(proc)
+
+
+def _wait_ready(proc: subprocess.Popen, ready: Path, log_path: Path, timeout_s: float) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ready.is_file():
+            return int(json.loads(ready.read_text())["port"])
+        if proc.poll() is not None:
+            raise RewardServerStartError(f"reward server exited with code {proc.returncode} before it was ready; "
+                                         f"its log ({log_path}):\n{_tail(log_path)}")
+        time.sleep(0.05)
+    stop(proc)
+    raise RewardServerStartError(f"reward server not ready after {timeout_s:g} s; its log ({log_path}):\n"
+                                 f"{_tail(log_path)}")
+
+
+def stop(proc: subprocess.Popen, grace_s: float = 20.0) -> None:
+    """SIGTERM the server (it finishes requests in flight and stops its pool), SIGKILL its whole process
+    group if it has not exited after grace_s; any scoring worker left behind goes with the group."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

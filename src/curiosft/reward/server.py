@@ -1,0 +1,182 @@
+"""`curiosft serve-reward`: score batches of responses over HTTP with the shared scoring pool.
+
+    POST /score   {"items": [{"response", "ground_truth", "data_source", "choices"?}], "format": "eval"|"rl"}
+               -> {"results": [{"score": float, "reason": str}]}      (same order as the items)
+    GET  /health  -> {"status": "ok", "workers", "timeout_s", "scored"}
+
+math-verify runs in the pool's worker processes under a hard per-item timeout (a hung worker is killed
+and replaced; the item scores 0 with the reason), so no input can stop the server. Requests are graded
+on a thread pool, several at once. Optional bearer token (`--token` or CURIOSFT_REWARD_TOKEN), a
+request size limit (413), 4xx with the offending field for malformed requests, graceful shutdown on
+SIGINT/SIGTERM (uvicorn finishes the requests in flight, then the pool stops).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from curiosft.io import atomic_path
+from curiosft.scoring import ScoreItem, ScoringPool
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 19876
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+TOKEN_ENV = "CURIOSFT_REWARD_TOKEN"
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    response: str
+    ground_truth: str
+    data_source: str = ""
+    # multiple-choice items: the option texts (the ground truth is then the letter)
+    choices: list[str] = Field(default_factory=list)
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[Item]
+    format: Literal["eval", "rl"] = "rl"
+
+
+class Result(BaseModel):
+    score: float
+    reason: str
+
+
+class ScoreResponse(BaseModel):
+    results: list[Result]
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 for a request body over `max_bytes` (declared or streamed)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._reject(send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._reject(send)
+
+    async def _reject(self, send):
+        body = json.dumps({"detail": f"request body over the server's limit of {self.max_bytes} bytes; "
+                                     "send fewer items per request or raise --max-body-bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(*, workers: int = 2, timeout_s: float = 10.0, token: str | None = None,
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, ready_file: str | None = None,
+               port: int | None = None):
+    """The FastAPI app; the scoring pool starts with it (lifespan) and stops with it."""
+    state: dict = {"scored": 0}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        state["pool"] = ScoringPool(workers, timeout_s)
+        if ready_file:
+            # written once the pool exists: whoever started us may now send requests (port 0 -> the real one)
+            with atomic_path(ready_file) as tmp:
+                tmp.write_text(json.dumps({"port": port, "pid": os.getpid()}))
+        try:
+            yield
+        finally:
+            state["pool"].close()
+
+    app = FastAPI(title="curiosft reward server", lifespan=lifespan)
+
+    def authorize(request: Request) -> None:
+        if token is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token (Authorization: Bearer <token>)",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "workers": workers, "timeout_s": timeout_s, "scored": state["scored"]}
+
+    @app.post("/score", response_model=ScoreResponse, dependencies=[Depends(authorize)])
+    async def score(request: ScoreRequest) -> dict:
+        try:
+            items = [ScoreItem(i.response, i.ground_truth, "multiple_choice" if i.choices else "math",
+                               tuple(i.choices)) for i in request.items]
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        grades = await run_in_threadpool(state["pool"].score, items, request.format)
+        state["scored"] += len(grades)
+        return {"results": [{"score": g.score, "reason": g.reason} for g in grades]}
+
+    return BodySizeLimit(app, max_body_bytes)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: a free one the OS picks, read back with getsockname)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port (0: any free one)") \
+            from None
+    sock.listen(2048)
+    return sock
+
+
+def serve(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 2, timeout_s: float = 10.0,
+          token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+          ready_file: str | None = None, log_level: str = "warning") -> None:
+    """Run the server until SIGINT/SIGTERM (blocking)."""
+    import uvicorn
+
+    token = token or os.environ.get(TOKEN_ENV) or None
+    sock = bind_socket(host, port)
+    bound = sock.getsockname()[1]
+    app = create_app(workers=workers, timeout_s=timeout_s, token=token, max_body_bytes=max_body_bytes,
+                     ready_file=ready_file, port=bound)
+    print(f"curiosft reward server on http://{host}:{bound} ({workers} scoring workers, {timeout_s:g} s timeout"
+          f"{', bearer token required' if token else ''})", flush=True)
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=30, access_log=False)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        if ready_file:
+            Path(ready_file).unlink(missing_ok=True)

@@ -1,0 +1,275 @@
+"""The `local` GRPO backend: the RL stage on one machine without GPUs (the tiny default, tests).
+
+Each step, as verl's PPO trainer does it: sample `batch_size` prompts, `n_rollouts` responses each
+(HF generate, the evaluation stage's generator), score them through the reward server, compute the
+old log-probs, GRPO advantages with verl's `compute_grpo_outcome_advantage`, then `ppo_epochs` passes
+of mini-batch updates with verl's registered policy loss (`vanilla`: PPO clip) and verl's loss
+aggregation, configured by the actor dataclass of the same verl config the `verl` backend would run.
+
+Checkpoints follow verl's PPO layout: checkpoints/global_step_N/actor/huggingface (the model) plus
+actor/local_state.pt (optimizer, RNG, step); a restarted job resumes from the latest one.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from curiosft.evaluation.generation import HFGenerator, SamplingSettings, render_prompt
+from curiosft.io import atomic_path
+from curiosft.objectives.temperature import entropy_from_log_probs
+
+STATE_FILE = "local_state.pt"
+TRACKER = "latest_checkpointed_iteration.txt"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    messages: list
+    ground_truth: str
+    data_source: str
+    choices: tuple[str, ...] = ()
+
+
+def load_prompts(path: str, tokenizer, max_prompt_length: int) -> list[Prompt]:
+    """The RL parquet's rows; prompts over max_prompt_length tokens are dropped (verl: filter_overlong_prompts)."""
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    prompts = []
+    for row in frame.itertuples(index=False):
+        messages = [dict(m) for m in row.prompt]
+        extra = row.extra_info if hasattr(row, "extra_info") and isinstance(row.extra_info, dict) else {}
+        prompt = Prompt(messages, str(row.reward_model["ground_truth"]), str(row.data_source),
+                        tuple(str(c) for c in (extra.get("choices") if extra.get("choices") is not None else [])))
+        if len(tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"]) <= max_prompt_length:
+            prompts.append(prompt)
+    if not prompts:
+        raise ValueError(f"{path}: no RL prompt fits data.max_prompt_length={max_prompt_length}")
+    return prompts
+
+
+def total_steps(n_prompts: int, batch_size: int, epochs: int, max_steps: int | None) -> int:
+    """verl's count: full batches per epoch (the last partial one dropped) x epochs, capped by max_steps."""
+    per_epoch = n_prompts // batch_size
+    if per_epoch == 0:
+        raise ValueError(f"{n_prompts} RL prompts do not fill one batch of rl.batch_size={batch_size}; "
+                         "lower rl.batch_size")
+    return min(per_epoch * epochs, max_steps) if max_steps else per_epoch * epochs
+
+
+class LocalGRPO:
+    def __init__(self, cfg, actor_cfg, *, model_path: str, run_dir: str | Path, score: Callable[[list[dict]], list[dict]],
+                 log: Callable[[int, dict], None]):
+        """cfg: the composed curiosft config; actor_cfg: verl's actor dataclass of the same run (clip ratio,
+        loss aggregation, entropy coefficient, optimiser); score: items -> [{"score", "reason"}] (the reward
+        client); log(step, verl-named metrics)."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from curiosft.verl_ext.rl_config import response_length
+
+        self.cfg, self.rl, self.actor_cfg = cfg, cfg.rl, actor_cfg
+        self.run_dir = Path(run_dir)
+        self.score, self.log = score, log
+        torch.set_num_threads(int(self.rl.threads))
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        self.prompts = load_prompts(cfg.data.rl_train, self.tokenizer, int(cfg.data.max_prompt_length))
+        self.total_steps = total_steps(len(self.prompts), int(self.rl.batch_size), int(self.rl.epochs), self.rl.max_steps)
+        self.max_new_tokens = response_length(cfg)
+        self.step = 0
+        resume = latest_step_dir(self.run_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            resume / "actor" / "huggingface" if resume else model_path, dtype=torch.float32)
+        optim = actor_cfg.optim
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=optim.lr, betas=tuple(optim.betas),
+                                           weight_decay=optim.weight_decay)
+        if resume:
+            self._load_state(resume / "actor" / STATE_FILE)
+        else:
+            random.seed(cfg.seed), np.random.seed(cfg.seed), torch.manual_seed(cfg.seed)
+        self.generator = HFGenerator(self.model, self.tokenizer, batch_size=int(self.rl.rollout_batch_size))
+
+    # ------------------------------------------------------------------------------------------ loop
+    def fit(self, progress: bool = True) -> None:
+        from tqdm import tqdm
+
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="GRPO", unit="step", disable=not progress)
+        while self.step < self.total_steps:
+            started = time.perf_counter()
+            metrics = self.train_step(self._batch(self.step))
+            self.step += 1
+            metrics["timing_s/step"] = time.perf_counter() - started
+            self.log(self.step, metrics)
+            if self.step % int(self.rl.save_freq) == 0 or self.step == self.total_steps:
+                self.save_checkpoint()
+            bar.update(1)
+            bar.set_postfix(reward=f"{metrics['critic/score/mean']:.3f}", entropy=f"{metrics['actor/entropy']:.3f}")
+        bar.close()
+
+    def _batch(self, step: int) -> list[Prompt]:
+        """The prompts of a step: each epoch a fresh permutation seeded by (seed, epoch), as verl's sampler."""
+        batch_size = int(self.rl.batch_size)
+        per_epoch = len(self.prompts) // batch_size
+        epoch, index = divmod(step, per_epoch)
+        order = np.random.RandomState(int(self.cfg.seed) * 1000 + epoch).permutation(len(self.prompts))
+        return [self.prompts[i] for i in order[index * batch_size:(index + 1) * batch_size]]
+
+    def train_step(self, prompts: list[Prompt]) -> dict:
+        from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
+
+        n = int(self.rl.n_rollouts)
+        self.model.eval()
+        settings = SamplingSettings(n=n, temperature=float(self.rl.temperature), top_p=float(self.rl.top_p),
+                                    max_new_tokens=self.max_new_tokens, seed=int(self.cfg.seed) * 100_003 + self.step)
+        completions = self.generator.generate([p.messages for p in prompts], settings)
+        flat = [(i, p, c) for i, (p, cs) in enumerate(zip(prompts, completions)) for c in cs]
+        grades = self.score([{"response": c.text, "ground_truth": p.ground_truth, "data_source": p.data_source,
+                              "choices": list(p.choices)} for _, p, c in flat])
+        scores = torch.tensor([g["score"] for g in grades], dtype=torch.float32)
+        batch = self._tensors([p for _, p, _ in flat], [c for _, _, c in flat])
+        mask = batch["response_mask"]
+        with torch.no_grad():
+            old_log_probs, entropy = self._log_probs(batch, grad=False)
+        rewards = torch.zeros_like(old_log_probs)
+        last = mask.sum(dim=1).long().clamp(min=1) - 1
+        rewards[torch.arange(len(flat)), last] = scores
+        advantages, _ = compute_grpo_outcome_advantage(
+            rewards, mask, np.array([i for i, _, _ in flat]), norm_adv_by_std_in_grpo=bool(self.rl.norm_adv_by_std))
+        batch.update(old_log_probs=old_log_probs, advantages=advantages)
+        update = self._update(batch)
+        groups = scores.view(len(prompts), n)
+        lengths = mask.sum(dim=1)
+        return {
+            "critic/score/mean": float(scores.mean()),
+            "critic/advantages/mean": float((advantages * mask).sum() / mask.sum()),
+            "actor/entropy": float((entropy * mask).sum() / mask.sum()),
+            "response_length/mean": float(lengths.float().mean()),
+            "response_length/clip_ratio": float((lengths >= self.max_new_tokens).float().mean()),
+            # groups whose rollouts all scored the same get zero advantage: no learning signal
+            "train/zero_std_groups": float((groups.std(dim=1) == 0).float().mean()),
+            "train/pass_at_n": float((groups.max(dim=1).values > 0).float().mean()),
+            **update,
+        }
+
+    # --------------------------------------------------------------------------------------- tensors
+    def _tensors(self, prompts: list[Prompt], completions) -> dict:
+        """verl's layout: prompts left-padded to one length P, responses right-padded to R; input = [P | R]."""
+        tok = self.tokenizer
+        prompt_ids = {}
+        rows = []
+        for p, c in zip(prompts, completions):
+            key = id(p)
+            if key not in prompt_ids:
+                prompt_ids[key] = tok(render_prompt(tok, p.messages), add_special_tokens=False)["input_ids"]
+            rows.append((prompt_ids[key], list(c.token_ids) or [tok.eos_token_id]))
+        P = max(len(p) for p, _ in rows)
+        R = max(len(r) for _, r in rows)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        input_ids = torch.full((len(rows), P + R), pad, dtype=torch.long)
+        attention = torch.zeros((len(rows), P + R), dtype=torch.long)
+        for i, (p, r) in enumerate(rows):
+            input_ids[i, P - len(p):P] = torch.tensor(p)
+            input_ids[i, P:P + len(r)] = torch.tensor(r)
+            attention[i, P - len(p):P + len(r)] = 1
+        return {"input_ids": input_ids, "attention_mask": attention, "response_mask": attention[:, P:].float(),
+                "prompt_length": P}
+
+    def _log_probs(self, batch: dict, *, grad: bool, rows: slice = slice(None)) -> tuple[torch.Tensor, torch.Tensor]:
+        """Response-token log-probs and entropies at the rollout temperature (as verl's actor computes them)."""
+        micro = int(self.rl.micro_batch_size_per_device)
+        ids, att = batch["input_ids"][rows], batch["attention_mask"][rows]
+        P = batch["prompt_length"]
+        # no-grad passes (old log-probs) take larger chunks: no activations are kept
+        chunk = micro if grad else max(micro, 64)
+        out_lp, out_h = [], []
+        for start in range(0, len(ids), chunk):
+            i, a = ids[start:start + chunk], att[start:start + chunk]
+            positions = (a.cumsum(dim=1) - 1).clamp(min=0)
+            logits = self.model(input_ids=i, attention_mask=a, position_ids=positions).logits[:, P - 1:-1].float()
+            log_probs = torch.log_softmax(logits / float(self.rl.temperature), dim=-1)
+            out_lp.append(log_probs.gather(-1, i[:, P:, None]).squeeze(-1))
+            out_h.append(entropy_from_log_probs(log_probs))
+        return torch.cat(out_lp), torch.cat(out_h)
+
+    # --------------------------------------------------------------------------------------- update
+    def _update(self, batch: dict) -> dict:
+        """ppo_epochs x mini-batches; each mini-batch is one optimizer step, accumulated over micro-batches."""
+        from verl.trainer.ppo.core_algos import agg_loss, get_policy_loss_fn
+
+        cfg = self.actor_cfg
+        policy_loss = get_policy_loss_fn(cfg.policy_loss.get("loss_mode", "vanilla"))
+        micro = int(self.rl.micro_batch_size_per_device)
+        size = int(self.rl.mini_batch_size) * int(self.rl.n_rollouts)
+        total = len(batch["input_ids"])
+        self.model.train()
+        sums: dict[str, list[float]] = {}
+        for _ in range(int(self.rl.ppo_epochs)):
+            for start in range(0, total, size):
+                mini = slice(start, min(start + size, total))
+                mask_all = batch["response_mask"][mini]
+                cfg.global_batch_info.update(dp_size=1, batch_num_tokens=int(mask_all.sum()),
+                                             global_batch_size=int(mask_all.shape[0]),
+                                             loss_scale_factor=cfg.loss_scale_factor)
+                self.optimizer.zero_grad(set_to_none=True)
+                for m in range(mini.start, mini.stop, micro):
+                    rows = slice(m, min(m + micro, mini.stop))
+                    log_probs, entropy = self._log_probs(batch, grad=True, rows=rows)
+                    mask = batch["response_mask"][rows]
+                    loss, pg_metrics = policy_loss(
+                        old_log_prob=batch["old_log_probs"][rows], log_prob=log_probs,
+                        advantages=batch["advantages"][rows], response_mask=mask,
+                        loss_agg_mode=cfg.loss_agg_mode, config=cfg)
+                    sums.setdefault("actor/pg_loss", []).append(float(loss))
+                    if cfg.entropy_coeff:
+                        loss = loss - cfg.entropy_coeff * agg_loss(entropy, mask, cfg.loss_agg_mode,
+                                                                    **cfg.global_batch_info)
+                    loss.backward()
+                    for key, value in pg_metrics.items():
+                        sums.setdefault(key, []).append(float(value))
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.clip_grad)
+                if torch.isfinite(grad_norm):
+                    self.optimizer.step()
+                sums.setdefault("actor/grad_norm", []).append(float(grad_norm))
+        metrics = {k: float(np.mean(v)) for k, v in sums.items()}
+        # pg_loss per micro-batch is its share of the mini-batch loss: report the mini-batch loss
+        metrics["actor/pg_loss"] = float(np.sum(sums["actor/pg_loss"])) / max(1, len(sums["actor/grad_norm"]))
+        metrics["actor/lr"] = self.optimizer.param_groups[0]["lr"]
+        return metrics
+
+    # ----------------------------------------------------------------------------------- checkpoints
+    def save_checkpoint(self) -> Path:
+        """checkpoints/global_step_N/actor/{huggingface, local_state.pt}, then the tracker file (verl's)."""
+        root = self.run_dir / "checkpoints"
+        final = root / f"global_step_{self.step}"
+        with atomic_path(final) as tmp:
+            actor = tmp / "actor"
+            self.model.save_pretrained(actor / "huggingface")
+            self.tokenizer.save_pretrained(actor / "huggingface")
+            torch.save({"optimizer": self.optimizer.state_dict(), "step": self.step,
+                        "rng": {"python": random.getstate(), "numpy": np.random.get_state(),
+                                "torch": torch.get_rng_state()}}, actor / STATE_FILE)
+        with atomic_path(root / TRACKER) as tmp:
+            tmp.write_text(str(self.step))
+        return final
+
+    def _load_state(self, path: Path) -> None:
+        state = torch.load(path, weights_only=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        random.setstate(state["rng"]["python"]), np.random.set_state(state["rng"]["numpy"])
+        torch.set_rng_state(state["rng"]["torch"])
+
+
+def latest_step_dir(run_dir: Path) -> Path | None:
+    """The checkpoint the tracker file names (a checkpoint without it may be half-written)."""
+    tracker = Path(run_dir) / "checkpoints" / TRACKER
+    if not tracker.is_file():
+        return None
+    step_dir = tracker.parent / f"global_step_{int(tracker.read_text().strip())}"
+    return step_dir if (step_dir / "actor" / STATE_FILE).is_file() else None
