@@ -21,19 +21,8 @@ SCHEDULE = {"curiosft": "entropy_guided"}
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    """A smoke-size tiny world (data, tokenizer, 30-step base model) for the trainer runs."""
-    from curiosft.world.build import build_base_model, build_tokenizer
-    from curiosft.world.data import build_world_data
-
-    results = tmp_path_factory.mktemp("results")
-    world_cfg = OmegaConf.to_object(compose_config(["experiment=smoke"]).world)
-    data = results / "world" / "data"
-    build_world_data(world_cfg, data)
-    build_tokenizer(world_cfg, data / "pretrain.parquet", results / "world" / "tokenizer")
-    build_base_model(world_cfg, results / "world" / "tokenizer", data / "pretrain.parquet", data / "test_id.parquet",
-                     results / "world" / "model", results / "world" / "base_model.json")
-    return results
+def world(smoke_world) -> Path:
+    return smoke_world
 
 
 def sft_command(results: Path, run_dir: Path, method: str, *extra: str) -> list[str]:

@@ -29,7 +29,7 @@ class RewardServerStartError(RuntimeError):
 @contextmanager
 def reward_service(*, url: str | None = None, workers: int = 2, timeout_s: float = 10.0, token: str | None = None,
                    host: str = "127.0.0.1", log: str | os.PathLike | None = None,
-                   start_timeout_s: float = 120.0) -> Iterator[str]:
+                   max_body_bytes: int | None = None, start_timeout_s: float = 120.0) -> Iterator[str]:
     """Yield the URL of a running reward server: `url` as given, or one started here for the block."""
     if url:
         yield url.rstrip("/")
@@ -40,6 +40,8 @@ def reward_service(*, url: str | None = None, workers: int = 2, timeout_s: float
         log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "curiosft.cli", "serve-reward", "--host", host, "--port", "0",
                "--workers", str(workers), "--timeout", str(timeout_s), "--ready-file", str(ready)]
+        if max_body_bytes:
+            cmd += ["--max-body-bytes", str(max_body_bytes)]
         env = dict(os.environ)
         if token:
             env["CURIOSFT_REWARD_TOKEN"] = token

@@ -225,7 +225,7 @@ class LocalGRPO:
                         old_log_prob=batch["old_log_probs"][rows], log_prob=log_probs,
                         advantages=batch["advantages"][rows], response_mask=mask,
                         loss_agg_mode=cfg.loss_agg_mode, config=cfg)
-                    sums.setdefault("actor/pg_loss", []).append(float(loss))
+                    sums.setdefault("actor/pg_loss", []).append(float(loss.detach()))
                     if cfg.entropy_coeff:
                         loss = loss - cfg.entropy_coeff * agg_loss(entropy, mask, cfg.loss_agg_mode,
                                                                     **cfg.global_batch_info)

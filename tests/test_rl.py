@@ -1,0 +1,136 @@
+"""Stage 2 (GRPO): the verl main_ppo config checked by verl's classes, the config checks, and the local
+backend through the real reward path (a reward server started per job) with checkpoints and resume."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from curiosft.config import ConfigError, compose_config
+from curiosft.verl_ext.rl_config import build_verl_ppo_config, validate_verl_ppo_config
+
+
+@pytest.mark.parametrize("experiment,method", itertools.product(["smoke", "tiny", "paper", "paper_psft"],
+                                                                ["sft", "curiosft"]))
+def test_verl_ppo_config_validates_with_verls_classes(smoke_world, tmp_path, experiment, method):
+    cfg = compose_config([f"experiment={experiment}", f"method={method}", f"paths.results={smoke_world}",
+                          *(["schedule=entropy_guided"] if method == "curiosft" else [])])
+    verl = build_verl_ppo_config(cfg, run_dir=tmp_path, model_path=str(smoke_world / "world" / "model"),
+                                 reward_url="http://127.0.0.1:5555", reward_token="t", n_gpus_per_node=8)
+    actor = validate_verl_ppo_config(verl)
+    rl = cfg.rl
+    assert verl.algorithm.adv_estimator == "grpo" and verl.algorithm.use_kl_in_reward is False
+    assert verl.algorithm.norm_adv_by_std_in_grpo is True
+    assert verl.actor_rollout_ref.rollout.name == "vllm"
+    assert verl.actor_rollout_ref.rollout.n == rl.n_rollouts
+    assert verl.actor_rollout_ref.rollout.temperature == rl.temperature == 1.0
+    assert actor.optim.lr == rl.lr and actor.optim.lr_scheduler_type == "constant"
+    assert actor.clip_ratio_low == actor.clip_ratio_high == rl.clip_ratio == 0.2
+    assert actor.use_kl_loss is False and actor.entropy_coeff == 0
+    assert verl.data.train_batch_size == rl.batch_size and verl.data.train_files == cfg.data.rl_train
+    assert verl.reward.custom_reward_function.reward_kwargs.url == "http://127.0.0.1:5555"
+    assert "hf_model" in actor.checkpoint.save_contents
+    assert verl.trainer.default_local_dir == str(tmp_path / "checkpoints")
+    if experiment.startswith("paper"):
+        # the release's GRPO settings (../shared/METHODS.md)
+        assert (rl.backend, rl.n_rollouts, rl.lr, rl.batch_size, rl.mini_batch_size) == ("verl", 8, 1e-6, 128, 32)
+        assert verl.data.max_response_length == 8192
+
+
+def test_verl_rejects_a_batch_that_does_not_split_over_the_gpus(smoke_world, tmp_path):
+    cfg = compose_config(["experiment=paper", "rl.batch_size=3", "rl.mini_batch_size=1", "rl.n_rollouts=3",
+                          "rl.micro_batch_size_per_device=1"])
+    verl = build_verl_ppo_config(cfg, run_dir=tmp_path, model_path=str(smoke_world / "world" / "model"),
+                                 reward_url="http://127.0.0.1:1", n_gpus_per_node=8)
+    with pytest.raises(AssertionError, match="must be divisible"):
+        validate_verl_ppo_config(verl)
+
+
+@pytest.mark.parametrize("override,message", [
+    ("rl.batch_size=100", "rl.batch_size=100 is not a multiple of rl.mini_batch_size=32"),
+    ("rl.n_rollouts=1", "rl.n_rollouts=1 must be >= 2"),
+    ("rl.backend=jax", "unknown rl.backend 'jax'"),
+    ("rl.reward.url=localhost:1234", "must be an http(s):// URL"),
+    ("rl.micro_batch_size_per_device=7", "micro-batches of rl.micro_batch_size_per_device=7"),
+])
+def test_bad_rl_settings_fail_at_composition(override, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        compose_config(["experiment=paper", override])
+
+
+def rl_command(results: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "curiosft.cli", "rl", "--sft-model", str(results / "world" / "model"),
+            "--out", str(run_dir), "experiment=smoke", f"paths.results={results}", *extra]
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.timeout(600)
+def test_local_grpo_steps_through_the_reward_server_then_resume(smoke_world, tmp_path):
+    run_dir = tmp_path / "rl"
+    proc = subprocess.run(rl_command(smoke_world, run_dir, "rl.max_steps=2"), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    metrics = read_metrics(run_dir)
+    assert [m["step"] for m in metrics] == [1, 2]
+    for record in metrics:
+        data = record["data"]
+        assert {"train/reward", "train/entropy", "train/response_length", "train/clip_frac", "train/pg_loss",
+                "grad_norm", "lr", "perf/step_seconds", "train/zero_std_groups"} <= set(data), sorted(data)
+        assert 0.0 <= data["train/reward"] <= 1.0 and data["train/entropy"] > 0 and data["lr"] == 2e-5
+    # verl's PPO checkpoint layout; the server's log shows it ran and stopped
+    assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text() == "2"
+    assert (run_dir / "checkpoints" / "global_step_2" / "actor" / "huggingface" / "config.json").is_file()
+    assert (run_dir / "model" / "config.json").is_file()
+    assert "curiosft reward server on http://127.0.0.1:" in (run_dir / "reward_server.log").read_text()
+
+    # a longer budget continues from the step-2 checkpoint: steps keep counting, earlier lines are kept
+    proc = subprocess.run(rl_command(smoke_world, run_dir, "rl.max_steps=3"), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    resumed = read_metrics(run_dir)
+    assert [m["step"] for m in resumed] == [1, 2, 3]
+    assert resumed[:2] == metrics
+    assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text() == "3"
+
+
+def test_old_log_probs_match_an_unpadded_forward_and_grpo_advantages_are_verls(smoke_world, tmp_path):
+    """The padded batch layout (left-padded prompts, right-padded responses) gives each response the
+    log-probs of the model run on that sequence alone; advantages are group-normalised rewards."""
+    from curiosft.evaluation.generation import SamplingSettings, render_prompt
+    from curiosft.rl.local import LocalGRPO
+
+    cfg = compose_config(["experiment=smoke", f"paths.results={smoke_world}"])
+    model = str(smoke_world / "world" / "model")
+    verl = build_verl_ppo_config(cfg, run_dir=tmp_path, model_path=model, reward_url="http://127.0.0.1:1")
+    trainer = LocalGRPO(cfg, validate_verl_ppo_config(verl), model_path=model, run_dir=tmp_path,
+                        score=lambda items: [{"score": float(i % 2), "reason": ""} for i in range(len(items))],
+                        log=lambda step, metrics: None)
+    prompts = trainer._batch(0)[:3]
+    completions = trainer.generator.generate([p.messages for p in prompts],
+                                             SamplingSettings(n=2, temperature=1.0, top_p=1.0, max_new_tokens=30))
+    flat = [(p, c) for p, cs in zip(prompts, completions) for c in cs]
+    batch = trainer._tensors([p for p, _ in flat], [c for _, c in flat])
+    with torch.no_grad():
+        log_probs, _ = trainer._log_probs(batch, grad=False)
+        for k, (p, c) in enumerate(flat):
+            prompt_ids = trainer.tokenizer(render_prompt(trainer.tokenizer, p.messages),
+                                           add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([prompt_ids + list(c.token_ids)])
+            ref = torch.log_softmax(trainer.model(input_ids=ids).logits[0, len(prompt_ids) - 1:-1], -1)
+            ref = ref.gather(-1, ids[0, len(prompt_ids):, None]).squeeze(-1)
+            n = len(c.token_ids)
+            assert torch.allclose(log_probs[k, :n], ref, atol=1e-5)
+            assert batch["response_mask"][k].sum() == n
+    metrics = trainer.train_step(prompts)
+    # scores alternate 0, 1 inside every group of n_rollouts: every group has signal
+    assert metrics["critic/score/mean"] == 0.5 and metrics["train/zero_std_groups"] == 0.0
+    assert metrics["actor/grad_norm"] > 0
