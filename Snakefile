@@ -17,6 +17,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/world.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/rl.smk"
 include: "workflow/rules/eval.smk"
 
 

@@ -75,8 +75,8 @@ def test_lint(repo, python):
 
 # SFT jobs per sweep: schedules multiply only curiosft
 SFT_JOBS = {"smoke": 2, "tiny": 2 + 2 + 2 * 2, "paper": 4 * 3 + 3 * 3, "paper_psft": 2 * 3}
-# checkpoints (the tiny world's base model too) x benchmarks
-EVAL_JOBS = {"smoke": (1 + 2) * 2, "tiny": (1 + 8) * 2, "paper": 21 * 9, "paper_psft": 6 * 5}
+# checkpoints (the tiny world's base model, every SFT run and its RL run) x benchmarks
+EVAL_JOBS = {"smoke": (1 + 2 * 2) * 2, "tiny": (1 + 2 * 8) * 2, "paper": 2 * 21 * 9, "paper_psft": 2 * 6 * 5}
 
 
 def job_counts(out: str) -> dict[str, int]:
@@ -92,6 +92,7 @@ def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
     out = proc.stdout + proc.stderr
     counts = job_counts(out)
     assert counts["sft"] == SFT_JOBS[experiment], counts
+    assert counts["rl"] == SFT_JOBS[experiment], counts
     assert counts["eval"] == EVAL_JOBS[experiment], counts
     assert counts["tables"] == 1 and counts["figures"] == 1, counts
     if experiment == "paper":
@@ -133,8 +134,17 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, tmp_path):
         assert steps == [1, 2, 3, 4]
         assert (run_dir / "model" / "model.safetensors").is_file()
         assert (tmp_path / "results" / "logs" / "sft" / f"{run}.log").is_file()
+    # stage 2: one GRPO job per SFT run (local backend, its own reward server), continuing steps from 1
+    for run in ("method~sft/schedule~none/seed~1", "method~curiosft/schedule~entropy_guided/seed~1"):
+        run_dir = tmp_path / "results" / "rl" / run
+        lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        assert [m["step"] for m in lines] == [1, 2, 3]
+        assert all(0 <= m["data"]["train/reward"] <= 1 for m in lines)
+        assert (run_dir / "model" / "model.safetensors").is_file()
+        assert "reward server on http://127.0.0.1:" in (run_dir / "reward_server.log").read_text()
     # evaluation: per-sample records for every checkpoint x benchmark, then tables and figures
-    for checkpoint in ("base", "sft/method~sft/schedule~none/seed~1", "sft/method~curiosft/schedule~entropy_guided/seed~1"):
+    for checkpoint in ("base", "sft/method~sft/schedule~none/seed~1", "sft/method~curiosft/schedule~entropy_guided/seed~1",
+                       "rl/method~sft/schedule~none/seed~1", "rl/method~curiosft/schedule~entropy_guided/seed~1"):
         for benchmark, kind in (("tiny_id", "math"), ("tiny_mc", "multiple_choice")):
             lines = (tmp_path / "results" / "eval" / checkpoint / f"{benchmark}.jsonl").read_text().splitlines()
             records = [json.loads(line) for line in lines]
@@ -150,7 +160,9 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, tmp_path):
         assert (paper / "tables" / f"{name}.md").is_file() and (paper / "tables" / f"{name}.tex").is_file()
     table = (paper / "tables" / "in_distribution.md").read_text()
     assert "| Base model |" in table and "| SFT |" in table and "| CurioSFT (entropy-guided) |" in table
-    for name in ("training_entropy", "eval_entropy", "pass_at_k"):
+    post_rl = (paper / "tables" / "post_rl.md").read_text()
+    assert "| SFT |" in post_rl and "| CurioSFT (entropy-guided) |" in post_rl
+    for name in ("training_entropy", "eval_entropy", "pass_at_k", "rl_curves"):
         assert (paper / "figures" / f"{name}.png").stat().st_size > 10_000
     # cached: a second run has nothing to do
     again = snakemake(repo, python, "--cores", "2", "--config", "experiment=smoke", workdir=tmp_path)

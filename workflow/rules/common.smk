@@ -41,7 +41,7 @@ LOGS = f"{RESULTS}/logs"
 PAPER = f"{RESULTS}/paper"
 # what the tables and figures rules write (curiosft.report.build)
 TABLES = ["in_distribution", "out_of_distribution", "post_rl", "pass_at_k"]
-FIGURES = ["training_entropy", "eval_entropy", "pass_at_k"]
+FIGURES = ["training_entropy", "eval_entropy", "pass_at_k", "rl_curves"]
 
 # The software environment of every rule (used with --use-conda; otherwise the current one).
 ENV = "../../environment.yml"
@@ -58,6 +58,10 @@ SFT_THREADS = int(CFG.launcher.get("nproc_per_node", 1)) * int(CFG.launcher.get(
 # evaluation: CPU (hf backend) jobs take eval.threads (tiny: 1, two jobs side by side on 2 cores);
 # GPU (vllm) jobs one GPU per tensor-parallel rank
 EVAL_THREADS = int(CFG.eval.threads)
+# RL: the local backend's torch threads (+ its reward server's scoring workers, mostly idle); verl: the
+# job's GPUs (one node's worth; multi-node jobs go through the SLURM launcher)
+RL_THREADS = int(CFG.rl.threads) if CFG.rl.backend == "local" else int(CFG.launcher.get("cpus_per_task", 1))
+RL_GPUS = 0 if CFG.rl.backend == "local" else int(CFG.launcher.get("gpus_per_node", 1))
 EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" else 0
 TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}
 
@@ -103,10 +107,15 @@ def sft_outputs():
     return [f"{RESULTS}/sft/{run.path}/metrics.jsonl" for run in RUNS]
 
 
+def rl_outputs():
+    return [f"{RESULTS}/rl/{run.path}/metrics.jsonl" for run in RUNS]
+
+
 def eval_checkpoints():
-    """What is evaluated: the base model when the workflow builds it (the tiny world), then every SFT run."""
+    """What is evaluated: the base model when the workflow builds it (the tiny world), every SFT run and
+    the RL run that continues it."""
     base = ["base"] if CFG.model.name == "tiny" else []
-    return base + [f"sft/{run.path}" for run in RUNS]
+    return base + [f"{stage}/{run.path}" for stage in ("sft", "rl") for run in RUNS]
 
 
 def eval_outputs():
@@ -130,7 +139,7 @@ def all_targets(wildcards):
     targets = [*training_data_files(), *(benchmark_file(b) for b in CFG.eval.benchmarks)]
     if USES_TINY_WORLD or CFG.model.name == "tiny":
         targets.append(f"{WORLD}/base_model.json")
-    return targets + sft_outputs() + eval_outputs() + paper_outputs()
+    return targets + sft_outputs() + rl_outputs() + eval_outputs() + paper_outputs()
 
 
 def local_data_arg(wildcards):

@@ -44,7 +44,7 @@ rule tables:
 rule figures:
     input:
         records=eval_outputs(),
-        training=sft_outputs(),
+        training=sft_outputs() + rl_outputs(),
     output:
         [f"{PAPER}/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")],
     params:

@@ -1,0 +1,31 @@
+# Stage 2: one GRPO job per SFT run, starting from its final model; each job starts its own reward
+# server on a free loopback port (or uses rl.reward.url) and stops it when done.
+
+
+rule rl:
+    input:
+        sft_model=f"{RESULTS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/model",
+        data=CFG.data.rl_train,
+    output:
+        model=directory(f"{RESULTS}/rl/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/model"),
+        metrics=f"{RESULTS}/rl/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/metrics.jsonl",
+    wildcard_constraints:
+        method="|".join(METHODS),
+        schedule="|".join(SCHEDULES),
+        seed=r"\d+",
+    params:
+        cli=CURIOSFT,
+        overrides=OVERRIDES_ARG,
+        method_overrides=method_overrides_arg,
+        run_dir=lambda wildcards, output: Path(output.metrics).parent,
+    threads: RL_THREADS
+    resources:
+        gpus=RL_GPUS,
+    log:
+        f"{LOGS}/rl/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.cli} rl --sft-model {input.sft_model} --out {params.run_dir} {params.overrides}"
+        " method={wildcards.method} schedule={wildcards.schedule} seed={wildcards.seed} {params.method_overrides}"
+        " > {log} 2>&1"
