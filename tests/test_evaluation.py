@@ -118,10 +118,11 @@ def test_hf_generation_is_seeded_and_reports_length_and_entropy(smoke_model):
 
 
 def test_evaluate_checkpoint_writes_one_record_per_prompt_and_sample(smoke_model, tmp_path):
+    from omegaconf import OmegaConf
+
     from curiosft.config import compose_config
     from curiosft.evaluation.records import FIELDS, read_records
     from curiosft.evaluation.run import evaluate_checkpoint
-    from omegaconf import OmegaConf
 
     eval_cfg = OmegaConf.to_object(compose_config(["experiment=smoke", "eval.limit=5", "eval.max_new_tokens=48"]).eval)
     out = tmp_path / "base" / "tiny_mc.jsonl"

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curiosft.evaluation.metrics import k_values, over_seeds, pass_at_k, pass_at_k_array, per_benchmark, split_averages
+from curiosft.evaluation.metrics import (
+    k_values,
+    over_seeds,
+    pass_at_k,
+    pass_at_k_array,
+    per_benchmark,
+    split_averages,
+)
 
 
 def brute_force_pass_at_k(outcomes: list[bool], k: int) -> float:

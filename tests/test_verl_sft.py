@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from curiosft.config import compose_config
-
 pytestmark = pytest.mark.verl
 
 SCHEDULE = {"curiosft": "entropy_guided"}

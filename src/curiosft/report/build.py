@@ -19,6 +19,7 @@ from curiosft.report.figures import paper_figures, save_figure
 from curiosft.report.tables import paper_tables, write_table
 from curiosft.report.training import read_training_metrics
 
+
 def build_tables(bench: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     out_dir = Path(out_dir)
     written = [path for table in paper_tables(bench) for path in write_table(table, out_dir)]

@@ -13,8 +13,8 @@ from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from curiosft.verl_ext.sft_config import attention_implementation, hydra_override
 from curiosft.verl_ext.cpu_platform import gpu_present
+from curiosft.verl_ext.sft_config import attention_implementation, hydra_override
 
 REWARD_FUNCTION = Path(__file__).resolve().parents[1] / "reward" / "client.py"
 
