@@ -64,22 +64,29 @@ def cmd_world_model(args: argparse.Namespace) -> None:
           f"{summary['greedy_accuracy_test_id']:.1%} ({summary['eval_problems']} problems)")
 
 
-def cmd_sft(args: argparse.Namespace) -> None:
-    from curiosft.sft import run_local
+def _launch(cfg, stage: str, output: str, **kwargs):
+    """Run a stage where cfg.launcher says (this machine, or a SLURM job that this process waits for)."""
+    from curiosft.launcher import StageJob, launch
+    from curiosft.launcher.slurm import SlurmJobFailed
 
+    try:
+        return launch(cfg, StageJob(stage, cfg, output, **kwargs))
+    except SlurmJobFailed as exc:
+        raise SystemExit(f"curiosft {stage}: {exc}") from None
+
+
+def cmd_sft(args: argparse.Namespace) -> None:
     cfg = _compose(args.overrides)
-    model = run_local(cfg, args.out)
+    model = _launch(cfg, "sft", args.out)
     print(f"{args.out}: trained {cfg.method.name} (schedule {cfg.schedule.name}, seed {cfg.seed}); model at {model}")
 
 
 def cmd_rl(args: argparse.Namespace) -> None:
     from curiosft.reward.client import RewardServerError
     from curiosft.reward.lifecycle import RewardServerStartError
-    from curiosft.rl.run import run_rl
-
     cfg = _compose(args.overrides)
     try:
-        model = run_rl(cfg, args.out, sft_model=args.sft_model)
+        model = _launch(cfg, "rl", args.out, sft_model=args.sft_model)
     except (FileNotFoundError, ValueError, RewardServerError, RewardServerStartError) as exc:
         raise SystemExit(f"curiosft rl: {exc}") from None
     print(f"{args.out}: GRPO ({cfg.rl.backend} backend) from {args.sft_model}; model at {model}")
@@ -101,15 +108,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
     import json
 
     from curiosft.evaluation.records import RecordsError
-    from curiosft.evaluation.run import evaluate_checkpoint
 
     cfg = _compose(args.overrides)
     try:
-        summary = evaluate_checkpoint(
-            OmegaConf.to_object(cfg.eval), model_dir=args.model, benchmark=args.benchmark, data_file=args.data, out=args.out,
-            checkpoint=args.checkpoint, threads=args.threads,
-            max_model_len=cfg.data.max_prompt_length + cfg.eval.max_new_tokens,
-        )
+        summary = _launch(cfg, "eval", args.out, model_dir=str(Path(args.model).resolve()), benchmark=args.benchmark,
+                          data_file=str(Path(args.data).resolve()), checkpoint=args.checkpoint, threads=args.threads,
+                          max_model_len=cfg.data.max_prompt_length + cfg.eval.max_new_tokens)
     except (FileNotFoundError, KeyError, ValueError, RecordsError) as exc:
         raise SystemExit(f"curiosft eval: {exc}") from None
     print(json.dumps(summary, indent=2))

@@ -26,23 +26,32 @@ from curiosft.io import atomic_path
 METRICS = "metrics.jsonl"
 
 
-def prepare_run(cfg: DictConfig, run_dir: str | Path) -> Path:
+def prepare_run(cfg: DictConfig, run_dir: str | Path, *, nproc: int = 1) -> Path:
     """Write config.yaml and verl_config.yaml into run_dir (validating both)."""
     from curiosft.verl_ext.sft_config import build_verl_sft_config
 
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    verl_cfg = build_verl_sft_config(resolved, run_dir, nproc=int(cfg.launcher.nproc_per_node))
+    verl_cfg = build_verl_sft_config(resolved, run_dir, nproc=nproc)
     for name, node in (("config.yaml", resolved), ("verl_config.yaml", verl_cfg)):
         with atomic_path(run_dir / name) as tmp:
             OmegaConf.save(node, tmp, resolve=True)
     return run_dir
 
 
-def torchrun_command(run_dir: Path, nproc: int) -> list[str]:
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-            "-m", "curiosft.verl_ext.sft_worker", str(run_dir)]
+MASTER_PORT = 29500
+
+
+def torchrun_command(run_dir: Path, topo) -> list[str]:
+    """torchrun for this node: standalone on one node; on several, a static rendezvous at the first node."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={topo.nproc_per_node}"]
+    if topo.nnodes > 1:
+        cmd += [f"--nnodes={topo.nnodes}", f"--node-rank={topo.node_rank}", f"--master-addr={topo.master_addr}",
+                f"--master-port={MASTER_PORT}"]
+    else:
+        cmd.append("--standalone")
+    return cmd + ["-m", "curiosft.verl_ext.sft_worker", str(run_dir)]
 
 
 def _next_attempt(run_dir: Path) -> Path:
@@ -104,19 +113,28 @@ def _run_forwarding_signals(cmd: list[str], env: dict, log) -> int:
             signal.signal(s, handler)
 
 
-def run_local(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
-    """Train on this machine: torchrun with launcher.nproc_per_node processes; returns the model dir.
+def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
+    """Train on the machine(s) this runs on (curiosft.launcher.topology: the local launcher's processes, or a
+    SLURM allocation's GPUs and nodes) with torchrun; returns the model dir.
 
-    Starting it again after a crash resumes from the latest checkpoint (verl's resume_mode=auto).
+    Starting it again after a crash or a requeue resumes from the latest checkpoint (verl's resume_mode=auto).
+    On several nodes every node runs torchrun; the first one writes the configs, metrics and model.
     """
-    run_dir = prepare_run(cfg, run_dir)
+    from curiosft.launcher.jobs import topology
+
+    topo = topology(cfg)
+    lead = topo.node_rank == 0
+    run_dir = Path(run_dir).resolve()
+    if lead:
+        prepare_run(cfg, run_dir, nproc=topo.nproc_per_node)
     if not is_complete(run_dir):
         env = dict(os.environ)
         env["VERL_FILE_LOGGER_PATH"] = str(_next_attempt(run_dir))
-        env.setdefault("OMP_NUM_THREADS", str(cfg.launcher.threads_per_process))
-        cmd = torchrun_command(run_dir, int(cfg.launcher.nproc_per_node))
+        env.setdefault("OMP_NUM_THREADS", str(topo.threads_per_process))
+        cmd = torchrun_command(run_dir, topo)
         returncode = _run_forwarding_signals(cmd, env, log)
-        merge_metrics(run_dir)
+        if lead:
+            merge_metrics(run_dir)
         if returncode != 0:
             raise RuntimeError(f"SFT run failed (exit {returncode}): {' '.join(cmd)}; see its log")
-    return export_model(run_dir)
+    return export_model(run_dir) if lead else run_dir / "model"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -56,15 +57,33 @@ def _gpus(cfg: DictConfig) -> tuple[int, int]:
 def run_rl(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, progress: bool = True) -> Path:
     """Train GRPO from `sft_model` into run_dir; returns the exported model folder. Re-running after an
     interruption resumes from the latest checkpoint; re-running a finished run only re-exports."""
-    from curiosft.reward.lifecycle import reward_service
+    from curiosft.launcher.jobs import topology
+    from curiosft.launcher.ray_cluster import ray_cluster
 
     if not Path(sft_model, "config.json").is_file():
         raise FileNotFoundError(f"no Hugging Face model at {sft_model} (config.json missing); run its SFT job first")
+    topo = topology(cfg)
+    if topo.nnodes > 1:
+        if cfg.rl.backend != "verl":
+            raise ValueError(f"rl.backend={cfg.rl.backend!r} runs on one node; use rl.backend=verl for "
+                             f"launcher.nodes={topo.nnodes}")
+        with ray_cluster(topo, int(cfg.launcher.gpus_per_node)) as head:
+            if not head:
+                return Path(run_dir) / "model"
+            return _run_rl(cfg, run_dir, sft_model=sft_model, host=socket.gethostname(), progress=progress)
+    return _run_rl(cfg, run_dir, sft_model=sft_model, host="127.0.0.1", progress=progress)
+
+
+def _run_rl(cfg: DictConfig, run_dir, *, sft_model: str, host: str, progress: bool) -> Path:
+    """The head's part: the reward server (on loopback; on the node's address with a token when reward
+    workers run on other nodes), training, export."""
+    from curiosft.reward.lifecycle import reward_service
+
     reward = cfg.rl.reward
     token = reward.token or (None if reward.url else secrets.token_urlsafe(24))
     run_dir = Path(run_dir).resolve()
     with reward_service(url=reward.url, workers=int(reward.workers), timeout_s=float(reward.timeout_s), token=token,
-                        log=run_dir / "reward_server.log") as url:
+                        host=host, log=run_dir / "reward_server.log") as url:
         run_dir, verl_cfg, actor_cfg = prepare_run(cfg, run_dir, sft_model=sft_model, reward_url=url,
                                                    reward_token=token)
         if cfg.rl.backend == "local":

@@ -1,0 +1,22 @@
+"""Where a job's work runs: `local` (this process, on this machine) or `slurm` (a submitit job).
+
+    launch(cfg, StageJob("sft", cfg, run_dir))      # what `curiosft sft|rl|eval` do
+
+The same `StageJob` runs in both cases; on SLURM it is pickled, run on the allocated node(s), requeued
+on the timeout/preemption signal, and resumes from the stage's last checkpoint.
+"""
+
+from __future__ import annotations
+
+from curiosft.launcher.jobs import StageJob, Topology, topology
+
+__all__ = ["StageJob", "Topology", "launch", "topology"]
+
+
+def launch(cfg, job: StageJob):
+    """Run `job` where cfg.launcher says; returns its result (blocks until the job ends)."""
+    if cfg.launcher.name == "slurm":
+        from curiosft.launcher.slurm import SlurmLauncher
+
+        return SlurmLauncher(cfg.launcher).run(job)
+    return job()
