@@ -11,7 +11,7 @@ CORES ?= 2
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-all lint dry-run clean-results
+.PHONY: install demo test test-slurm test-all lint dry-run clean-results slurm-profile
 
 install: $(STAMP)
 
@@ -33,6 +33,17 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests marked `slurm` on a one-node cluster brought up on this machine (root, Debian 12), torn down after.
+test-slurm: $(STAMP)
+	.ci/slurm/up.sh
+	$(BIN)/python -m pytest -m slurm $(PYTEST_ARGS); rc=$$?; .ci/slurm/down.sh; exit $$rc
+
+# `snakemake --profile slurm`: link profiles/slurm where Snakemake looks for named profiles.
+slurm-profile:
+	mkdir -p $(HOME)/.config/snakemake
+	ln -sfn $(CURDIR)/profiles/slurm $(HOME)/.config/snakemake/slurm
+	@echo "installed: snakemake --profile slurm  ->  $(CURDIR)/profiles/slurm"
 
 # Everything, including tests marked slow (not slurm/gpu, which need their own machines).
 test-all: $(STAMP)

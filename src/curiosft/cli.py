@@ -112,7 +112,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     cfg = _compose(args.overrides)
     try:
         summary = _launch(cfg, "eval", args.out, model_dir=str(Path(args.model).resolve()), benchmark=args.benchmark,
-                          data_file=str(Path(args.data).resolve()), checkpoint=args.checkpoint, threads=args.threads,
+                          data_file=str(Path(args.data).resolve()), checkpoint=args.checkpoint,
+                          # on SLURM the job's CPUs decide (launcher.cpus_per_task)
+                          threads=None if cfg.launcher.name == "slurm" else args.threads,
                           max_model_len=cfg.data.max_prompt_length + cfg.eval.max_new_tokens)
     except (FileNotFoundError, KeyError, ValueError, RecordsError) as exc:
         raise SystemExit(f"curiosft eval: {exc}") from None

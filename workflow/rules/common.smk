@@ -1,5 +1,6 @@
 # Shared set-up: validate the config, compose the Hydra config once, expand the sweep, helpers.
 import shlex
+import shutil
 import sys
 
 from omegaconf import OmegaConf
@@ -8,7 +9,8 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
-from curiosft.config import ConfigError, compose_config
+from curiosft.config import ConfigError
+from curiosft.config.cache import composed_sweep_config
 from curiosft.config.schema import METHOD_SCHEMAS, SCHEDULE_SCHEMAS
 from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
 from curiosft.evaluation.benchmarks import BENCHMARKS as ALL_BENCHMARKS
@@ -22,15 +24,18 @@ if EXPERIMENT not in config["sweeps"]:
         f"experiment {EXPERIMENT!r} has no sweep in config/config.yaml; choose one of {', '.join(config['sweeps'])}"
     )
 
-# Every job composes the same Hydra experiment plus the user's overrides.
-HYDRA_OVERRIDES = [f"experiment={EXPERIMENT}", *config.get("overrides", [])]
+# Every job composes the same Hydra experiment plus the user's overrides (the launcher first, so that an
+# override like launcher.partition=gpu applies to it).
+HYDRA_OVERRIDES = [f"experiment={EXPERIMENT}", *([f"launcher={config['launcher']}"] if config.get("launcher") else []),
+                   *config.get("overrides", [])]
 try:
     RUNS = runs_of(config["sweeps"][EXPERIMENT])
-    CFG = compose_config(HYDRA_OVERRIDES)
     # fail here, before any job starts, if one run of the sweep does not compose; a seed cannot make a
-    # config invalid, so each method x schedule (with its overrides) is composed once
-    for _overrides in dict.fromkeys(tuple(o for o in r.overrides if not o.startswith("seed=")) for r in RUNS):
-        compose_config([*HYDRA_OVERRIDES, *_overrides])
+    # config invalid, so each method x schedule (with its overrides) is composed once, and only when the
+    # config tree or the sweep changed (curiosft.config.cache)
+    CFG = composed_sweep_config(
+        HYDRA_OVERRIDES, list(dict.fromkeys(tuple(o for o in r.overrides if not o.startswith("seed=")) for r in RUNS)),
+        ".snakemake/curiosft")
 except (ConfigError, ValueError) as exc:
     raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
 
@@ -51,18 +56,29 @@ CURIOSFT = f"{shlex.quote(sys.executable)} -m curiosft.cli"
 OVERRIDES_ARG = shlex.join(HYDRA_OVERRIDES)
 
 USES_TINY_WORLD = CFG.data.name == "tiny"
+ON_SLURM = CFG.launcher.name == "slurm"
+if ON_SLURM and shutil.which("sinfo"):
+    # on a login node: check the request against the cluster before anything is queued
+    from curiosft.launcher.slurm import validate_request
+
+    try:
+        validate_request(CFG.launcher)
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
 METHODS = list(METHOD_SCHEMAS)
 SCHEDULES = list(SCHEDULE_SCHEMAS)
-# an SFT job uses every core it is given (torch threads x processes); never two at once on a laptop
-SFT_THREADS = int(CFG.launcher.get("nproc_per_node", 1)) * int(CFG.launcher.get("threads_per_process", 1))
-# evaluation: CPU (hf backend) jobs take eval.threads (tiny: 1, two jobs side by side on 2 cores);
-# GPU (vllm) jobs one GPU per tensor-parallel rank
-EVAL_THREADS = int(CFG.eval.threads)
-# RL: the local backend's torch threads (+ its reward server's scoring workers, mostly idle); verl: the
-# job's GPUs (one node's worth; multi-node jobs go through the SLURM launcher)
-RL_THREADS = int(CFG.rl.threads) if CFG.rl.backend == "local" else int(CFG.launcher.get("cpus_per_task", 1))
-RL_GPUS = 0 if CFG.rl.backend == "local" else int(CFG.launcher.get("gpus_per_node", 1))
+# Local cores: an SFT job uses every core it is given (torch threads x processes), never two at once on
+# a laptop; CPU (hf) evaluation jobs take eval.threads (tiny: 1, two side by side on 2 cores); the local
+# RL backend rl.threads. On SLURM each rule here only waits for its job: one thread each.
+SFT_THREADS = 1 if ON_SLURM else int(CFG.launcher.nproc_per_node) * int(CFG.launcher.threads_per_process)
+EVAL_THREADS = 1 if ON_SLURM else int(CFG.eval.threads)
+RL_THREADS = 1 if ON_SLURM else (int(CFG.rl.threads) if CFG.rl.backend == "local" else SFT_THREADS)
+# GPUs per job (shown in dry runs, usable with --resources gpus=N): training and RL take the launcher's
+# nodes x GPUs; a vLLM evaluation one node with one GPU per tensor-parallel rank
+JOB_GPUS = int(CFG.launcher.nodes) * int(CFG.launcher.gpus_per_node) if ON_SLURM else 0
 EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" else 0
+# evaluation jobs ask SLURM for what they use, not the training request
+EVAL_LAUNCHER_ARG = f"launcher.nodes=1 launcher.gpus_per_node={EVAL_GPUS}" if ON_SLURM else ""
 TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}
 
 

@@ -12,6 +12,7 @@ rule eval:
     params:
         cli=CURIOSFT,
         overrides=OVERRIDES_ARG,
+        launcher=EVAL_LAUNCHER_ARG,
     threads: EVAL_THREADS
     resources:
         gpus=EVAL_GPUS,
@@ -21,7 +22,8 @@ rule eval:
         ENV
     shell:
         "{params.cli} eval --model {input.model} --benchmark {wildcards.benchmark} --data {input.data}"
-        " --out {output} --checkpoint {wildcards.checkpoint} --threads {threads} {params.overrides} > {log} 2>&1"
+        " --out {output} --checkpoint {wildcards.checkpoint} --threads {threads} {params.overrides} {params.launcher}"
+        " > {log} 2>&1"
 
 
 rule tables:

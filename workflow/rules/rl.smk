@@ -20,7 +20,7 @@ rule rl:
         run_dir=lambda wildcards, output: Path(output.metrics).parent,
     threads: RL_THREADS
     resources:
-        gpus=RL_GPUS,
+        gpus=JOB_GPUS,
     log:
         f"{LOGS}/rl/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}.log",
     conda:

@@ -17,6 +17,8 @@ rule sft:
         method_overrides=method_overrides_arg,
         run_dir=sft_run_dir,
     threads: SFT_THREADS
+    resources:
+        gpus=JOB_GPUS,
     log:
         f"{LOGS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}.log",
     conda:

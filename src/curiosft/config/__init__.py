@@ -24,6 +24,7 @@ from curiosft.config.schema import (
     ModelConfig,
     NoSchedule,
     SlurmLauncher,
+    method_uses_teacher,
 )
 from curiosft.paths import conf_dir
 
@@ -35,7 +36,10 @@ class ConfigError(ValueError):
 
 
 def register_schemas() -> None:
-    """Store the dataclass schemas under `schema/<group>/<name>`; conf/ options extend them."""
+    """Store the dataclass schemas under `schema/<group>/<name>`; conf/ options extend them. Also registers
+    `${run_schedule:method,schedule}`: the schedule a run really uses (none without a teacher)."""
+    OmegaConf.register_new_resolver(
+        "run_schedule", lambda method, schedule: schedule if method_uses_teacher(method) else "none", replace=True)
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
     for name, node in METHOD_SCHEMAS.items():

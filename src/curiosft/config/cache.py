@@ -1,0 +1,48 @@
+"""Validate a sweep's configs once per change: the workflow's start-up cache.
+
+Composing every method x schedule of a sweep with Hydra takes ~0.2 s each; the Snakefile does it at
+every start (dry runs included) to fail before any job. `composed_sweep_config` keeps the composed base
+config under a fingerprint of everything composition reads (the conf/ tree, the schema code, the
+overrides): an unchanged sweep loads it instead of composing again; any change composes and validates anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from curiosft.config import compose_config
+from curiosft.io import atomic_path
+from curiosft.paths import conf_dir
+
+_SCHEMA_SOURCES = ("config/__init__.py", "config/schema.py", "released.py")
+
+
+def fingerprint(base: Sequence[str], runs: Sequence[Sequence[str]]) -> str:
+    digest = hashlib.sha256()
+    root = conf_dir()
+    for path in sorted(root.rglob("*.yaml")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    package = Path(__file__).resolve().parents[1]
+    for name in _SCHEMA_SOURCES:
+        digest.update((package / name).read_bytes())
+    digest.update(json.dumps([list(base), [list(r) for r in runs]]).encode())
+    return digest.hexdigest()[:32]
+
+
+def composed_sweep_config(base: Sequence[str], runs: Sequence[Sequence[str]], cache_dir: str | Path) -> DictConfig:
+    """The composed config of `base`, after checking that base + each of `runs` composes (ConfigError if
+    not); cached in cache_dir by fingerprint."""
+    path = Path(cache_dir) / f"sweep-{fingerprint(base, runs)}.yaml"
+    if path.is_file():
+        return OmegaConf.load(path)
+    cfg = compose_config(base)
+    for overrides in runs:
+        compose_config([*base, *overrides])
+    with atomic_path(path) as tmp:
+        OmegaConf.save(cfg, tmp)
+    return cfg

@@ -1,0 +1,42 @@
+"""`python -m curiosft.train`: one SFT run per Hydra job, for Hydra multirun sweeps.
+
+    python -m curiosft.train experiment=tiny method=psft                       # one run
+    python -m curiosft.train -m method=sft,psft,curiosft seed=1,2,3            # a sweep, one after another
+    python -m curiosft.train -m hydra/launcher=submitit_slurm method=sft,psft \\
+        hydra.launcher.partition=gpu hydra.launcher.gpus_per_node=8            # each run a SLURM job
+
+Each run trains into its own Hydra output directory (conf/config.yaml, `hydra.run.dir` /
+`hydra.sweep.dir`+`subdir`: results/runs/... and results/multirun/<experiment>/<time>/method~M/
+schedule~S/seed~N), with the same config checks as every other entry point. With Hydra's submitit
+launcher the SLURM request belongs in `hydra.launcher.*`; the run then trains on the node it lands on.
+(The Snakemake workflow is the other way to sweep: it caches, resumes and chains RL and evaluation.)
+"""
+
+from __future__ import annotations
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from curiosft.config import ConfigError, finalize, register_schemas
+from curiosft.paths import conf_dir
+
+register_schemas()
+
+
+@hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> str:
+    from curiosft.launcher import StageJob, launch
+
+    try:
+        cfg = finalize(cfg)
+    except ConfigError as exc:
+        raise SystemExit(f"curiosft.train: {exc}") from None
+    out = HydraConfig.get().runtime.output_dir
+    model = launch(cfg, StageJob("sft", cfg, out))
+    print(f"{out}: trained {cfg.method.name} (schedule {cfg.schedule.name}, seed {cfg.seed}); model at {model}")
+    return str(model)
+
+
+if __name__ == "__main__":
+    main()
