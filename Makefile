@@ -31,8 +31,14 @@ demo: $(STAMP)
 	@echo "  figures: results/paper/figures/  (training_entropy, eval_entropy, pass_at_k: .png .pdf)"
 	@echo "  records: results/eval/<checkpoint>/<benchmark>.jsonl (one line per prompt x sample)"
 
+# The default suite, then (as root on a Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node
+# cluster brought up for it. SLURM_TESTS=0 skips that part; PYTEST_ARGS runs only the default suite.
+SLURM_TESTS ?= 1
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$(PYTEST_ARGS)" ] || [ "$(SLURM_TESTS)" = 0 ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then $(MAKE) --no-print-directory test-slurm; \
+	else echo "make test: SLURM tests not run (they bring up a local cluster: root and apt-get needed; make test-slurm)"; fi
 
 # The tests marked `slurm` on a one-node cluster brought up on this machine (root, Debian 12), torn down after.
 test-slurm: $(STAMP)

@@ -80,8 +80,12 @@ class StageJob(submitit.helpers.Checkpointable):
             from curiosft.rl.run import run_rl
 
             return str(run_rl(cfg, self.output, **self.kwargs))
+        from curiosft.config.schema import EvalConfig
         from curiosft.evaluation.run import evaluate_checkpoint
 
         topo = topology(cfg)
-        threads = self.kwargs.pop("threads", None) or topo.threads_per_process * topo.nproc_per_node
-        return evaluate_checkpoint(OmegaConf.to_object(cfg.eval), out=self.output, threads=threads, **self.kwargs)
+        kwargs = dict(self.kwargs)
+        threads = kwargs.pop("threads", None) or topo.threads_per_process * topo.nproc_per_node
+        # the typed eval section (samples_for, checks) from the plain config the job carries
+        eval_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval))
+        return evaluate_checkpoint(eval_cfg, out=self.output, threads=threads, **kwargs)
