@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hydra import compose, initialize_config_dir
-from hydra.core.config_store import ConfigStore
-from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -38,6 +35,8 @@ class ConfigError(ValueError):
 def register_schemas() -> None:
     """Store the dataclass schemas under `schema/<group>/<name>`; conf/ options extend them. Also registers
     `${run_schedule:method,schedule}`: the schedule a run really uses (none without a teacher)."""
+    from hydra.core.config_store import ConfigStore  # hydra is imported only to compose (fast workflow start-up)
+
     OmegaConf.register_new_resolver(
         "run_schedule", lambda method, schedule: schedule if method_uses_teacher(method) else "none", replace=True)
     cs = ConfigStore.instance()
@@ -60,6 +59,9 @@ def group_options(group: str) -> list[str]:
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     """Compose conf/config.yaml with Hydra overrides (e.g. ["experiment=paper", "method=psft"]), then finalize."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
     register_schemas()
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="curiosft"):
