@@ -21,6 +21,10 @@ include: "workflow/rules/rl.smk"
 include: "workflow/rules/eval.smk"
 
 
+onstart:
+    check_cluster_request()
+
+
 # light rules: never submitted to a cluster
 localrules:
     all,

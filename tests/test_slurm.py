@@ -156,3 +156,15 @@ def test_an_impossible_request_fails_before_anything_is_queued(smoke_world, tmp_
     assert proc.returncode != 0 and "unknown SLURM partition launcher.partition='h100'" in proc.stderr
     after = subprocess.run(["sacct", "-n", "-X", "-o", "JobID"], capture_output=True, text=True).stdout
     assert before == after
+
+
+def test_the_workflow_refuses_an_impossible_request_before_any_job(repo, python, tmp_path):
+    cmd = [python, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path), "--profile",
+           str(repo / "profiles" / "slurm"), "--config", "experiment=smoke",
+           f"overrides=[{','.join(FITS)},launcher.mem_gb=64]"]
+    dry = subprocess.run([*cmd, "-n"], capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0  # a dry run queues nothing: it shows the plan
+    real = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert real.returncode != 0
+    assert "launcher.mem_gb=64 but its nodes have 7.8 GB" in real.stdout + real.stderr
+    assert not (tmp_path / "results" / "world").exists() and not squeue()

@@ -57,19 +57,12 @@ OVERRIDES_ARG = shlex.join(HYDRA_OVERRIDES)
 
 USES_TINY_WORLD = CFG.data.name == "tiny"
 ON_SLURM = CFG.launcher.name == "slurm"
-if ON_SLURM and shutil.which("sinfo"):
-    # on a login node: check the request against the cluster before anything is queued
-    from curiosft.launcher.slurm import validate_request
 
-    try:
-        validate_request(CFG.launcher)
-    except ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
 METHODS = list(METHOD_SCHEMAS)
 SCHEDULES = list(SCHEDULE_SCHEMAS)
 # Local cores: an SFT job uses every core it is given (torch threads x processes), never two at once on
 # a laptop; CPU (hf) evaluation jobs take eval.threads (tiny: 1, two side by side on 2 cores); the local
-# RL backend rl.threads. On SLURM each rule here only waits for its job: one thread each.
+# RL backend rl.threads. On SLURM the local process only waits for its job (one thread).
 SFT_THREADS = 1 if ON_SLURM else int(CFG.launcher.nproc_per_node) * int(CFG.launcher.threads_per_process)
 EVAL_THREADS = 1 if ON_SLURM else int(CFG.eval.threads)
 RL_THREADS = 1 if ON_SLURM else (int(CFG.rl.threads) if CFG.rl.backend == "local" else SFT_THREADS)
@@ -163,3 +156,16 @@ def local_data_arg(wildcards):
     name = wildcards.get("dataset") or wildcards.get("benchmark")
     path = config.get("local_data", {}).get(name)
     return f"--local {shlex.quote(path)}" if path else ""
+
+
+def check_cluster_request():
+    """On a login node (sinfo on PATH): the SLURM request against the cluster, before any job runs
+    (called from the Snakefile's onstart, which dry runs skip: they queue nothing)."""
+    if not (ON_SLURM and shutil.which("sinfo")):
+        return
+    from curiosft.launcher.slurm import validate_request
+
+    try:
+        validate_request(CFG.launcher)
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
