@@ -28,7 +28,8 @@ demo: $(STAMP)
 	@echo
 	@echo "Done. Outputs are under results/ (see results/README.md):"
 	@echo "  tables:  results/paper/tables/   (in_distribution, out_of_distribution, post_rl, pass_at_k: .md .csv .tex)"
-	@echo "  figures: results/paper/figures/  (training_entropy, eval_entropy, pass_at_k: .png .pdf)"
+	@echo "  figures: results/paper/figures/  (training_entropy, eval_entropy, pass_at_k, rl_curves: .png .pdf)"
+	@echo "  runs:    results/sft/<run>/ and results/rl/<run>/ (model/, metrics.jsonl, checkpoints/)"
 	@echo "  records: results/eval/<checkpoint>/<benchmark>.jsonl (one line per prompt x sample)"
 
 # The default suite, then (as root on a Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node
