@@ -98,7 +98,7 @@ def is_complete(run_dir: Path) -> bool:
     return int(checkpoint.name.removeprefix("global_step_")) >= int(total)
 
 
-def _run_forwarding_signals(cmd: list[str], env: dict, log) -> int:
+def run_forwarding_signals(cmd: list[str], env: dict, log) -> int:
     """Run cmd; SIGTERM/SIGINT to this process stop it too (torchrun then stops its workers)."""
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
 
@@ -132,7 +132,7 @@ def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
         env["VERL_FILE_LOGGER_PATH"] = str(_next_attempt(run_dir))
         env.setdefault("OMP_NUM_THREADS", str(topo.threads_per_process))
         cmd = torchrun_command(run_dir, topo)
-        returncode = _run_forwarding_signals(cmd, env, log)
+        returncode = run_forwarding_signals(cmd, env, log)
         if lead:
             merge_metrics(run_dir)
         if returncode != 0:

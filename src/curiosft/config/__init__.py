@@ -35,7 +35,8 @@ class ConfigError(ValueError):
 def register_schemas() -> None:
     """Store the dataclass schemas under `schema/<group>/<name>`; conf/ options extend them. Also registers
     `${run_schedule:method,schedule}`: the schedule a run really uses (none without a teacher)."""
-    from hydra.core.config_store import ConfigStore  # hydra is imported only to compose (fast workflow start-up)
+    # hydra is imported only to compose: the workflow's cached start-up does without it
+    from hydra.core.config_store import ConfigStore
 
     OmegaConf.register_new_resolver(
         "run_schedule", lambda method, schedule: schedule if method_uses_teacher(method) else "none", replace=True)

@@ -11,10 +11,10 @@ Run directory layout (results/rl/method~M/schedule~S/seed~N/, next to the SFT ru
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from curiosft.io import atomic_path, write_json
 from curiosft.rl.metrics import metrics_line, rewrite_verl_log
-from curiosft.sft import export_model
+from curiosft.sft import export_model, run_forwarding_signals
 
 METRICS = "metrics.jsonl"
 RL_MODEL_SUBDIR = "actor/huggingface"
@@ -116,8 +116,6 @@ def _train_local(cfg, actor_cfg, run_dir: Path, *, sft_model: str, url: str, tok
 
 
 def _step_of(line: str) -> int:
-    import json
-
     return int(json.loads(line)["step"]) if line.strip() else 10**12
 
 
@@ -126,7 +124,7 @@ def _train_verl(run_dir: Path) -> None:
     log_file = run_dir / "verl_metrics.attempt.jsonl"
     env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(log_file))
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
-    returncode = subprocess.call(cmd, env=env)
+    returncode = run_forwarding_signals(cmd, env, None)
     if log_file.is_file():
         previous = (run_dir / METRICS).read_text().splitlines() if (run_dir / METRICS).is_file() else []
         rewrite_verl_log([*previous, *log_file.read_text().splitlines()], run_dir / METRICS)
