@@ -84,6 +84,7 @@ def cmd_sft(args: argparse.Namespace) -> None:
 def cmd_rl(args: argparse.Namespace) -> None:
     from curiosft.reward.client import RewardServerError
     from curiosft.reward.lifecycle import RewardServerStartError
+
     cfg = _compose(args.overrides)
     try:
         model = _launch(cfg, "rl", args.out, sft_model=args.sft_model)
@@ -152,6 +153,8 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from curiosft import reward
+
     parser = argparse.ArgumentParser(prog="curiosft", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -218,12 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("serve-reward", cmd_serve_reward, "serve the RL reward (POST /score, GET /health) until stopped",
             overrides=False)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--port", type=int, default=19876, help="port (0: any free one; see --ready-file)")
+    p.add_argument("--host", default=reward.DEFAULT_HOST, help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=reward.DEFAULT_PORT, help="port (0: any free one; see --ready-file)")
     p.add_argument("--workers", type=int, default=2, help="math-verify worker processes")
     p.add_argument("--timeout", type=float, default=10.0, help="hard per-item grading timeout, seconds")
     p.add_argument("--token", help="require `Authorization: Bearer TOKEN` (default: $CURIOSFT_REWARD_TOKEN, if set)")
-    p.add_argument("--max-body-bytes", type=int, default=64 * 1024 * 1024, help="request size limit (413 above)")
+    p.add_argument("--max-body-bytes", type=int, default=reward.DEFAULT_MAX_BODY_BYTES,
+                   help="request size limit (413 above)")
     p.add_argument("--ready-file", help="write {port, pid} here once the server accepts requests")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 

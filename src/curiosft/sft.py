@@ -10,20 +10,14 @@ Run directory layout (results/sft/method~M/schedule~S/seed~N/):
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from curiosft.io import atomic_path
-
-METRICS = "metrics.jsonl"
+from curiosft.runs import export_model, is_complete, merge_metrics, next_attempt, run_forwarding_signals
 
 
 def prepare_run(cfg: DictConfig, run_dir: str | Path, *, nproc: int = 1) -> Path:
@@ -54,65 +48,6 @@ def torchrun_command(run_dir: Path, topo) -> list[str]:
     return cmd + ["-m", "curiosft.verl_ext.sft_worker", str(run_dir)]
 
 
-def _next_attempt(run_dir: Path) -> Path:
-    attempts = sorted(run_dir.glob("metrics.attempt-*.jsonl"))
-    return run_dir / f"metrics.attempt-{len(attempts) + 1:03d}.jsonl"
-
-
-def merge_metrics(run_dir: Path) -> int:
-    """metrics.jsonl from every attempt; a later attempt's line for a step replaces an earlier one."""
-    by_step: dict[int, dict] = {}
-    for attempt in sorted(run_dir.glob("metrics.attempt-*.jsonl")):
-        for line in attempt.read_text().splitlines():
-            if line.strip():
-                record = json.loads(line)
-                by_step[int(record["step"])] = record
-    with atomic_path(run_dir / METRICS) as tmp:
-        tmp.write_text("".join(json.dumps(by_step[s], sort_keys=True) + "\n" for s in sorted(by_step)))
-    return len(by_step)
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    steps = [(int(m.group(1)), p) for p in (run_dir / "checkpoints").glob("global_step_*")
-             if (m := re.fullmatch(r"global_step_(\d+)", p.name))]
-    return max(steps)[1] if steps else None
-
-
-def export_model(run_dir: Path, hf_subdir: str = "huggingface") -> Path:
-    """Copy the latest checkpoint's Hugging Face export (SFT: global_step_N/huggingface; RL, as verl's PPO
-    trainer lays it out: global_step_N/actor/huggingface) to run_dir/model."""
-    checkpoint = latest_checkpoint(run_dir)
-    if checkpoint is None or not (checkpoint / hf_subdir).is_dir():
-        raise FileNotFoundError(f"no Hugging Face export under {run_dir / 'checkpoints'}; did training finish?")
-    with atomic_path(run_dir / "model") as tmp:
-        shutil.copytree(checkpoint / hf_subdir, tmp)
-    return run_dir / "model"
-
-
-def is_complete(run_dir: Path) -> bool:
-    """The latest checkpoint is the run's last step (resuming it would make verl train one step more)."""
-    progress, checkpoint = run_dir / "progress.json", latest_checkpoint(run_dir)
-    if not progress.is_file() or checkpoint is None:
-        return False
-    total = json.loads(progress.read_text())["total_training_steps"]
-    return int(checkpoint.name.removeprefix("global_step_")) >= int(total)
-
-
-def run_forwarding_signals(cmd: list[str], env: dict, log) -> int:
-    """Run cmd; SIGTERM/SIGINT to this process stop it too (torchrun then stops its workers)."""
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
-
-    def forward(signum, frame):
-        proc.send_signal(signum)
-
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        return proc.wait()
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
 def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
     """Train on the machine(s) this runs on (curiosft.launcher.topology: the local launcher's processes, or a
     SLURM allocation's GPUs and nodes) with torchrun; returns the model dir.
@@ -129,7 +64,7 @@ def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
         prepare_run(cfg, run_dir, nproc=topo.nproc_per_node)
     if not is_complete(run_dir):
         env = dict(os.environ)
-        env["VERL_FILE_LOGGER_PATH"] = str(_next_attempt(run_dir))
+        env["VERL_FILE_LOGGER_PATH"] = str(next_attempt(run_dir))
         env.setdefault("OMP_NUM_THREADS", str(topo.threads_per_process))
         cmd = torchrun_command(run_dir, topo)
         returncode = run_forwarding_signals(cmd, env, log)

@@ -108,10 +108,6 @@ def method_overrides_arg(wildcards):
     return shlex.join(overrides)
 
 
-def sft_run_dir(wildcards):
-    return f"{RESULTS}/sft/method~{wildcards.method}/schedule~{wildcards.schedule}/seed~{wildcards.seed}"
-
-
 def sft_outputs():
     return [f"{RESULTS}/sft/{run.path}/metrics.jsonl" for run in RUNS]
 

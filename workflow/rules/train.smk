@@ -15,7 +15,7 @@ rule sft:
         cli=CURIOSFT,
         overrides=OVERRIDES_ARG,
         method_overrides=method_overrides_arg,
-        run_dir=sft_run_dir,
+        run_dir=lambda wildcards, output: Path(output.metrics).parent,
     threads: SFT_THREADS
     resources:
         gpus=JOB_GPUS,

@@ -23,6 +23,7 @@ class EvalPrompt:
     kind: str
     choices: list[str] = field(default_factory=list)
     choice_order: list[int] = field(default_factory=list)
+    data_source: str = ""
 
 
 def _shuffled(question: str, choices: list[str], answer: str, rng: random.Random):
@@ -57,7 +58,7 @@ def load_eval_prompts(path: str, benchmark: str, kind: str, *, shuffle: bool, sh
             if shuffle:
                 rng = random.Random(f"{shuffle_seed}:{benchmark}:{index}")
                 messages, choices, answer, order = _shuffled(str(info["question"]), choices, answer, rng)
-        prompts.append(EvalPrompt(index, messages, answer, kind, choices, order))
+        prompts.append(EvalPrompt(index, messages, answer, kind, choices, order, str(row.data_source)))
     if not prompts:
         raise ValueError(f"benchmark file {path} has no rows")
     return prompts

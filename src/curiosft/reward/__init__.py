@@ -5,3 +5,8 @@
   loads through `reward.custom_reward_function` (and what the local GRPO backend calls).
 - `lifecycle`: `reward_service(...)`, start a server on a free loopback port for one job and stop it after.
 """
+
+# where `curiosft serve-reward` listens unless told otherwise, and its request size limit
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 19876
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024

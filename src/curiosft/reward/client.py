@@ -14,6 +14,8 @@ import time
 from collections.abc import Sequence
 
 URL_ENV = "CURIOSFT_REWARD_URL"
+# the bearer token, for the server (`curiosft serve-reward`) and its clients alike
+TOKEN_ENV = "CURIOSFT_REWARD_TOKEN"
 
 
 class RewardServerError(RuntimeError):
@@ -76,7 +78,7 @@ def _client(url: str | None, token: str | None) -> RewardClient:
     if not url:
         raise RewardServerError(f"no reward server URL: set reward.custom_reward_function.reward_kwargs.url "
                                 f"or {URL_ENV}")
-    token = token or os.environ.get("CURIOSFT_REWARD_TOKEN") or None
+    token = token or os.environ.get(TOKEN_ENV) or None
     with _clients_lock:
         return _clients.setdefault((url, token), RewardClient(url, token=token))
 

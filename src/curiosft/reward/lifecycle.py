@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from curiosft.reward.client import TOKEN_ENV
+
 
 class RewardServerStartError(RuntimeError):
     pass
@@ -44,7 +46,7 @@ def reward_service(*, url: str | None = None, workers: int = 2, timeout_s: float
             cmd += ["--max-body-bytes", str(max_body_bytes)]
         env = dict(os.environ)
         if token:
-            env["CURIOSFT_REWARD_TOKEN"] = token
+            env[TOKEN_ENV] = token
         with open(log_path, "ab") as log_file:
             proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:

@@ -26,12 +26,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from curiosft.io import atomic_path
+from curiosft.reward import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT
+from curiosft.reward.client import TOKEN_ENV
 from curiosft.scoring import ScoreItem, ScoringPool
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 19876
-DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
-TOKEN_ENV = "CURIOSFT_REWARD_TOKEN"
 
 
 class Item(BaseModel):

@@ -7,7 +7,8 @@ of mini-batch updates with verl's registered policy loss (`vanilla`: PPO clip) a
 aggregation, configured by the actor dataclass of the same verl config the `verl` backend would run.
 
 Checkpoints follow verl's PPO layout: checkpoints/global_step_N/actor/huggingface (the model) plus
-actor/local_state.pt (optimizer, RNG, step); a restarted job resumes from the latest one.
+actor/local_state.pt (optimizer, RNG, step), each written whole (temp folder, then rename), and verl's
+tracker file; a restarted job resumes from the latest one (curiosft.runs.latest_checkpoint).
 """
 
 from __future__ import annotations
@@ -15,41 +16,27 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from curiosft.evaluation.generation import HFGenerator, SamplingSettings, render_prompt
+from curiosft.evaluation.prompts import EvalPrompt, load_eval_prompts
 from curiosft.io import atomic_path
 from curiosft.objectives.temperature import entropy_from_log_probs
+from curiosft.runs import latest_checkpoint
 
 STATE_FILE = "local_state.pt"
 TRACKER = "latest_checkpointed_iteration.txt"
 
 
-@dataclass(frozen=True)
-class Prompt:
-    messages: list
-    ground_truth: str
-    data_source: str
-    choices: tuple[str, ...] = ()
-
-
-def load_prompts(path: str, tokenizer, max_prompt_length: int) -> list[Prompt]:
-    """The RL parquet's rows; prompts over max_prompt_length tokens are dropped (verl: filter_overlong_prompts)."""
-    import pandas as pd
-
-    frame = pd.read_parquet(path)
-    prompts = []
-    for row in frame.itertuples(index=False):
-        messages = [dict(m) for m in row.prompt]
-        extra = row.extra_info if hasattr(row, "extra_info") and isinstance(row.extra_info, dict) else {}
-        prompt = Prompt(messages, str(row.reward_model["ground_truth"]), str(row.data_source),
-                        tuple(str(c) for c in (extra.get("choices") if extra.get("choices") is not None else [])))
-        if len(tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"]) <= max_prompt_length:
-            prompts.append(prompt)
+def load_prompts(path: str, tokenizer, max_prompt_length: int) -> list[EvalPrompt]:
+    """The RL parquet's rows (the evaluation's reader, no option shuffling); prompts over
+    max_prompt_length tokens are dropped (verl: filter_overlong_prompts)."""
+    prompts = [p for p in load_eval_prompts(path, "rl_train", "math", shuffle=False, shuffle_seed=0)
+               if len(tokenizer(render_prompt(tokenizer, p.messages), add_special_tokens=False)["input_ids"])
+               <= max_prompt_length]
     if not prompts:
         raise ValueError(f"{path}: no RL prompt fits data.max_prompt_length={max_prompt_length}")
     return prompts
@@ -83,7 +70,7 @@ class LocalGRPO:
         self.total_steps = total_steps(len(self.prompts), int(self.rl.batch_size), int(self.rl.epochs), self.rl.max_steps)
         self.max_new_tokens = response_length(cfg)
         self.step = 0
-        resume = latest_step_dir(self.run_dir)
+        resume = latest_checkpoint(self.run_dir)
         self.model = AutoModelForCausalLM.from_pretrained(
             resume / "actor" / "huggingface" if resume else model_path, dtype=torch.float32)
         optim = actor_cfg.optim
@@ -112,7 +99,7 @@ class LocalGRPO:
             bar.set_postfix(reward=f"{metrics['critic/score/mean']:.3f}", entropy=f"{metrics['actor/entropy']:.3f}")
         bar.close()
 
-    def _batch(self, step: int) -> list[Prompt]:
+    def _batch(self, step: int) -> list[EvalPrompt]:
         """The prompts of a step: each epoch a fresh permutation seeded by (seed, epoch), as verl's sampler."""
         batch_size = int(self.rl.batch_size)
         per_epoch = len(self.prompts) // batch_size
@@ -120,7 +107,7 @@ class LocalGRPO:
         order = np.random.RandomState(int(self.cfg.seed) * 1000 + epoch).permutation(len(self.prompts))
         return [self.prompts[i] for i in order[index * batch_size:(index + 1) * batch_size]]
 
-    def train_step(self, prompts: list[Prompt]) -> dict:
+    def train_step(self, prompts: list[EvalPrompt]) -> dict:
         from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
 
         n = int(self.rl.n_rollouts)
@@ -158,7 +145,7 @@ class LocalGRPO:
         }
 
     # --------------------------------------------------------------------------------------- tensors
-    def _tensors(self, prompts: list[Prompt], completions) -> dict:
+    def _tensors(self, prompts: list[EvalPrompt], completions) -> dict:
         """verl's layout: prompts left-padded to one length P, responses right-padded to R; input = [P | R]."""
         tok = self.tokenizer
         prompt_ids = {}
@@ -264,12 +251,3 @@ class LocalGRPO:
         self.step = int(state["step"])
         random.setstate(state["rng"]["python"]), np.random.set_state(state["rng"]["numpy"])
         torch.set_rng_state(state["rng"]["torch"])
-
-
-def latest_step_dir(run_dir: Path) -> Path | None:
-    """The checkpoint the tracker file names (a checkpoint without it may be half-written)."""
-    tracker = Path(run_dir) / "checkpoints" / TRACKER
-    if not tracker.is_file():
-        return None
-    step_dir = tracker.parent / f"global_step_{int(tracker.read_text().strip())}"
-    return step_dir if (step_dir / "actor" / STATE_FILE).is_file() else None

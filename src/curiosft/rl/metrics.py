@@ -1,17 +1,14 @@
 """One set of RL metric names for both backends.
 
 Both backends log verl's names (the `verl` backend through verl's file logger, the `local` backend
-natively); `curiosft_metrics` renames the ones the report reads, keeping every other key as it is.
-A metrics.jsonl line is verl's file-logger record: {"step": N, "data": {name: value}}.
+natively); `curiosft_metrics` renames the ones the report reads, keeping every other key as it is (the
+local backend when it writes a line, the verl backend's lines when curiosft.runs.merge_metrics merges
+its attempts). A metrics line is verl's file-logger record: {"step": N, "data": {name: value}}.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from pathlib import Path
-
-from curiosft.io import atomic_path
 
 VERL_TO_CURIOSFT = {
     "critic/score/mean": "train/reward",
@@ -32,15 +29,3 @@ def curiosft_metrics(verl_metrics: dict) -> dict:
 
 def metrics_line(step: int, verl_metrics: dict) -> str:
     return json.dumps({"step": int(step), "data": curiosft_metrics(verl_metrics)}, sort_keys=True) + "\n"
-
-
-def rewrite_verl_log(lines: Iterable[str], out: str | Path) -> int:
-    """verl's file-logger JSONL -> metrics.jsonl with curiosft names (last line per step wins)."""
-    by_step: dict[int, dict] = {}
-    for line in lines:
-        if line.strip():
-            record = json.loads(line)
-            by_step[int(record["step"])] = record["data"]
-    with atomic_path(out) as tmp:
-        tmp.write_text("".join(metrics_line(s, by_step[s]) for s in sorted(by_step)))
-    return len(by_step)

@@ -4,14 +4,14 @@ Run directory layout (results/rl/method~M/schedule~S/seed~N/, next to the SFT ru
     config.yaml          the composed curiosft config (resolved)
     verl_config.yaml     verl's ppo_trainer config (the reward server URL of the latest attempt)
     checkpoints/         global_step_N/actor/huggingface (+ optimizer state); a restart resumes
-    metrics.jsonl        one line per step, curiosft metric names (curiosft.rl.metrics)
+    metrics.attempt-NNN.jsonl, metrics.jsonl
+                         per attempt, and merged: one line per step, curiosft metric names (curiosft.rl.metrics)
     reward_server.log    the reward server started for the job
     model/               the final model, Hugging Face format (what evaluation reads)
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
@@ -21,10 +21,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from curiosft.io import atomic_path, write_json
-from curiosft.rl.metrics import metrics_line, rewrite_verl_log
-from curiosft.sft import export_model, run_forwarding_signals
+from curiosft.rl.metrics import curiosft_metrics, metrics_line
+from curiosft.runs import export_model, merge_metrics, next_attempt, run_forwarding_signals
 
-METRICS = "metrics.jsonl"
 RL_MODEL_SUBDIR = "actor/huggingface"
 
 
@@ -36,22 +35,18 @@ def prepare_run(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, reward_
 
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
+    from curiosft.launcher.jobs import topology
+
     resolved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    gpus, nodes = _gpus(cfg)
+    topo = topology(cfg)
     verl_cfg = build_verl_ppo_config(resolved, run_dir=run_dir, model_path=sft_model, reward_url=reward_url,
-                                     reward_token=reward_token, n_gpus_per_node=gpus, nnodes=nodes)
+                                     reward_token=reward_token, n_gpus_per_node=topo.nproc_per_node,
+                                     nnodes=topo.nnodes)
     actor_cfg = validate_verl_ppo_config(verl_cfg)
     for name, node in (("config.yaml", resolved), ("verl_config.yaml", verl_cfg)):
         with atomic_path(run_dir / name) as tmp:
             OmegaConf.save(node, tmp, resolve=False)
     return run_dir, verl_cfg, actor_cfg
-
-
-def _gpus(cfg: DictConfig) -> tuple[int, int]:
-    """(GPUs per node, nodes) of the job: the SLURM launcher's request; one device locally."""
-    if cfg.launcher.name == "slurm":
-        return max(1, int(cfg.launcher.gpus_per_node)), int(cfg.launcher.nodes)
-    return 1, 1
 
 
 def run_rl(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, progress: bool = True) -> Path:
@@ -98,35 +93,27 @@ def _train_local(cfg, actor_cfg, run_dir: Path, *, sft_model: str, url: str, tok
     from curiosft.rl.local import LocalGRPO
 
     client = RewardClient(url, token=token)
-    metrics_path = run_dir / METRICS
-    kept = metrics_path.read_text().splitlines(keepends=True) if metrics_path.is_file() else []
+    attempt = next_attempt(run_dir)
 
     def log(step: int, metrics: dict) -> None:
-        # appended line by line (a crash loses at most the line being written; resume rewrites past steps)
-        with open(metrics_path, "a") as f:
+        # appended line by line: a crash loses at most the line being written
+        with open(attempt, "a") as f:
             f.write(metrics_line(step, metrics))
 
     trainer = LocalGRPO(cfg, actor_cfg, model_path=sft_model, run_dir=run_dir,
                         score=lambda items: client.score(items, cfg.rl.reward.format), log=log)
-    # a resumed run repeats the steps after its checkpoint: drop their lines
-    with atomic_path(metrics_path) as tmp:
-        tmp.write_text("".join(line for line in kept if _step_of(line) <= trainer.step))
     write_json(run_dir / "progress.json", {"total_training_steps": trainer.total_steps})
-    trainer.fit(progress=progress)
-
-
-def _step_of(line: str) -> int:
-    return int(json.loads(line)["step"]) if line.strip() else 10**12
+    try:
+        trainer.fit(progress=progress)
+    finally:
+        merge_metrics(run_dir)
 
 
 def _train_verl(run_dir: Path) -> None:
     """verl.trainer.main_ppo on the saved config (Ray, FSDP actor, vLLM rollout; GPUs)."""
-    log_file = run_dir / "verl_metrics.attempt.jsonl"
-    env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(log_file))
+    env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(next_attempt(run_dir)))
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
-    returncode = run_forwarding_signals(cmd, env, None)
-    if log_file.is_file():
-        previous = (run_dir / METRICS).read_text().splitlines() if (run_dir / METRICS).is_file() else []
-        rewrite_verl_log([*previous, *log_file.read_text().splitlines()], run_dir / METRICS)
+    returncode = run_forwarding_signals(cmd, env)
+    merge_metrics(run_dir, rename=curiosft_metrics)
     if returncode != 0:
         raise RuntimeError(f"verl main_ppo failed (exit {returncode}): {' '.join(cmd)}")
