@@ -75,20 +75,32 @@ def select_temperature(
     h = entropy_from_logits(z_top)
     target = h + b * torch.sigmoid(c * (h - h0))
 
-    lo = torch.full_like(h, tau_min)
-    hi = torch.full_like(h, tau_max)
+    # out of reach: the entropy is monotone in tau, so the answer is an end of the range
+    at_min = entropy_from_logits(z_top / tau_min) >= target
+    at_max = entropy_from_logits(z_top / tau_max) <= target
+    # near-deterministic teacher ("factual" tokens): keep it cold
+    near_deterministic = _near_deterministic(z, h, eps_h)
+    # bisect only the rows whose answer is not one of the above (after SFT, most tokens are
+    # near-deterministic); rows are independent, so this is the same result for a fraction of the work
+    tau = torch.full_like(h, tau_min)
+    rows = (~(at_min | at_max | near_deterministic)).nonzero().squeeze(-1)
+    if rows.numel():
+        tau[rows] = _bisect(z_top[rows], target[rows], tau_min, tau_max, iters)
+    tau = torch.where(at_min, torch.full_like(tau, tau_min), tau)
+    tau = torch.where(at_max, torch.full_like(tau, tau_max), tau)
+    return torch.where(near_deterministic, torch.full_like(tau, tau_min), tau)
+
+
+def _bisect(z_top: torch.Tensor, target: torch.Tensor, tau_min: float, tau_max: float, iters: int) -> torch.Tensor:
+    """tau in [tau_min, tau_max] with entropy(softmax(z_top / tau)) = target per row, `iters` halvings."""
+    lo = torch.full_like(target, tau_min)
+    hi = torch.full_like(target, tau_max)
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
         too_cold = entropy_from_logits(z_top / mid.unsqueeze(-1)) < target
         lo = torch.where(too_cold, mid, lo)
         hi = torch.where(too_cold, hi, mid)
-    tau = 0.5 * (lo + hi)
-    # out of reach: the entropy is monotone in tau, so the answer is an end of the range
-    tau = torch.where(entropy_from_logits(z_top / tau_min) >= target, torch.full_like(tau, tau_min), tau)
-    tau = torch.where(entropy_from_logits(z_top / tau_max) <= target, torch.full_like(tau, tau_max), tau)
-    # near-deterministic teacher ("factual" tokens): keep it cold
-    tau = torch.where(_near_deterministic(z, h, eps_h), torch.full_like(tau, tau_min), tau)
-    return tau
+    return 0.5 * (lo + hi)
 
 
 class TemperatureSchedule(Protocol):

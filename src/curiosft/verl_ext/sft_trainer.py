@@ -76,6 +76,7 @@ class CuriosftSFTTrainer(SFTTrainer):
     def train_step(self, data):
         """One optimizer step of the method on a global batch (what SFTTrainer.fit calls)."""
         started = time.perf_counter()
+        extra_metrics = {}
         tu.assign_non_tensor(data, calculate_entropy=True)
         self.step += 1
         if self.method.name == "psft":
@@ -83,13 +84,17 @@ class CuriosftSFTTrainer(SFTTrainer):
         elif self.teacher is not None:
             tu.assign_non_tensor(data, distillation_use_topk=True, distillation_only=True)
             self.loss_fn.progress = (self.step - 1) / max(1, self.total_training_steps - 1)
+            self.loss_fn.tau_counts.zero_()  # drop counts from any evaluation pass since the last step
             outputs = [self._engine_train_batch(data=data)]
+            extra_metrics = {f"train/{k}": v for k, v in
+                             self.loss_fn.take_tau_quantiles(self.engine.get_data_parallel_group()).items()}
             self.teacher.maybe_sync(self.engine.module, self.step)
         else:
             outputs = [self._engine_train_batch(data=data)]
         merged = self._merge_outputs(outputs)
         if merged is not None:
             metrics = tu.get(merged, "metrics")
+            metrics.update(extra_metrics)
             metrics["perf/step_seconds"] = time.perf_counter() - started
             if self.teacher is not None:
                 metrics["train/teacher_syncs"] = self.teacher.syncs
@@ -126,7 +131,7 @@ class CuriosftSFTTrainer(SFTTrainer):
             for key, value in tu.get(out, "metrics").items():
                 merged.setdefault(key, []).append(value)
         metrics = {f"train/{k}": v for k, v in aggregate({k: v for k, v in merged.items()
-                                                           if k.endswith("_sum") or k in ("tokens", "tau_hist")}).items()}
+                                                           if k.endswith("_sum") or k == "tokens"}).items()}
         for key in ("loss", "grad_norm", "mfu"):
             if key in merged:
                 metrics[key] = float(torch.tensor(merged[key], dtype=torch.float64).mean())
