@@ -46,7 +46,7 @@ def main() -> None:
     if not (results / "world" / "model").is_dir():
         raise SystemExit(f"no tiny world under {results}; run `make demo` (or the world rules) first")
     samples: dict[str, list[float]] = {m: [] for m in METHODS}
-    for repeat in range(args.repeats):
+    for _ in range(args.repeats):
         for method in METHODS:
             with tempfile.TemporaryDirectory() as tmp:
                 samples[method] += step_seconds(results, method, args.steps, args.warmup, Path(tmp))

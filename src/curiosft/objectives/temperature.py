@@ -80,15 +80,14 @@ def select_temperature(
     at_max = entropy_from_logits(z_top / tau_max) <= target
     # near-deterministic teacher ("factual" tokens): keep it cold
     near_deterministic = _near_deterministic(z, h, eps_h)
-    # bisect only the rows whose answer is not one of the above (after SFT, most tokens are
-    # near-deterministic); rows are independent, so this is the same result for a fraction of the work
-    tau = torch.full_like(h, tau_min)
+    # an end of the range where one applies (near-deterministic wins over out of reach), else bisection:
+    # only the rows that need it (after SFT most tokens are near-deterministic); rows are independent,
+    # so this is the same result for a fraction of the work
+    tau = torch.where(at_max & ~near_deterministic, tau_max, tau_min).to(h.dtype)
     rows = (~(at_min | at_max | near_deterministic)).nonzero().squeeze(-1)
     if rows.numel():
         tau[rows] = _bisect(z_top[rows], target[rows], tau_min, tau_max, iters)
-    tau = torch.where(at_min, torch.full_like(tau, tau_min), tau)
-    tau = torch.where(at_max, torch.full_like(tau, tau_max), tau)
-    return torch.where(near_deterministic, torch.full_like(tau, tau_min), tau)
+    return tau
 
 
 def _bisect(z_top: torch.Tensor, target: torch.Tensor, tau_min: float, tau_max: float, iters: int) -> torch.Tensor:

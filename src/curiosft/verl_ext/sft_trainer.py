@@ -84,7 +84,6 @@ class CuriosftSFTTrainer(SFTTrainer):
         elif self.teacher is not None:
             tu.assign_non_tensor(data, distillation_use_topk=True, distillation_only=True)
             self.loss_fn.progress = (self.step - 1) / max(1, self.total_training_steps - 1)
-            self.loss_fn.tau_counts.zero_()  # drop counts from any evaluation pass since the last step
             outputs = [self._engine_train_batch(data=data)]
             extra_metrics = {f"train/{k}": v for k, v in
                              self.loss_fn.take_tau_quantiles(self.engine.get_data_parallel_group()).items()}
