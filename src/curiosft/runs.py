@@ -52,12 +52,16 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 def export_model(run_dir: Path, hf_subdir: str = "huggingface") -> Path:
     """Copy the latest checkpoint's Hugging Face export (SFT: global_step_N/huggingface; RL, as verl's PPO
-    trainer lays it out: global_step_N/actor/huggingface) to run_dir/model."""
+    trainer lays it out: global_step_N/actor/huggingface) to run_dir/model, its generation_config.json
+    listing the chat template's end-of-turn token among the eos ids (curiosft.stopping)."""
+    from curiosft.stopping import save_stop_tokens
+
     checkpoint = latest_checkpoint(run_dir)
     if checkpoint is None or not (checkpoint / hf_subdir).is_dir():
         raise FileNotFoundError(f"no Hugging Face export under {run_dir / 'checkpoints'}; did training finish?")
     with atomic_path(run_dir / "model") as tmp:
         shutil.copytree(checkpoint / hf_subdir, tmp)
+        save_stop_tokens(tmp)
     return run_dir / "model"
 
 

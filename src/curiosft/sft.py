@@ -2,6 +2,8 @@
 
 Run directory layout (results/sft/method~M/schedule~S/seed~N/):
     config.yaml          the composed curiosft config (resolved)
+    data_lengths.json    the SFT rows' token lengths (distribution, rows over the limit; curiosft.preflight)
+    sft_train.kept.parquet  with data.overlong=drop and rows over the limit: the rows trained on
     verl_config.yaml     verl's trainer config built from it
     checkpoints/         verl checkpoints (resume_mode=auto continues from the latest)
     metrics.jsonl        one line per step (all attempts merged; a resumed run continues the steps)
@@ -21,13 +23,18 @@ from curiosft.runs import export_model, is_complete, merge_metrics, next_attempt
 
 
 def prepare_run(cfg: DictConfig, run_dir: str | Path, *, nproc: int = 1) -> Path:
-    """Write config.yaml and verl_config.yaml into run_dir (validating both)."""
+    """Check the run (curiosft.preflight: context length, every SFT row's token length), then write
+    config.yaml and verl_config.yaml into run_dir (validating both)."""
+    from curiosft.preflight import check_context_length, check_sft_data, sft_token_limit
     from curiosft.verl_ext.sft_config import build_verl_sft_config
 
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    verl_cfg = build_verl_sft_config(resolved, run_dir, nproc=nproc)
+    check_context_length(resolved.model.path, sft_token_limit(resolved),
+                         "data.max_prompt_length + data.max_response_length")
+    train_file = check_sft_data(resolved, run_dir, log=lambda message: print(message, flush=True))
+    verl_cfg = build_verl_sft_config(resolved, run_dir, nproc=nproc, train_file=train_file)
     for name, node in (("config.yaml", resolved), ("verl_config.yaml", verl_cfg)):
         with atomic_path(run_dir / name) as tmp:
             OmegaConf.save(node, tmp, resolve=True)

@@ -190,8 +190,12 @@ class DataConfig:
     rl_train: str = MISSING
     max_prompt_length: int = 1024
     max_response_length: int = 8192
+    # SFT rows longer than max_prompt_length + max_response_length tokens (the model's tokenizer and chat
+    # template): "error" stops before training, naming them; "drop" trains without them (logged)
+    overlong: str = "error"
 
     def __post_init__(self) -> None:
+        _choose(self.overlong, ("error", "drop"), "data.overlong")
         _require(self.max_prompt_length > 0, f"data.max_prompt_length={self.max_prompt_length} must be > 0")
         _require(self.max_response_length > 0, f"data.max_response_length={self.max_response_length} must be > 0")
 
@@ -239,6 +243,8 @@ class EvalConfig:
     backend: str = "vllm"
     temperature: float = 0.6
     top_p: float = 1.0
+    # null: no top-k truncation (both backends; transformers would apply 50 otherwise)
+    top_k: Optional[int] = None
     max_new_tokens: int = 8192
     # samples per prompt (avg@n, pass@k for k = 1, 2, 4, ... n); per-benchmark exceptions below
     n_samples: int = 8
@@ -265,6 +271,7 @@ class EvalConfig:
         _choose(self.backend, ("vllm", "hf"), "eval.backend")
         _require(self.temperature >= 0, f"eval.temperature={self.temperature} must be >= 0")
         _require(0 < self.top_p <= 1, f"eval.top_p={self.top_p} must be in (0, 1]")
+        _require(self.top_k is None or self.top_k >= 1, f"eval.top_k={self.top_k} must be >= 1 (or null for off)")
         _require(self.max_new_tokens >= 1, f"eval.max_new_tokens={self.max_new_tokens} must be >= 1")
         for name, n in {"eval.n_samples": self.n_samples, **{
                 f"eval.n_samples_per_benchmark.{b}": v for b, v in self.n_samples_per_benchmark.items()}}.items():
@@ -314,6 +321,8 @@ class GRPOConfig:
     n_rollouts: int = 8
     temperature: float = 1.0
     top_p: float = 1.0
+    # null: no top-k truncation
+    top_k: Optional[int] = None
     # prompts per step; prompts per optimizer step (x n_rollouts sequences); epochs over each batch
     batch_size: int = 128
     mini_batch_size: int = 32
@@ -347,6 +356,7 @@ class GRPOConfig:
         _require(self.n_rollouts >= 2, f"rl.n_rollouts={self.n_rollouts} must be >= 2 (GRPO compares a group)")
         _require(self.temperature > 0, f"rl.temperature={self.temperature} must be > 0")
         _require(0 < self.top_p <= 1, f"rl.top_p={self.top_p} must be in (0, 1]")
+        _require(self.top_k is None or self.top_k >= 1, f"rl.top_k={self.top_k} must be >= 1 (or null for off)")
         _require(self.batch_size >= 1 and self.mini_batch_size >= 1, "rl.batch_size and rl.mini_batch_size must be >= 1")
         _require(self.batch_size % self.mini_batch_size == 0,
                  f"rl.batch_size={self.batch_size} is not a multiple of rl.mini_batch_size={self.mini_batch_size}")

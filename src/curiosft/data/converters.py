@@ -6,9 +6,11 @@ returns {output file name: records}. Bad rows raise with the data set, row index
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from curiosft.data.records import choice_record, math_record, sft_record
@@ -24,11 +26,23 @@ def _require_columns(df: pd.DataFrame, spec: DatasetSpec, columns: list[str]) ->
         )
 
 
+def _is_missing(value) -> bool:
+    """A null cell: None, or the NaN pandas reads for a JSON null / empty parquet value."""
+    return value is None or isinstance(value, float) and math.isnan(value)
+
+
 def _answer_text(value) -> str:
-    """Ground truths arrive as str, int, float (27.0) or lists (OlympiadBench); normalise to text."""
-    if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, str):
-        value = list(value.tolist() if hasattr(value, "tolist") else value)
-        return ", ".join(_answer_text(v) for v in value)
+    """Ground truths arrive as str, int, float (27.0) or lists (OlympiadBench); normalise to text.
+
+    A null answer becomes "" (the record then refuses the row) rather than the text "nan" / "None".
+    """
+    if isinstance(value, np.generic):  # numpy scalars (np.int64, np.float32): their Python value
+        value = value.item()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        values = value.tolist() if isinstance(value, np.ndarray) else value
+        return ", ".join(_answer_text(v) for v in values)
+    if _is_missing(value):
+        return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
@@ -75,10 +89,14 @@ def convert_math(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict]]:
     """Question/answer benchmarks (AIME, AMC, MATH-500, Minerva): column names from spec.columns."""
     q, a = spec.columns["question"], spec.columns["answer"]
     _require_columns(df, spec, [q, a])
-    rows = [
-        math_record(str(question), _answer_text(answer), data_source=spec.name, index=i, split="test")
-        for i, (question, answer) in enumerate(zip(df[q], df[a]))
-    ]
+    rows = []
+    for i, (question, answer) in enumerate(zip(df[q], df[a])):
+        for column, value in ((q, question), (a, answer)):
+            if _is_missing(value):
+                raise ValueError(f"{spec.name} row {i}: column {column!r} is null ({value!r}); "
+                                 f"fill it in the source file or drop the row")
+        truth = _answer_text(answer)
+        rows.append(math_record(str(question), truth, data_source=spec.name, index=i, split="test"))
     return {f"{spec.name}.parquet": rows}
 
 

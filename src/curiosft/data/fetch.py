@@ -31,9 +31,11 @@ def read_local(path: str | os.PathLike) -> pd.DataFrame:
         if f.suffix == ".parquet":
             frames.append(pd.read_parquet(f))
         elif f.suffix in (".json", ".jsonl"):
-            # dtype=False: keep values as JSON has them (an answer "3.2e-5" must stay that string)
+            # dtype=False: keep values as JSON has them (an answer "3.2e-5" must stay that string);
+            # precise_float: a float answer keeps its exact value (the default parser reads
+            # 3.3333333333333335 as 3.333333333333333)
             frames.append(pd.read_json(f, lines=f.suffix == ".jsonl" or _looks_like_jsonl(f), dtype=False,
-                                       convert_dates=False))
+                                       convert_dates=False, precise_float=True))
         elif f.suffix == ".csv":
             frames.append(pd.read_csv(f, dtype=str, keep_default_na=False))
         else:

@@ -1,13 +1,23 @@
 """Sampling responses behind one interface: `vllm` on GPUs, `hf` (transformers generate) on CPU.
 
-Both return, per prompt, n `Completion`s with the text, its token count and the mean token entropy of
-the model's next-token distribution at temperature 1 over the response (the papers' exploration
-measure). hf computes it exactly from the unprocessed logits; vllm from the top `entropy_top_k`
-raw log-probs it returns per token (renormalised), which slightly underestimates a flat tail.
+Both return, per prompt, n `Completion`s with the text, its token ids, why it ended and the mean token
+entropy of the model's next-token distribution at temperature 1 over the response (the papers'
+exploration measure). hf computes it exactly from the raw logits while it generates (memory
+O(batch x tokens), never [batch x tokens x vocab]); vllm from the top `entropy_top_k` raw log-probs it
+returns per token (renormalised), which slightly underestimates a flat tail.
+
+Sampling is exactly what `SamplingSettings` says, in both backends (docs/evaluation.md):
+- temperature, top_p, and top_k only when set (transformers' generate would apply top_k=50 otherwise);
+  nothing from the model folder's generation_config.json (repetition penalty, top_k, ...) leaks in;
+- generation stops at the chat template's end-of-turn token and at every eos id of the model
+  (`stop_token_ids`): many tokenizers name another token as eos (Qwen2.5-Math base: <|endoftext|>);
+- each prompt has its own seed (`prompt_seed`, from the run's seed and the prompt's index): one seed
+  shared by a batch correlates its prompts' samples, and hf's samples do not depend on the batching.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,8 +25,11 @@ from typing import Protocol
 import torch
 
 from curiosft.objectives.temperature import entropy_from_log_probs
+from curiosft.stopping import stop_token_ids
 
 BACKENDS = ("hf", "vllm")
+# what ended a completion (vLLM's names): a stop token, or max_new_tokens
+FINISH_REASONS = ("stop", "length")
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,8 @@ class SamplingSettings:
     top_p: float
     max_new_tokens: int
     seed: int = 0
+    # None: no top-k truncation
+    top_k: int | None = None
 
 
 @dataclass(frozen=True)
@@ -33,8 +48,9 @@ class Completion:
     text: str
     num_tokens: int
     mean_entropy: float
-    # the response's token ids (the end-of-sequence token included when generated); RL trains on them
+    # the response's token ids (the stop token included when generated); RL trains on them
     token_ids: tuple[int, ...] = ()
+    finish_reason: str = "length"
 
 
 def render_prompt(tokenizer, messages: list[dict]) -> str:
@@ -42,16 +58,72 @@ def render_prompt(tokenizer, messages: list[dict]) -> str:
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
-class Generator(Protocol):
-    def generate(self, prompts: list[list[dict]], settings: SamplingSettings) -> list[list[Completion]]:
-        """n completions for each chat-formatted prompt, in order."""
+def prompt_seed(seed: int, prompt_index: int) -> int:
+    """The sampling seed of one prompt, from the run's seed and the prompt's index (63 bits)."""
+    digest = hashlib.blake2b(f"{seed}:{prompt_index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+# ------------------------------------------------------------------------------------------------- hf
+class EntropyRecorder:
+    """A logits processor that keeps, per generated position, each row's entropy of softmax(raw logits):
+    [rows] floats a step instead of [rows x vocab] logits. It must come first (raw logits)."""
+
+    def __init__(self) -> None:
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        self.steps.append(entropy_from_log_probs(torch.log_softmax(scores.float(), dim=-1)))
+        return scores
+
+    def entropies(self) -> torch.Tensor:
+        """[rows, generated positions]."""
+        return torch.stack(self.steps, dim=1)
+
+
+class SeededSampler:
+    """A logits processor that draws each row's next token with that row's own torch.Generator from
+    softmax(processed scores), and leaves only that token possible (generate then takes it greedily)."""
+
+    def __init__(self, seeds: list[int]) -> None:
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        probs = torch.softmax(scores.float(), dim=-1).cpu()
+        chosen = torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, self.generators)])
+        out = torch.full_like(scores, -math.inf)
+        return out.scatter_(1, chosen[:, None].to(scores.device), 0.0)
+
+
+def sampling_processors(settings: SamplingSettings, row_seeds: list[int]) -> list:
+    """transformers' own temperature / top-k / top-p warpers, in generate's order, then the seeded draw."""
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    processors: list = [TemperatureLogitsWarper(settings.temperature)]
+    if settings.top_k:
+        processors.append(TopKLogitsWarper(top_k=settings.top_k))
+    if settings.top_p < 1.0:
+        processors.append(TopPLogitsWarper(top_p=settings.top_p))
+    return [*processors, SeededSampler(row_seeds)]
 
 
 class HFGenerator:
-    """transformers `generate` in batches of prompts; for CPU and small models (keeps per-step logits)."""
+    """transformers `generate` in batches of prompts; for CPU and small models.
+
+    The model's generation_config is replaced by a clean one holding only the stop and pad ids, so no
+    setting from the model folder applies; sampling runs in our logits processors (the library's warpers
+    plus a per-row seeded draw), and generate itself decodes greedily over their output.
+    """
 
     def __init__(self, model, tokenizer, *, batch_size: int = 64):
+        from transformers import GenerationConfig
+
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+        self.stop_ids = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
+        # a tokenizer without a pad token (SmolLM2, Llama) pads with a stop token: attention masks it out
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
+        model.generation_config = GenerationConfig(eos_token_id=self.stop_ids, pad_token_id=self.pad_id,
+                                                   bos_token_id=tokenizer.bos_token_id)
 
     @classmethod
     def from_pretrained(cls, model_dir: str, *, batch_size: int = 64, threads: int | None = None,
@@ -63,52 +135,65 @@ class HFGenerator:
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
         return cls(model, AutoTokenizer.from_pretrained(model_dir), batch_size=batch_size)
 
-    def generate(self, prompts: list[list[dict]], settings: SamplingSettings) -> list[list[Completion]]:
-        padding_side = self.tokenizer.padding_side
-        # decoder-only generation pads on the left; the tokenizer is handed back as it came
-        self.tokenizer.padding_side = "left"
-        try:
-            return self._generate(prompts, settings)
-        finally:
-            self.tokenizer.padding_side = padding_side
+    def _left_padded(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, width - len(r):] = torch.tensor(r, dtype=torch.long)
+            mask[i, width - len(r):] = 1
+        return ids, mask
 
     @torch.no_grad()
-    def _generate(self, prompts: list[list[dict]], settings: SamplingSettings) -> list[list[Completion]]:
+    def generate(self, prompts: list[list[dict]], settings: SamplingSettings,
+                 prompt_ids: list[int] | None = None) -> list[list[Completion]]:
+        """n completions for each chat-formatted prompt, in order; prompt_ids (default: positions) seed
+        each prompt's samples (`prompt_seed`)."""
         from tqdm import tqdm
+        from transformers import LogitsProcessorList
 
         tok = self.tokenizer
-        results: list[list[Completion]] = []
+        prompt_ids = list(range(len(prompts))) if prompt_ids is None else list(prompt_ids)
         sample = settings.temperature > 0
         # greedy decoding gives n identical samples: decode once, repeat
         per_prompt = settings.n if sample else 1
-        starts = range(0, len(prompts), self.batch_size)
-        for batch_index, start in enumerate(tqdm(starts, desc="generate", unit="batch", mininterval=2.0)):
-            chunk = prompts[start : start + self.batch_size]
-            texts = [render_prompt(tok, p) for p in chunk]
-            enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-            # one seed per batch: the same prompts and settings give the same samples
-            torch.manual_seed(settings.seed * 1_000_003 + batch_index)
-            out = self.model.generate(
-                **enc, do_sample=sample, max_new_tokens=settings.max_new_tokens,
-                **({"temperature": settings.temperature, "top_p": settings.top_p} if sample else {}),
-                num_return_sequences=per_prompt, output_logits=True, return_dict_in_generate=True,
-                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-            )
-            tokens = out.sequences[:, enc["input_ids"].shape[1]:]
-            entropy = entropy_from_log_probs(torch.log_softmax(torch.stack(out.logits, dim=1).float(), dim=-1))
-            # response tokens: up to and including the first end-of-sequence token
-            is_eos = tokens == tok.eos_token_id
-            mask = (is_eos.cumsum(dim=1) - is_eos.long()) == 0
-            lengths = mask.sum(dim=1)
+        stops = torch.tensor(self.stop_ids)
+        results: list[list[Completion]] = []
+        for start in tqdm(range(0, len(prompts), self.batch_size), desc="generate", unit="batch", mininterval=2.0):
+            chunk = prompts[start:start + self.batch_size]
+            encoded = [tok(render_prompt(tok, p), add_special_tokens=False)["input_ids"] for p in chunk]
+            input_ids, attention = self._left_padded([ids for ids in encoded for _ in range(per_prompt)])
+            recorder = EntropyRecorder()
+            processors = [recorder]
+            if sample:
+                seeds = [prompt_seed(prompt_seed(settings.seed, pid), j)
+                         for pid in prompt_ids[start:start + len(chunk)] for j in range(per_prompt)]
+                processors += sampling_processors(settings, seeds)
+            sequences = self.model.generate(
+                input_ids=input_ids, attention_mask=attention, do_sample=False,
+                max_new_tokens=settings.max_new_tokens, logits_processor=LogitsProcessorList(processors))
+            tokens = sequences[:, input_ids.shape[1]:]
+            entropy = recorder.entropies()
+            # a response runs up to and including its first stop token (finished rows are then padded)
+            is_stop = torch.isin(tokens, stops)
+            stopped = is_stop.any(dim=1)
+            lengths = torch.where(stopped, is_stop.int().argmax(dim=1) + 1, tokens.shape[1])
+            mask = torch.arange(tokens.shape[1])[None] < lengths[:, None]
             mean_entropy = (entropy * mask).sum(dim=1) / lengths.clamp(min=1)
-            decoded = tok.batch_decode(tokens, skip_special_tokens=True)
+            rows = []
+            for r in range(len(tokens)):
+                n_tokens, ended = int(lengths[r]), bool(stopped[r])
+                ids = tokens[r, :n_tokens].tolist()
+                text = tok.decode(ids[:-1] if ended else ids, skip_special_tokens=True)
+                rows.append(Completion(text, n_tokens, float(mean_entropy[r]), tuple(ids),
+                                       "stop" if ended else "length"))
             for i in range(len(chunk)):
-                rows = [r for r in range(i * per_prompt, (i + 1) * per_prompt) for _ in range(settings.n // per_prompt)]
-                results.append([Completion(decoded[r], int(lengths[r]), float(mean_entropy[r]),
-                                           tuple(tokens[r, : lengths[r]].tolist())) for r in rows])
+                mine = rows[i * per_prompt:(i + 1) * per_prompt]
+                results.append(mine if sample else mine * settings.n)
         return results
 
 
+# ----------------------------------------------------------------------------------------------- vllm
 def _topk_entropy(step_logprobs: dict) -> float:
     values = torch.tensor([lp.logprob for lp in step_logprobs.values()], dtype=torch.float64)
     values = values[torch.isfinite(values)]
@@ -116,32 +201,57 @@ def _topk_entropy(step_logprobs: dict) -> float:
 
 
 class VLLMGenerator:
-    """vLLM `LLM.chat` with n samples per prompt and top-k raw log-probs per token (for the entropy)."""
+    """vLLM `LLM.chat` with n samples per prompt and top-k raw log-probs per token (for the entropy).
+
+    generation_config="vllm": vLLM's neutral defaults, not the model folder's; every setting is passed.
+    """
 
     def __init__(self, model_dir: str, *, tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.85,
                  max_model_len: int | None = None, entropy_top_k: int = 20, seed: int = 0):
+        from transformers import AutoTokenizer, GenerationConfig
         from vllm import LLM
 
         self.entropy_top_k = entropy_top_k
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        try:
+            folder_config = GenerationConfig.from_pretrained(model_dir)
+        except OSError:
+            folder_config = None
+        self.stop_ids = stop_token_ids(tokenizer, folder_config)
         self.llm = LLM(model=model_dir, tensor_parallel_size=tensor_parallel_size, seed=seed,
-                       gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len)
+                       gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                       generation_config="vllm")
 
-    def generate(self, prompts: list[list[dict]], settings: SamplingSettings) -> list[list[Completion]]:
+    def sampling_params(self, settings: SamplingSettings, prompt_ids: list[int]) -> list:
         from vllm import SamplingParams
 
-        params = SamplingParams(n=settings.n, temperature=settings.temperature, top_p=settings.top_p,
-                                max_tokens=settings.max_new_tokens, seed=settings.seed,
-                                logprobs=self.entropy_top_k)
-        outputs = self.llm.chat(prompts, params, use_tqdm=True)
+        return [SamplingParams(n=settings.n, temperature=settings.temperature, top_p=settings.top_p,
+                               top_k=settings.top_k or -1, min_p=0.0, repetition_penalty=1.0,
+                               presence_penalty=0.0, frequency_penalty=0.0, max_tokens=settings.max_new_tokens,
+                               seed=prompt_seed(settings.seed, pid), stop_token_ids=self.stop_ids,
+                               logprobs=self.entropy_top_k, skip_special_tokens=True)
+                for pid in prompt_ids]
+
+    def generate(self, prompts: list[list[dict]], settings: SamplingSettings,
+                 prompt_ids: list[int] | None = None) -> list[list[Completion]]:
+        prompt_ids = list(range(len(prompts))) if prompt_ids is None else list(prompt_ids)
+        outputs = self.llm.chat(prompts, self.sampling_params(settings, prompt_ids), use_tqdm=True)
         results = []
         for output in outputs:
             completions = []
             for c in output.outputs:
                 steps = [_topk_entropy(step) for step in (c.logprobs or [])]
                 entropy = sum(steps) / len(steps) if steps else math.nan
-                completions.append(Completion(c.text, len(c.token_ids), entropy, tuple(c.token_ids)))
+                reason = "stop" if c.finish_reason == "stop" else "length"
+                completions.append(Completion(c.text, len(c.token_ids), entropy, tuple(c.token_ids), reason))
             results.append(completions)
         return results
+
+
+class Generator(Protocol):
+    def generate(self, prompts: list[list[dict]], settings: SamplingSettings,
+                 prompt_ids: list[int] | None = None) -> list[list[Completion]]:
+        """n completions for each chat-formatted prompt, in order."""
 
 
 def make_generator(backend: str, model_dir: str, eval_cfg, *, threads: int | None = None,

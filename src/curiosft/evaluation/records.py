@@ -30,12 +30,14 @@ SCHEMA = pa.schema([
     ("n_samples", pa.int64()),
     ("temperature", pa.float64()),
     ("top_p", pa.float64()),
+    ("top_k", pa.int64()),         # null: no top-k truncation
     ("ground_truth", pa.string()),
     ("response", pa.string()),
     ("extracted", pa.string()),
     ("score", pa.float64()),
     ("reason", pa.string()),
     ("response_length", pa.int64()),
+    ("finish_reason", pa.string()),  # stop (end-of-turn / eos token) | length (max_new_tokens reached)
     ("mean_entropy", pa.float64()),
     ("choice_order", pa.list_(pa.int64())),
 ])
@@ -90,7 +92,7 @@ def _read_one(path: Path, columns: Sequence[str]) -> pa.Table:
     if table.num_rows == 0:
         raise RecordsError(f"record file {path} is empty; delete it and re-run its evaluation")
     for name in columns:
-        if name not in ("extracted",) and table.column(name).null_count:
+        if name not in ("extracted", "top_k") and table.column(name).null_count:
             raise RecordsError(f"record file {path}: {table.column(name).null_count} records lack field {name!r}; "
                                f"delete it and re-run its evaluation")
     return table

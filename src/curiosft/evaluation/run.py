@@ -14,7 +14,8 @@ from curiosft.scoring import ScoreItem, ScoringPool
 
 def sampling_settings(eval_cfg, benchmark: str) -> SamplingSettings:
     return SamplingSettings(n=eval_cfg.samples_for(benchmark), temperature=eval_cfg.temperature,
-                            top_p=eval_cfg.top_p, max_new_tokens=eval_cfg.max_new_tokens, seed=eval_cfg.seed)
+                            top_p=eval_cfg.top_p, top_k=eval_cfg.top_k, max_new_tokens=eval_cfg.max_new_tokens,
+                            seed=eval_cfg.seed)
 
 
 def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: str, out: str, checkpoint: str,
@@ -27,6 +28,10 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
     run = parse_checkpoint(checkpoint)
     if not Path(model_dir, "config.json").is_file():
         raise FileNotFoundError(f"no Hugging Face model at {model_dir} (config.json missing); train or export it first")
+    if max_model_len is not None:
+        from curiosft.preflight import check_context_length
+
+        check_context_length(model_dir, max_model_len, "data.max_prompt_length + eval.max_new_tokens")
     prompts = load_eval_prompts(data_file, benchmark, spec.kind, shuffle=eval_cfg.shuffle_choices,
                                 shuffle_seed=eval_cfg.shuffle_seed, limit=eval_cfg.limit)
     settings = sampling_settings(eval_cfg, benchmark)
@@ -35,7 +40,7 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         started = time.perf_counter()
         generator = make_generator(eval_cfg.backend, model_dir, eval_cfg, threads=threads,
                                    max_model_len=max_model_len)
-        completions = generator.generate([p.messages for p in prompts], settings)
+        completions = generator.generate([p.messages for p in prompts], settings, [p.prompt_id for p in prompts])
         generate_s = time.perf_counter() - started
         pairs = [(p, i, c) for p, samples in zip(prompts, completions) for i, c in enumerate(samples)]
         grades = pool.score([ScoreItem(c.text, p.ground_truth, p.kind, p.choices) for p, _, c in pairs],
@@ -44,9 +49,9 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         {
             "checkpoint": checkpoint, **run, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
             "prompt_id": p.prompt_id, "sample": i, "n_samples": settings.n, "temperature": settings.temperature,
-            "top_p": settings.top_p, "ground_truth": p.ground_truth, "response": c.text,
+            "top_p": settings.top_p, "top_k": settings.top_k, "ground_truth": p.ground_truth, "response": c.text,
             "extracted": g.extracted, "score": g.score, "reason": g.reason, "response_length": c.num_tokens,
-            "mean_entropy": c.mean_entropy, "choice_order": p.choice_order,
+            "finish_reason": c.finish_reason, "mean_entropy": c.mean_entropy, "choice_order": p.choice_order,
         }
         for (p, i, c), g in zip(pairs, grades)
     ]
@@ -57,5 +62,7 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         "accuracy": sum(r["score"] for r in records) / n,
         "mean_entropy": sum(r["mean_entropy"] for r in records) / n,
         "mean_response_length": sum(r["response_length"] for r in records) / n,
+        # responses cut at max_new_tokens: a high share means the budget is too small (or no stop token)
+        "truncated": sum(r["finish_reason"] == "length" for r in records) / n,
         "generate_seconds": round(generate_s, 2),
     }

@@ -14,7 +14,11 @@ __all__ = ["StageJob", "Topology", "launch", "topology"]
 
 
 def launch(cfg, job: StageJob):
-    """Run `job` where cfg.launcher says; returns its result (blocks until the job ends)."""
+    """Run `job` where cfg.launcher says; returns its result (blocks until the job ends). The stage's
+    preflight checks run first: a run that cannot succeed is refused before it is queued."""
+    from curiosft.preflight import preflight
+
+    preflight(job.stage, cfg, **job.kwargs)
     if cfg.launcher.name == "slurm":
         from curiosft.launcher.slurm import SlurmLauncher
 

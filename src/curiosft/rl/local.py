@@ -29,6 +29,8 @@ from curiosft.runs import latest_checkpoint
 
 STATE_FILE = "local_state.pt"
 TRACKER = "latest_checkpointed_iteration.txt"
+# logits (floats) a no-grad log-prob pass holds at once: 2**27 x 4 bytes = 512 MiB, x2 with the log-softmax
+LOGITS_BUDGET = 2**27
 
 
 def load_prompts(path: str, tokenizer, max_prompt_length: int) -> list[EvalPrompt]:
@@ -113,8 +115,9 @@ class LocalGRPO:
         n = int(self.rl.n_rollouts)
         self.model.eval()
         settings = SamplingSettings(n=n, temperature=float(self.rl.temperature), top_p=float(self.rl.top_p),
-                                    max_new_tokens=self.max_new_tokens, seed=int(self.cfg.seed) * 100_003 + self.step)
-        completions = self.generator.generate([p.messages for p in prompts], settings)
+                                    top_k=self.rl.top_k, max_new_tokens=self.max_new_tokens,
+                                    seed=int(self.cfg.seed) * 100_003 + self.step)
+        completions = self.generator.generate([p.messages for p in prompts], settings, [p.prompt_id for p in prompts])
         flat = [(i, p, c) for i, (p, cs) in enumerate(zip(prompts, completions)) for c in cs]
         grades = self.score([{"response": c.text, "ground_truth": p.ground_truth, "data_source": p.data_source,
                               "choices": list(p.choices)} for _, p, c in flat])
@@ -154,10 +157,10 @@ class LocalGRPO:
             key = id(p)
             if key not in prompt_ids:
                 prompt_ids[key] = tok(render_prompt(tok, p.messages), add_special_tokens=False)["input_ids"]
-            rows.append((prompt_ids[key], list(c.token_ids) or [tok.eos_token_id]))
+            rows.append((prompt_ids[key], list(c.token_ids) or [self.generator.stop_ids[0]]))
         P = max(len(p) for p, _ in rows)
         R = max(len(r) for _, r in rows)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        pad = self.generator.pad_id
         input_ids = torch.full((len(rows), P + R), pad, dtype=torch.long)
         attention = torch.zeros((len(rows), P + R), dtype=torch.long)
         for i, (p, r) in enumerate(rows):
@@ -168,18 +171,26 @@ class LocalGRPO:
                 "prompt_length": P}
 
     def _log_probs(self, batch: dict, *, grad: bool, rows: slice = slice(None)) -> tuple[torch.Tensor, torch.Tensor]:
-        """Response-token log-probs and entropies at the rollout temperature (as verl's actor computes them)."""
+        """Response-token log-probs and entropies at the rollout temperature (as verl's actor computes them).
+
+        Only the response positions' logits are computed (logits_to_keep); a no-grad pass (old log-probs)
+        takes as many rows at a time as fit LOGITS_BUDGET logits, never the whole [rows x tokens x vocab].
+        """
         micro = int(self.rl.micro_batch_size_per_device)
         ids, att = batch["input_ids"][rows], batch["attention_mask"][rows]
         P = batch["prompt_length"]
-        # no-grad passes (old log-probs) take larger chunks: no activations are kept
-        chunk = micro if grad else max(micro, 64)
+        R = ids.shape[1] - P
+        vocab = int(self.model.config.vocab_size)
+        chunk = micro if grad else max(1, LOGITS_BUDGET // (R * vocab))
         out_lp, out_h = [], []
         for start in range(0, len(ids), chunk):
             i, a = ids[start:start + chunk], att[start:start + chunk]
             positions = (a.cumsum(dim=1) - 1).clamp(min=0)
-            logits = self.model(input_ids=i, attention_mask=a, position_ids=positions).logits[:, P - 1:-1].float()
+            # the logits at positions P-1 .. P+R-2 predict the R response tokens
+            logits = self.model(input_ids=i, attention_mask=a, position_ids=positions,
+                                logits_to_keep=R + 1).logits[:, :-1].float()
             log_probs = torch.log_softmax(logits / float(self.rl.temperature), dim=-1)
+            del logits
             out_lp.append(log_probs.gather(-1, i[:, P:, None]).squeeze(-1))
             out_h.append(entropy_from_log_probs(log_probs))
         return torch.cat(out_lp), torch.cat(out_h)

@@ -57,6 +57,9 @@ def run_rl(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, progress: bo
 
     if not Path(sft_model, "config.json").is_file():
         raise FileNotFoundError(f"no Hugging Face model at {sft_model} (config.json missing); run its SFT job first")
+    from curiosft.preflight import preflight
+
+    preflight("rl", cfg, sft_model=sft_model)
     topo = topology(cfg)
     if topo.nnodes > 1:
         if cfg.rl.backend != "verl":

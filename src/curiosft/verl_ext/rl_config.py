@@ -65,6 +65,8 @@ def ppo_overrides(cfg: DictConfig, *, run_dir: str | Path, model_path: str, rewa
         "actor_rollout_ref.rollout.n": rl.n_rollouts,
         "actor_rollout_ref.rollout.temperature": rl.temperature,
         "actor_rollout_ref.rollout.top_p": rl.top_p,
+        # vLLM's "off" (-1), explicit: no top-k unless rl.top_k sets it
+        "actor_rollout_ref.rollout.top_k": rl.top_k or -1,
         "actor_rollout_ref.rollout.tensor_model_parallel_size": rl.tensor_parallel_size,
         "actor_rollout_ref.rollout.gpu_memory_utilization": rl.gpu_memory_utilization,
         "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": rl.micro_batch_size_per_device,

@@ -36,13 +36,15 @@ def hydra_override(key: str, value) -> str:
     return f"{key}={hydra_literal(value)}"
 
 
-def verl_overrides(cfg: DictConfig, run_dir: str | Path, *, nproc: int) -> list[str]:
+def verl_overrides(cfg: DictConfig, run_dir: str | Path, *, nproc: int,
+                   train_file: str | Path | None = None) -> list[str]:
+    """train_file: the parquet to train on (default data.sft_train; see curiosft.preflight.check_sft_data)."""
     run_dir = Path(run_dir)
     on_gpu = gpu_present()
     fp32 = cfg.model.dtype == "float32"
     t = cfg.trainer
     values = {
-        "data.train_files": str(cfg.data.sft_train),
+        "data.train_files": str(train_file or cfg.data.sft_train),
         "data.messages_key": "messages",
         "data.train_batch_size": t.global_batch_size,
         "data.micro_batch_size_per_gpu": t.micro_batch_size_per_device,
@@ -92,9 +94,11 @@ def attention_implementation(on_gpu: bool) -> str:
     return "flash_attention_2" if on_gpu and importlib.util.find_spec("flash_attn") else "sdpa"
 
 
-def build_verl_sft_config(cfg: DictConfig, run_dir: str | Path, *, nproc: int = 1) -> DictConfig:
+def build_verl_sft_config(cfg: DictConfig, run_dir: str | Path, *, nproc: int = 1,
+                          train_file: str | Path | None = None) -> DictConfig:
     """verl's SFT trainer config for this run (validated by verl's own config classes in the trainer)."""
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     with initialize_config_module(config_module="verl.trainer.config", version_base=None):
-        return compose(config_name="sft_trainer_engine", overrides=verl_overrides(cfg, run_dir, nproc=nproc))
+        return compose(config_name="sft_trainer_engine", overrides=verl_overrides(cfg, run_dir, nproc=nproc,
+                                                                                   train_file=train_file))

@@ -1,0 +1,115 @@
+"""Checks every stage runs before it spends compute: before a SLURM job is submitted (`launch`) and again
+in the job, before its first step. Each failure names the numbers and the fix.
+
+- context length: the tokens a stage asks for (prompt + response) against the model's context
+  (`max_position_embeddings` of its config.json, times a RoPE scaling factor where one is declared);
+- SFT data: every demonstration measured with the model's tokenizer and chat template
+  (curiosft.data.lengths); rows longer than data.max_prompt_length + data.max_response_length either
+  stop the run at once (`data.overlong=error`) or are left out of it (`data.overlong=drop`): without
+  this, verl's SFT dataset raises at the step that draws such a row, hours in.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from curiosft.config import ConfigError
+from curiosft.io import atomic_path, write_json
+
+KEPT_ROWS = "sft_train.kept.parquet"
+LENGTHS = "data_lengths.json"
+
+
+class PreflightError(ConfigError):
+    """A run that would fail later (context length, overlong data); the message names the fix."""
+
+
+def model_context_length(model_dir: str | Path) -> int | None:
+    """Positions the model was configured for, or None when model_dir is no local folder with a config."""
+    config = Path(model_dir) / "config.json"
+    if not config.is_file():
+        return None
+    values = json.loads(config.read_text())
+    values = values.get("text_config", values)
+    positions = values.get("max_position_embeddings")
+    if positions is None:
+        return None
+    scaling = values.get("rope_scaling") or {}
+    kind = scaling.get("rope_type", scaling.get("type"))
+    if kind in ("yarn", "linear", "dynamic") and scaling.get("factor"):
+        base = scaling.get("original_max_position_embeddings", positions)
+        return max(int(positions), int(base * float(scaling["factor"])))
+    return int(positions)
+
+
+def check_context_length(model_dir: str | Path, needed: int, what: str) -> None:
+    """Raise if `needed` tokens (described by `what`, e.g. the config keys summed) exceed the context."""
+    context = model_context_length(model_dir)
+    if context is not None and needed > context:
+        raise PreflightError(
+            f"{what} = {needed} tokens, but the model at {model_dir} has a context of {context} tokens "
+            f"(max_position_embeddings in its config.json); lower them to fit, or use a longer-context "
+            "variant of the model (the CurioSFT release trains a 16k-context Qwen2.5-Math-7B)")
+
+
+def sft_token_limit(cfg: DictConfig) -> int:
+    return int(cfg.data.max_prompt_length) + int(cfg.data.max_response_length)
+
+
+def check_sft_data(cfg: DictConfig, run_dir: str | Path | None = None, *, log=print) -> Path:
+    """Measure the SFT rows; returns the parquet verl should train on. In a job (`run_dir` given) the
+    length distribution is written to run_dir/data_lengths.json and, with data.overlong=drop, the rows
+    that fit to run_dir/sft_train.kept.parquet."""
+    from curiosft.data.lengths import measure_sft_lengths
+
+    data_file = Path(cfg.data.sft_train)
+    limit = sft_token_limit(cfg)
+    report = measure_sft_lengths(data_file, cfg.model.path, progress=run_dir is not None)
+    summary = report.summary(limit)
+    log(f"SFT data: {report.describe(limit)}")
+    over = [i for i, n in enumerate(report.lengths) if n > limit]
+    if run_dir is not None:
+        write_json(Path(run_dir) / LENGTHS, {**summary, "data_file": str(data_file), "policy": cfg.data.overlong,
+                                             "overlong_rows": over})
+    if not over:
+        return data_file
+    if cfg.data.overlong == "error":
+        longest = max(range(report.rows), key=report.lengths.__getitem__)
+        raise PreflightError(
+            f"{len(over)} of {report.rows} SFT rows in {data_file} are longer than data.max_prompt_length + "
+            f"data.max_response_length = {limit} tokens (the longest: row {longest}, {report.lengths[longest]} "
+            "tokens); set data.overlong=drop to train without them, or raise data.max_response_length")
+    log(f"SFT data: data.overlong=drop leaves out {len(over)} of {report.rows} rows longer than {limit} tokens")
+    if run_dir is None:
+        return data_file
+    import pandas as pd
+
+    frame = pd.read_parquet(data_file)
+    kept = frame.drop(index=frame.index[over])
+    if kept.empty:
+        raise PreflightError(f"every SFT row of {data_file} is longer than {limit} tokens; raise "
+                             "data.max_response_length")
+    with atomic_path(Path(run_dir) / KEPT_ROWS) as tmp:
+        kept.to_parquet(tmp, index=False)
+    return Path(run_dir) / KEPT_ROWS
+
+
+def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
+    """What can be checked before a job is queued (the job checks again, and measures the data)."""
+    prompt = int(cfg.data.max_prompt_length)
+    if stage == "sft":
+        check_context_length(cfg.model.path, sft_token_limit(cfg), "data.max_prompt_length + data.max_response_length")
+        if Path(cfg.model.path).is_dir() and Path(cfg.data.sft_train).is_file():
+            check_sft_data(cfg, log=lambda message: None)
+    elif stage == "rl":
+        from curiosft.verl_ext.rl_config import response_length
+
+        check_context_length(kwargs["sft_model"], prompt + response_length(cfg),
+                             "data.max_prompt_length + the RL response length (rl.max_response_length or "
+                             "data.max_response_length)")
+    elif stage == "eval":
+        check_context_length(kwargs["model_dir"], prompt + int(cfg.eval.max_new_tokens),
+                             "data.max_prompt_length + eval.max_new_tokens")

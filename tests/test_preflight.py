@@ -1,0 +1,122 @@
+"""Runs that cannot succeed are refused before any job starts: overlong SFT rows (measured with the
+model's tokenizer and chat template, as verl's SFT dataset counts them) and context lengths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from curiosft.config import compose_config
+from curiosft.data.lengths import measure_sft_lengths
+from curiosft.data.records import sft_record
+from curiosft.preflight import KEPT_ROWS, LENGTHS, PreflightError, check_context_length, check_sft_data
+
+
+@pytest.fixture()
+def overlong_data(smoke_world, tmp_path) -> Path:
+    """The smoke SFT rows plus two demonstrations far over 96 + 160 tokens."""
+    frame = pd.read_parquet(smoke_world / "world" / "data" / "sft_train.parquet")
+    long = [sft_record("12 + 34", " ".join(["1 + 2 = 3."] * n), data_source="tiny") for n in (60, 90)]
+    frame = pd.concat([frame.iloc[:5], pd.DataFrame(long), frame.iloc[5:]], ignore_index=True)
+    path = tmp_path / "sft_train.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def _cfg(smoke_world, data: Path, *extra: str):
+    return compose_config(["experiment=smoke", f"paths.results={smoke_world}", f"data.sft_train={data}", *extra])
+
+
+def test_lengths_are_what_verl_trains_on(smoke_world, overlong_data):
+    """Our count equals verl's MultiTurnSFTDataset's sequence length, row by row."""
+    from omegaconf import OmegaConf
+    from transformers import AutoTokenizer
+    from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
+
+    model = smoke_world / "world" / "model"
+    report = measure_sft_lengths(overlong_data, model, progress=False)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    dataset = MultiTurnSFTDataset(str(overlong_data), tokenizer, OmegaConf.create(
+        {"messages_key": "messages", "pad_mode": "no_padding", "max_length": 100_000, "truncation": "error"}))
+    verl_lengths = [int(dataset[i]["input_ids"].shape[0]) for i in range(12)]
+    assert list(report.lengths[:12]) == verl_lengths
+    assert report.lengths[5] > 256 and report.lengths[6] > report.lengths[5]
+    # measured once: the second call reads the cache next to the data
+    assert list(overlong_data.parent.glob("sft_train.lengths-*.json"))
+    assert measure_sft_lengths(overlong_data, model, progress=False) == report
+
+
+def test_overlong_rows_fail_naming_them(smoke_world, overlong_data, tmp_path):
+    cfg = _cfg(smoke_world, overlong_data)
+    assert cfg.data.overlong == "error"
+    with pytest.raises(PreflightError) as err:
+        check_sft_data(cfg, tmp_path / "run", log=lambda m: None)
+    lengths = json.loads((tmp_path / "run" / LENGTHS).read_text())
+    message = str(err.value)
+    assert f"2 of {lengths['rows']} SFT rows" in message and "= 256 tokens" in message
+    assert f"row 6, {lengths['max']} tokens" in message and "data.overlong=drop" in message
+    assert lengths["overlong_rows"] == [5, 6] and lengths["limit"] == 256
+
+
+def test_drop_trains_without_them(smoke_world, overlong_data, tmp_path):
+    cfg = _cfg(smoke_world, overlong_data, "data.overlong=drop")
+    logged = []
+    kept = check_sft_data(cfg, tmp_path, log=logged.append)
+    assert kept == tmp_path / KEPT_ROWS
+    original = pd.read_parquet(overlong_data)
+    rows = pd.read_parquet(kept)
+    assert len(rows) == len(original) - 2
+    assert rows["messages"].map(str).tolist() == original.drop(index=[5, 6])["messages"].map(str).tolist()
+    assert any("leaves out 2 of" in m for m in logged)
+    # the verl config trains on the kept rows
+    from curiosft.sft import prepare_run
+
+    run = prepare_run(cfg, tmp_path / "run")
+    from omegaconf import OmegaConf
+
+    assert OmegaConf.load(run / "verl_config.yaml").data.train_files == str(run / KEPT_ROWS)
+
+
+def test_cli_refuses_before_training(smoke_world, overlong_data, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "curiosft.cli", "sft", "--out", str(run_dir), "experiment=smoke",
+                           f"paths.results={smoke_world}", f"data.sft_train={overlong_data}"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("curiosft sft: 2 of ") and "Traceback" not in proc.stderr
+    assert not (run_dir / "checkpoints").exists()
+
+
+def test_context_length(smoke_world):
+    model = smoke_world / "world" / "model"
+    check_context_length(model, 256, "x")
+    with pytest.raises(PreflightError, match=r"data.max_prompt_length \+ eval.max_new_tokens = 257 tokens.*"
+                                             r"context of 256 tokens"):
+        check_context_length(model, 257, "data.max_prompt_length + eval.max_new_tokens")
+    # a hub id (no local config) is checked where it is downloaded, not here
+    check_context_length("Qwen/Qwen2.5-Math-7B", 10**6, "x")
+
+
+def test_context_length_before_submission(smoke_world, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "curiosft.cli", "eval", "--model", str(smoke_world / "world" / "model"),
+                           "--benchmark", "tiny_id", "--data", str(smoke_world / "world" / "data" / "test_id.parquet"),
+                           "--checkpoint", "base", "--out", str(tmp_path / "r.jsonl"), "experiment=smoke",
+                           "eval.max_new_tokens=500"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "eval.max_new_tokens = 596 tokens" in proc.stderr and "context of 256" in proc.stderr
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_rope_scaling_extends_the_context(tmp_path):
+    from curiosft.preflight import model_context_length
+
+    (tmp_path / "config.json").write_text(json.dumps({
+        "max_position_embeddings": 32768,
+        "rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}}))
+    assert model_context_length(tmp_path) == 131072
