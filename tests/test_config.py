@@ -84,7 +84,7 @@ def test_bad_input_fails_with_a_message_naming_it(overrides, fragment):
 
 
 def test_paper_experiment_uses_the_released_hyperparameters():
-    """METHODS.md: released SFT hparams of CurioSFT, PSFT clip range and K, CurioSFT teacher and schedule."""
+    """docs/methods.md: released SFT hparams of CurioSFT, PSFT clip range and K, CurioSFT teacher and schedule."""
     cfg = compose_config(["experiment=paper", "method=curiosft", "schedule=entropy_guided"])
     t = cfg.trainer
     assert (t.lr, t.lr_scheduler, t.warmup_steps, t.min_lr_ratio) == (1e-5, "cosine", 60, 1e-4)

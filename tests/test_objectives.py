@@ -1,4 +1,4 @@
-"""The objectives against a straightforward float64 reference of ../shared/METHODS.md, edge cases, gradients."""
+"""The objectives against a straightforward float64 reference of docs/methods.md, edge cases, gradients."""
 
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ def test_curiosft_gradcheck_float64():
 
 
 def test_curiosft_fixed_point_is_e_times_q():
-    """d/dlogpi [-logpi + 0.5(logpi - logq)^2] = 0 at pi = e * q (METHODS.md)."""
+    """d/dlogpi [-logpi + 0.5(logpi - logq)^2] = 0 at pi = e * q (docs/methods.md)."""
     log_q = torch.tensor([-3.0, -5.0])
     log_pi = (log_q + 1.0).requires_grad_()
     per_token = -log_pi + 0.5 * (log_pi - log_q) ** 2

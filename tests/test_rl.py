@@ -38,7 +38,7 @@ def test_verl_ppo_config_validates_with_verls_classes(smoke_world, tmp_path, exp
     assert "hf_model" in actor.checkpoint.save_contents
     assert verl.trainer.default_local_dir == str(tmp_path / "checkpoints")
     if experiment.startswith("paper"):
-        # the release's GRPO settings (../shared/METHODS.md)
+        # the release's GRPO settings (docs/methods.md)
         assert (rl.backend, rl.n_rollouts, rl.lr, rl.batch_size, rl.mini_batch_size) == ("verl", 8, 1e-6, 128, 32)
         assert verl.data.max_response_length == 8192
 

@@ -1,4 +1,4 @@
-"""Constants the papers' releases hard-code (../shared/METHODS.md), in one place for the config schema
+"""Constants the papers' releases hard-code (docs/methods.md), in one place for the config schema
 and the objectives alike. Plain Python: importing it pulls in neither torch nor Hydra."""
 
 # CurioSFT's entropy-guided temperature selection

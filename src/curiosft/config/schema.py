@@ -3,7 +3,7 @@
 Every group option in conf/ starts from one of these schemas, so a mistyped or unknown key fails at
 composition with a message naming it, and `validate()` (OmegaConf.to_object) runs each __post_init__
 check. Defaults here are neutral; the released hyper-parameters live in conf/experiment/paper.yaml and
-in the method/schedule options (see ../shared/METHODS.md).
+in the method/schedule options (see docs/methods.md).
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ class TrainerConfig:
 # ------------------------------------------------------------------------------------------------ eval
 @dataclass
 class EvalConfig:
-    """How checkpoints are evaluated (../shared/METHODS.md, evaluation protocol)."""
+    """How checkpoints are evaluated (docs/evaluation.md)."""
 
     # benchmark names (see curiosft.evaluation.benchmarks: the real ones plus tiny_id / tiny_mc)
     benchmarks: list[str] = field(default_factory=list)
@@ -309,7 +309,7 @@ class RewardServiceConfig:
 
 @dataclass
 class GRPOConfig:
-    """The RL stage after each SFT checkpoint (../shared/METHODS.md); one config for both backends.
+    """The RL stage after each SFT checkpoint (docs/methods.md); one config for both backends.
 
     `verl`: verl.trainer.main_ppo (FSDP actor, vLLM rollout; GPUs). `local`: HF generate rollouts and
     verl's own GRPO advantage and policy loss on this machine (CPU, tests, the tiny default).

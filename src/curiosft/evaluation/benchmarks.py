@@ -16,7 +16,7 @@ class Benchmark:
 
     @property
     def split(self) -> str:
-        """"id": in-distribution math; "ood": out-of-distribution multiple choice (../shared/METHODS.md)."""
+        """"id": in-distribution math; "ood": out-of-distribution multiple choice (docs/evaluation.md)."""
         return "id" if self.kind == "math" else "ood"
 
 

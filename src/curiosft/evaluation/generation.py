@@ -83,16 +83,19 @@ class EntropyRecorder:
 
 class SeededSampler:
     """A logits processor that draws each row's next token with that row's own torch.Generator from
-    softmax(processed scores), and leaves only that token possible (generate then takes it greedily)."""
+    softmax(processed scores), and leaves only that token possible (generate then takes it greedily).
+    The generators live on the scores' device (no [rows x vocab] copy to the host per step)."""
 
     def __init__(self, seeds: list[int]) -> None:
-        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+        self.seeds = seeds
+        self.generators: list[torch.Generator] = []
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        probs = torch.softmax(scores.float(), dim=-1).cpu()
+        if not self.generators:
+            self.generators = [torch.Generator(device=scores.device).manual_seed(s) for s in self.seeds]
+        probs = torch.softmax(scores.float(), dim=-1)
         chosen = torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, self.generators)])
-        out = torch.full_like(scores, -math.inf)
-        return out.scatter_(1, chosen[:, None].to(scores.device), 0.0)
+        return torch.full_like(scores, -math.inf).scatter_(1, chosen[:, None], 0.0)
 
 
 def sampling_processors(settings: SamplingSettings, row_seeds: list[int]) -> list:
@@ -169,11 +172,12 @@ class HFGenerator:
                 seeds = [prompt_seed(prompt_seed(settings.seed, pid), j)
                          for pid in prompt_ids[start:start + len(chunk)] for j in range(per_prompt)]
                 processors += sampling_processors(settings, seeds)
+            device = self.model.device
             sequences = self.model.generate(
-                input_ids=input_ids, attention_mask=attention, do_sample=False,
+                input_ids=input_ids.to(device), attention_mask=attention.to(device), do_sample=False,
                 max_new_tokens=settings.max_new_tokens, logits_processor=LogitsProcessorList(processors))
-            tokens = sequences[:, input_ids.shape[1]:]
-            entropy = recorder.entropies()
+            tokens = sequences[:, input_ids.shape[1]:].cpu()
+            entropy = recorder.entropies().cpu()
             # a response runs up to and including its first stop token (finished rows are then padded)
             is_stop = torch.isin(tokens, stops)
             stopped = is_stop.any(dim=1)

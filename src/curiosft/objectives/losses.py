@@ -1,4 +1,4 @@
-"""The SFT-stage objectives of ../shared/METHODS.md, in pure PyTorch.
+"""The SFT-stage objectives of docs/methods.md, in pure PyTorch.
 
 Every loss returns (loss, metrics): loss is the token-mean over masked (response) tokens, divided by
 `normalizer` when given (e.g. the global batch's token count, as verl normalises across micro-batches

@@ -62,7 +62,7 @@ def select_temperature(
     eps_h: float = ENTROPY_GUIDED["eps_h"],
     iters: int = ENTROPY_GUIDED["iters"],
 ) -> torch.Tensor:
-    """Per-token tau with H_topK(z / tau) = H + b * sigmoid(c * (H - h0)) (METHODS.md), by bisection.
+    """Per-token tau with H_topK(z / tau) = H + b * sigmoid(c * (H - h0)) (docs/methods.md), by bisection.
 
     H is the entropy over the teacher's top-K logits at tau = 1. tau is clamped to [tau_min, tau_max]
     when the target is out of reach, and is tau_min where the full-vocabulary entropy is <= eps_h.

@@ -1,6 +1,6 @@
 """Multiple-choice answer extraction: which option letter a response chose.
 
-math-verify alone misses "(B)" (../shared/METHODS.md), so multiple-choice benchmarks are graded by the
+math-verify alone misses "(B)" (docs/evaluation.md), so multiple-choice benchmarks are graded by the
 letter extracted here. Phrasings recognised, strongest evidence first (the last occurrence wins within
 a rule, since models restate options while reasoning):
 

@@ -6,7 +6,7 @@ not always fire, so each math item runs in a pebble worker process: the parent e
 kills and replaces a worker that overruns, and the item scores 0 with the reason. Nothing an input does
 stops the pool.
 
-Formats (../shared/METHODS.md): "eval" grades the whole response; "rl" (the release's RL reward)
+Formats (docs/methods.md): "eval" grades the whole response; "rl" (the release's RL reward)
 requires a `</think>` and grades only the text after the last one.
 """
 
