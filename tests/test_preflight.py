@@ -99,8 +99,25 @@ def test_context_length(smoke_world):
     with pytest.raises(PreflightError, match=r"data.max_prompt_length \+ eval.max_new_tokens = 257 tokens.*"
                                              r"context of 256 tokens"):
         check_context_length(model, 257, "data.max_prompt_length + eval.max_new_tokens")
-    # a hub id (no local config) is checked where it is downloaded, not here
+    # a hub id not in the local Hugging Face cache is checked where it is downloaded, not here
     check_context_length("Qwen/Qwen2.5-Math-7B", 10**6, "x")
+
+
+def test_context_length_of_a_cached_hub_model(smoke_world, tmp_path, monkeypatch):
+    """A hub id whose config.json is in the Hugging Face cache is checked before submission too."""
+    import shutil
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    snapshot = tmp_path / "models--someone--tiny" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    shutil.copy(smoke_world / "world" / "model" / "config.json", snapshot / "config.json")
+    (tmp_path / "models--someone--tiny" / "refs").mkdir()
+    (tmp_path / "models--someone--tiny" / "refs" / "main").write_text("0" * 40)
+    with pytest.raises(PreflightError, match="context of 256 tokens"):
+        check_context_length("someone/tiny", 300, "data.max_prompt_length + data.max_response_length")
 
 
 def test_context_length_before_submission(smoke_world, tmp_path):

@@ -27,10 +27,27 @@ class PreflightError(ConfigError):
     """A run that would fail later (context length, overlong data); the message names the fix."""
 
 
+def _config_file(model: str | Path) -> Path | None:
+    """The model's config.json: in a local folder, or a hub id's copy in the local Hugging Face cache
+    (no network: an uncached hub model is checked where it is downloaded, in the job)."""
+    local = Path(model) / "config.json"
+    if local.is_file():
+        return local
+    if Path(model).exists() or str(model).count("/") != 1:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(str(model), "config.json")
+    except ValueError:  # not a valid repo id
+        return None
+    return Path(cached) if isinstance(cached, str) else None
+
+
 def model_context_length(model_dir: str | Path) -> int | None:
-    """Positions the model was configured for, or None when model_dir is no local folder with a config."""
-    config = Path(model_dir) / "config.json"
-    if not config.is_file():
+    """Positions the model was configured for, or None when its config.json cannot be read here."""
+    config = _config_file(model_dir)
+    if config is None:
         return None
     values = json.loads(config.read_text())
     values = values.get("text_config", values)
