@@ -14,13 +14,13 @@ __all__ = ["StageJob", "Topology", "launch", "topology"]
 
 
 def launch(cfg, job: StageJob):
-    """Run `job` where cfg.launcher says; returns its result (blocks until the job ends). The stage's
-    preflight checks run first: a run that cannot succeed is refused before it is queued."""
-    from curiosft.preflight import preflight
-
-    preflight(job.stage, cfg, **job.kwargs)
+    """Run `job` where cfg.launcher says; returns its result (blocks until the job ends). Every stage
+    runs its preflight checks before its first step; on SLURM they also run here, so a run that cannot
+    succeed is refused before it is queued."""
     if cfg.launcher.name == "slurm":
         from curiosft.launcher.slurm import SlurmLauncher
+        from curiosft.preflight import preflight
 
+        preflight(job.stage, cfg, **job.kwargs)
         return SlurmLauncher(cfg.launcher).run(job)
     return job()
