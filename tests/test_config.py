@@ -8,7 +8,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from curiosft.config import ConfigError, compose_config, group_options
-from curiosft.config.schema import METHOD_SCHEMAS, SCHEDULE_SCHEMAS
+from curiosft.config.schema import SCHEDULE_SCHEMAS
+from curiosft.methods import method_names
 
 GROUPS = ["method", "schedule", "model", "data", "experiment", "launcher"]
 
@@ -23,13 +24,13 @@ def test_groups_have_the_required_options():
 
 
 def test_every_schema_has_a_conf_option_and_back():
-    assert set(group_options("method")) == set(METHOD_SCHEMAS)
+    assert set(group_options("method")) == set(method_names())
     assert set(group_options("schedule")) == set(SCHEDULE_SCHEMAS)
 
 
 def test_every_experiment_is_valid_for_every_method():
     for experiment in group_options("experiment"):
-        for method in METHOD_SCHEMAS:
+        for method in method_names():
             schedule = "entropy_guided" if method == "curiosft" else "none"
             compose_config([f"experiment={experiment}", f"method={method}", f"schedule={schedule}"])
 
@@ -44,7 +45,7 @@ def test_every_option_composes(group):
             assert cfg[group].name == option
 
 
-@pytest.mark.parametrize("method,schedule", itertools.product(sorted(METHOD_SCHEMAS), ["entropy_guided", "fixed", "annealed"]))
+@pytest.mark.parametrize("method,schedule", itertools.product(method_names(), ["entropy_guided", "fixed", "annealed"]))
 def test_every_method_schedule_pair_composes(method, schedule):
     cfg = compose_config([f"method={method}", f"schedule={schedule}"])
     assert cfg.method.name == method
@@ -54,7 +55,7 @@ def test_every_method_schedule_pair_composes(method, schedule):
 
 def test_composed_nodes_are_typed_by_their_schema():
     cfg = compose_config(["method=psft"])
-    assert OmegaConf.get_type(cfg.method).__name__ == "PSFTMethod"
+    assert OmegaConf.get_type(cfg.method).__name__ == "PSFTConfig"
     obj = OmegaConf.to_object(cfg)
     assert obj.method.clip_high == 0.28
 
@@ -62,7 +63,7 @@ def test_composed_nodes_are_typed_by_their_schema():
 @pytest.mark.parametrize(
     "overrides,fragment",
     [
-        (["method=psft", "method.clip=0.3"], "Key 'clip' not in 'PSFTMethod'"),
+        (["method=psft", "method.clip=0.3"], "Key 'clip' not in 'PSFTConfig'"),
         (["sed=1"], "Key 'sed' not in 'Config'"),
         (["trainer.lrr=1"], "Key 'lrr' not in 'TrainerConfig'"),
         (["method=curio"], "Could not find 'method/curio'"),
@@ -114,4 +115,4 @@ def test_cli_prints_config_and_reports_bad_keys(python, repo):
     ok = subprocess.run([python, "-m", "curiosft.cli", "config", "method=psft"], capture_output=True, text=True)
     assert ok.returncode == 0 and "clip_high: 0.28" in ok.stdout
     bad = subprocess.run([python, "-m", "curiosft.cli", "config", "method.clpi=1"], capture_output=True, text=True)
-    assert bad.returncode != 0 and "Key 'clpi' not in 'SFTMethod'" in bad.stderr
+    assert bad.returncode != 0 and "Key 'clpi' not in 'SFTConfig'" in bad.stderr

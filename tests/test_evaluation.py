@@ -7,7 +7,6 @@ import pytest
 from curiosft.data.records import choice_record, math_record
 from curiosft.evaluation.benchmarks import BENCHMARKS, benchmark_order, get_benchmark
 from curiosft.evaluation.prompts import load_eval_prompts
-from curiosft.evaluation.records import parse_checkpoint
 from curiosft.io import write_parquet
 
 
@@ -58,14 +57,6 @@ def test_math_prompts_and_bad_files(tmp_path):
     assert prompt.ground_truth == "2" and prompt.messages[-1]["content"] == "What is 1 + 1?"
     with pytest.raises(ValueError, match="cannot read benchmark file .*nope.parquet"):
         load_eval_prompts(str(tmp_path / "nope.parquet"), "tiny_id", "math", shuffle=False, shuffle_seed=0)
-
-
-def test_parse_checkpoint():
-    assert parse_checkpoint("base") == {"stage": "base", "method": "base", "schedule": "none", "seed": 0}
-    assert parse_checkpoint("rl/method~curiosft/schedule~fixed/seed~3") == {
-        "stage": "rl", "method": "curiosft", "schedule": "fixed", "seed": 3}
-    with pytest.raises(ValueError, match="is not `base`"):
-        parse_checkpoint("sft/method~sft/seed~1")
 
 
 def test_eval_config_is_checked():

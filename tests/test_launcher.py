@@ -10,10 +10,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from curiosft.config import ConfigError, compose_config
-from curiosft.launcher import StageJob, Topology, topology
+from curiosft.launcher import StageJob
 from curiosft.launcher.ray_cluster import ray_start_command
 from curiosft.launcher.slurm import Partition, _gpus, _minutes, validate_request
 from curiosft.sft import torchrun_command
+from curiosft.topology import Topology, job_topology, planned_topology
 
 CLUSTER = {
     "gpu": Partition("gpu", True, 2 * 24 * 60, cpus=96, mem_mb=1_000_000, gpus=8, nodes=2),
@@ -65,9 +66,9 @@ def test_stage_jobs_are_named_after_their_output(tmp_path):
 
 
 def test_topology_and_multi_node_commands(tmp_path):
-    assert topology(compose_config(["experiment=smoke"])) == Topology(1, 2)
+    assert job_topology(compose_config(["experiment=smoke"]).launcher) == Topology(1, 2)
     # outside a SLURM job: one process per GPU, the task's CPUs shared among them
-    assert topology(compose_config(["experiment=paper", "launcher.nodes=2"])) == Topology(8, 8, 2)
+    assert job_topology(compose_config(["experiment=paper", "launcher.nodes=2"]).launcher) == Topology(8, 8, 2)
     one = torchrun_command(tmp_path, Topology(8, 8))
     assert "--standalone" in one and "--nproc-per-node=8" in one
     two = torchrun_command(tmp_path, Topology(8, 8, nnodes=2, node_rank=1, master_addr="node-a"))
@@ -75,6 +76,40 @@ def test_topology_and_multi_node_commands(tmp_path):
     assert ray_start_command(Topology(8, 8, 2, 0, "node-a"), 8)[:3] == ["ray", "start", "--head"]
     assert ray_start_command(Topology(8, 8, 2, 1, "node-a"), 8)[2:] == ["--address=node-a:6379", "--num-gpus=8",
                                                                       "--block"]
+
+
+def test_one_topology_for_the_config_checks_the_launcher_and_the_workflow():
+    """SLURM without GPUs on 2 nodes: one process per node, 2 ranks, everywhere (the batch check once
+    counted 1 rank while the launcher started 2)."""
+    from curiosft.config import ConfigError
+    from curiosft.topology import job_gpus
+
+    cfg = compose_config(["experiment=smoke", "launcher=slurm", "launcher.nodes=2", "launcher.gpus_per_node=0",
+                          "launcher.cpus_per_task=4", "trainer.global_batch_size=8",
+                          "trainer.micro_batch_size_per_device=1"])
+    planned = planned_topology(cfg.launcher)
+    assert planned == Topology(1, 4, 2) and planned.world_size == 2 and job_gpus(cfg.launcher) == 0
+    assert job_topology(cfg.launcher).world_size == 2
+    with pytest.raises(ConfigError, match="does not split over 2 data-parallel processes"):
+        compose_config(["experiment=smoke", "launcher=slurm", "launcher.nodes=2", "launcher.gpus_per_node=0",
+                        "trainer.global_batch_size=7"])
+
+
+def test_the_launcher_dispatches_through_the_stage_table_and_imports_no_stage():
+    from curiosft.evaluation.run import run_eval
+    from curiosft.launcher.jobs import STAGES, stage_entry_point
+    from curiosft.rl.run import run_rl
+    from curiosft.sft import run_sft
+
+    assert {s: stage_entry_point(s) for s in STAGES} == {"sft": run_sft, "rl": run_rl, "eval": run_eval}
+    code = """
+import sys
+import curiosft.launcher, curiosft.launcher.jobs, curiosft.launcher.slurm
+stages = {'curiosft.sft', 'curiosft.rl.run', 'curiosft.evaluation.run'} & set(sys.modules)
+assert not stages, stages
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.verl

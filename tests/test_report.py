@@ -144,9 +144,24 @@ def test_training_metrics_reader_names_corrupt_lines(tmp_path, results):
     assert {"step", "train/entropy", "method", "seed"} <= set(frame.columns)
     bad = tmp_path / "results" / "sft" / "method~sft" / "schedule~none" / "seed~1" / "metrics.jsonl"
     bad.parent.mkdir(parents=True)
-    bad.write_text('{"data": {}, "step": 1}\n{"data": \n')
+    run = '"run": {"stage": "sft", "method": "sft", "schedule": "none", "seed": 1}'
+    bad.write_text('{"data": {}, %s, "step": 1}\n{"data": \n' % run)
     with pytest.raises(RecordsError, match="line 2"):
         read_training_metrics([bad])
+    # a line without its run (the layout before runs carried their identity) says how to fix it
+    bad.write_text('{"data": {}, "step": 1}\n')
+    with pytest.raises(RecordsError, match="line 1, has no 'run' field.*re-run its training job"):
+        read_training_metrics([bad])
+
+
+def test_a_run_is_labelled_by_its_data_not_by_the_folders_above_it(tmp_path):
+    """Results under /scratch/rl/results: the SFT runs' metrics were once labelled `rl` from the path."""
+    records, metrics = write_synthetic_results(tmp_path / "scratch" / "rl" / "results", with_rl=True, prompts=4, n=2)
+    frame = read_training_metrics(metrics)
+    sft = frame[frame["checkpoint"].str.startswith("sft/")]
+    assert len(sft) and set(sft["stage"]) == {"sft"}
+    assert set(frame["stage"]) == {"sft", "rl"}
+    assert set(frame.loc[frame["stage"] == "rl", "checkpoint"].str.slice(0, 3)) == {"rl/"}
 
 
 def test_report_cli(results, tmp_path, python_cli):

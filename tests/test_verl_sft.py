@@ -60,6 +60,12 @@ def test_every_method_trains_through_verl(world, tmp_path, method):
     last = metrics[-1]["data"]
     if method == "sft":
         assert last["train/loss"] == pytest.approx(last["train/nll"], rel=1e-4)
+    if method == "entropy_reg":
+        # the value it trains with: verl's logged loss is the method's, NLL minus beta times the entropy
+        beta = OmegaConf.load(tmp_path / method / "config.yaml").method.beta
+        for record in metrics:
+            data = record["data"]
+            assert data["train/loss"] == pytest.approx(data["train/nll"] - beta * data["train/entropy"], rel=1e-4)
     if method == "curiosft":
         assert last["train/loss"] == pytest.approx(last["train/nll"] + last["train/distill"], rel=1e-4)
         assert 1.1 - 1e-6 <= last["train/tau"] <= 1.5 + 1e-6
@@ -74,6 +80,9 @@ def test_every_method_trains_through_verl(world, tmp_path, method):
     assert model.config.model_type == "qwen2" and tokenizer.eos_token == "<|im_end|>"
     saved = OmegaConf.load(tmp_path / method / "config.yaml")
     assert saved.method.name == method
+    # every metrics line carries its run
+    assert {tuple(sorted(m["run"].items())) for m in metrics} == {
+        (("method", method), ("schedule", SCHEDULE.get(method, "none")), ("seed", 1), ("stage", "sft"))}
 
 
 def test_seeds_change_the_data_order(world, tmp_path):

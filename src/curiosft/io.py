@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from curiosft.errors import InputDataError
+
 
 @contextmanager
 def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
@@ -42,7 +44,7 @@ def write_parquet(path: str | os.PathLike, records: list[dict]) -> None:
     import pyarrow.parquet as pq
 
     if not records:
-        raise ValueError(f"refusing to write an empty table to {path}")
+        raise InputDataError(f"refusing to write an empty table to {path}")
     table = pa.Table.from_pylist(records)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")

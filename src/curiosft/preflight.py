@@ -16,7 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from curiosft.config import ConfigError
+from curiosft.errors import ConfigError
 from curiosft.io import atomic_path, write_json
 
 KEPT_ROWS = "sft_train.kept.parquet"

@@ -2,7 +2,8 @@
 
     checkpoints/global_step_N/   verl's layout (SFT: huggingface/ inside; RL: actor/huggingface/)
     metrics.attempt-NNN.jsonl    what each attempt (start, restart, requeue) logged, verl file-logger lines
-    metrics.jsonl                all attempts merged: one line per step, a later attempt's line wins
+    metrics.jsonl                all attempts merged: one line per step, a later attempt's line wins;
+                                 each line {"step", "run": {stage, method, schedule, seed}, "data"}
     progress.json                the run's total steps (a finished run is not trained again)
     model/                       the latest checkpoint's Hugging Face export
 """
@@ -17,7 +18,9 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from curiosft.errors import MissingInputError
 from curiosft.io import atomic_path
+from curiosft.runid import RunId
 
 METRICS = "metrics.jsonl"
 
@@ -28,9 +31,10 @@ def next_attempt(run_dir: Path) -> Path:
     return run_dir / f"metrics.attempt-{len(attempts) + 1:03d}.jsonl"
 
 
-def merge_metrics(run_dir: Path, rename: Callable[[dict], dict] | None = None) -> int:
+def merge_metrics(run_dir: Path, run: RunId, rename: Callable[[dict], dict] | None = None) -> int:
     """metrics.jsonl from every attempt; a later attempt's line for a step replaces an earlier one (a
-    resumed run repeats the steps after its checkpoint). `rename` maps each line's metric names."""
+    resumed run repeats the steps after its checkpoint). Every line carries the run's identity (`run`);
+    `rename` maps each line's metric names. Returns the number of steps."""
     by_step: dict[int, dict] = {}
     for attempt in sorted(run_dir.glob("metrics.attempt-*.jsonl")):
         for line in attempt.read_text().splitlines():
@@ -38,6 +42,7 @@ def merge_metrics(run_dir: Path, rename: Callable[[dict], dict] | None = None) -
                 record = json.loads(line)
                 if rename is not None:
                     record["data"] = rename(record["data"])
+                record["run"] = run.as_dict()
                 by_step[int(record["step"])] = record
     with atomic_path(run_dir / METRICS) as tmp:
         tmp.write_text("".join(json.dumps(by_step[s], sort_keys=True) + "\n" for s in sorted(by_step)))
@@ -58,7 +63,7 @@ def export_model(run_dir: Path, hf_subdir: str = "huggingface") -> Path:
 
     checkpoint = latest_checkpoint(run_dir)
     if checkpoint is None or not (checkpoint / hf_subdir).is_dir():
-        raise FileNotFoundError(f"no Hugging Face export under {run_dir / 'checkpoints'}; did training finish?")
+        raise MissingInputError(f"no Hugging Face export under {run_dir / 'checkpoints'}; did training finish?")
     with atomic_path(run_dir / "model") as tmp:
         shutil.copytree(checkpoint / hf_subdir, tmp)
         save_stop_tokens(tmp)

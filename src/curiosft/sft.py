@@ -18,8 +18,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from curiosft.errors import StageFailed
 from curiosft.io import atomic_path
+from curiosft.runid import RunId
 from curiosft.runs import export_model, is_complete, merge_metrics, next_attempt, run_forwarding_signals
+from curiosft.topology import job_topology
 
 
 def prepare_run(cfg: DictConfig, run_dir: str | Path, *, nproc: int = 1) -> Path:
@@ -56,15 +59,13 @@ def torchrun_command(run_dir: Path, topo) -> list[str]:
 
 
 def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
-    """Train on the machine(s) this runs on (curiosft.launcher.topology: the local launcher's processes, or a
+    """Train on the machine(s) this runs on (curiosft.topology: the local launcher's processes, or a
     SLURM allocation's GPUs and nodes) with torchrun; returns the model dir.
 
     Starting it again after a crash or a requeue resumes from the latest checkpoint (verl's resume_mode=auto).
     On several nodes every node runs torchrun; the first one writes the configs, metrics and model.
     """
-    from curiosft.launcher.jobs import topology
-
-    topo = topology(cfg)
+    topo = job_topology(cfg.launcher)
     lead = topo.node_rank == 0
     run_dir = Path(run_dir).resolve()
     if lead:
@@ -76,7 +77,10 @@ def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
         cmd = torchrun_command(run_dir, topo)
         returncode = run_forwarding_signals(cmd, env, log)
         if lead:
-            merge_metrics(run_dir)
+            merge_metrics(run_dir, RunId.of_config("sft", cfg))
         if returncode != 0:
-            raise RuntimeError(f"SFT run failed (exit {returncode}): {' '.join(cmd)}; see its log")
+            raise StageFailed(f"SFT run failed (exit {returncode}): {' '.join(cmd)}; see its log")
+    elif lead:
+        # a finished run is not trained again; its attempts are merged anew (the current metrics layout)
+        merge_metrics(run_dir, RunId.of_config("sft", cfg))
     return export_model(run_dir) if lead else run_dir / "model"

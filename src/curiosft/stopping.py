@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from curiosft.errors import ConfigError
+
 _PROBE = "curiosft-end-of-turn-probe"
 
 
@@ -46,7 +48,7 @@ def stop_token_ids(tokenizer, generation_config=None) -> list[int]:
            *_ids(getattr(generation_config, "eos_token_id", None))]
     stops = list(dict.fromkeys(i for i in ids if i is not None))
     if not stops:
-        raise ValueError("the tokenizer has no eos token and its chat template no end-of-turn token: "
+        raise ConfigError("the tokenizer has no eos token and its chat template no end-of-turn token: "
                          "generation could not stop; set tokenizer.eos_token in the model folder")
     return stops
 

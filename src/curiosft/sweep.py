@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from curiosft.config.schema import METHOD_SCHEMAS, SCHEDULE_SCHEMAS, method_uses_teacher
-
-NO_SCHEDULE = "none"
+from curiosft.config.schema.schedule import SCHEDULE_SCHEMAS
+from curiosft.errors import ConfigError
+from curiosft.methods import method_names, uses_teacher
+from curiosft.runid import NO_SCHEDULE, RunId
 
 
 @dataclass(frozen=True, order=True)
@@ -20,8 +21,11 @@ class Run:
 
     @property
     def path(self) -> str:
-        """The run's `key~value` path segment (Paramspace style), e.g. method~sft/schedule~none/seed~1."""
-        return f"method~{self.method}/schedule~{self.schedule}/seed~{self.seed}"
+        """The run's `key~value` path segment (curiosft.runid), e.g. method~sft/schedule~none/seed~1."""
+        return self.run_id("sft").path
+
+    def run_id(self, stage: str) -> RunId:
+        return RunId(stage, self.method, self.schedule, self.seed)
 
     @property
     def overrides(self) -> list[str]:
@@ -39,20 +43,20 @@ def expand_sweep(methods: Iterable[str], schedules: Iterable[str], seeds: Iterab
     method_overrides = {m: tuple(o) for m, o in (method_overrides or {}).items()}
     for m in method_overrides:
         if m not in methods:
-            raise ValueError(f"method_overrides names {m!r}, which the sweep does not run; sweep methods: "
+            raise ConfigError(f"method_overrides names {m!r}, which the sweep does not run; sweep methods: "
                              f"{', '.join(methods)}")
     for m in methods:
-        if m not in METHOD_SCHEMAS:
-            raise ValueError(f"unknown method {m!r} in sweep; choose from {', '.join(METHOD_SCHEMAS)}")
+        if m not in method_names():
+            raise ConfigError(f"unknown method {m!r} in sweep; choose from {', '.join(method_names())}")
     real_schedules = [s for s in SCHEDULE_SCHEMAS if s != NO_SCHEDULE]
     for s in schedules:
         if s not in real_schedules:
-            raise ValueError(f"unknown schedule {s!r} in sweep; choose from {', '.join(real_schedules)}")
-    if any(method_uses_teacher(m) for m in methods) and not schedules:
-        raise ValueError("the sweep has a method with a teacher but no schedules; list at least one schedule")
+            raise ConfigError(f"unknown schedule {s!r} in sweep; choose from {', '.join(real_schedules)}")
+    if any(uses_teacher(m) for m in methods) and not schedules:
+        raise ConfigError("the sweep has a method with a teacher but no schedules; list at least one schedule")
     runs = []
     for m in dict.fromkeys(methods):
-        for sched in (dict.fromkeys(schedules) if method_uses_teacher(m) else [NO_SCHEDULE]):
+        for sched in (dict.fromkeys(schedules) if uses_teacher(m) else [NO_SCHEDULE]):
             for seed in dict.fromkeys(seeds):
                 runs.append(Run(m, sched, int(seed), method_overrides.get(m, ())))
     return runs

@@ -18,7 +18,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from curiosft.config import ConfigError, finalize, register_schemas
+from curiosft.config import finalize, register_schemas
+from curiosft.errors import CuriosftError
 from curiosft.paths import conf_dir
 
 register_schemas()
@@ -30,13 +31,19 @@ def main(cfg: DictConfig) -> str:
 
     try:
         cfg = finalize(cfg)
-    except ConfigError as exc:
+        out = HydraConfig.get().runtime.output_dir
+        model = launch(cfg, StageJob("sft", cfg, out))
+    except CuriosftError as exc:
         raise SystemExit(f"curiosft.train: {exc}") from None
-    out = HydraConfig.get().runtime.output_dir
-    model = launch(cfg, StageJob("sft", cfg, out))
     print(f"{out}: trained {cfg.method.name} (schedule {cfg.schedule.name}, seed {cfg.seed}); model at {model}")
     return str(model)
 
 
 if __name__ == "__main__":
+    import sys
+
+    from curiosft.config import search_path_overrides
+
+    # the folders of $CURIOSFT_CONF_PATH join Hydra's search path, as for every other entry point
+    sys.argv[1:1] = search_path_overrides()
     main()

@@ -9,12 +9,15 @@ from snakemake.utils import validate
 
 from pathlib import Path
 
-from curiosft.config import ConfigError
+from curiosft.errors import CuriosftError
 from curiosft.config.cache import composed_sweep_config
-from curiosft.config.schema import METHOD_SCHEMAS, SCHEDULE_SCHEMAS
+from curiosft.config.schema import SCHEDULE_SCHEMAS
 from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
 from curiosft.evaluation.benchmarks import BENCHMARKS as ALL_BENCHMARKS
+from curiosft.methods import method_names
+from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS
 from curiosft.sweep import runs_of
+from curiosft.topology import job_gpus, planned_topology
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -36,7 +39,7 @@ try:
     CFG = composed_sweep_config(
         HYDRA_OVERRIDES, list(dict.fromkeys(tuple(o for o in r.overrides if not o.startswith("seed=")) for r in RUNS)),
         ".snakemake/curiosft")
-except (ConfigError, ValueError) as exc:
+except CuriosftError as exc:
     raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
 
 RESULTS = OmegaConf.select(CFG, "paths.results")
@@ -58,17 +61,31 @@ OVERRIDES_ARG = shlex.join(HYDRA_OVERRIDES)
 USES_TINY_WORLD = CFG.data.name == "tiny"
 ON_SLURM = CFG.launcher.name == "slurm"
 
-METHODS = list(METHOD_SCHEMAS)
+METHODS = method_names()
 SCHEDULES = list(SCHEDULE_SCHEMAS)
+# a run's folder below results/<stage>/ (curiosft.runid), with the wildcards method, schedule, seed
+RUN = RUN_PATTERN
+
+
+# every rule's wildcards mean the same thing (one definition)
+wildcard_constraints:
+    method="|".join(METHODS),
+    schedule="|".join(SCHEDULES),
+    seed=WILDCARD_CONSTRAINTS["seed"],
+    checkpoint=WILDCARD_CONSTRAINTS["checkpoint"],
+    benchmark="|".join(ALL_BENCHMARKS),
+
+
+TOPOLOGY = planned_topology(CFG.launcher)
 # Local cores: an SFT job uses every core it is given (torch threads x processes), never two at once on
 # a laptop; CPU (hf) evaluation jobs take eval.threads (tiny: 1, two side by side on 2 cores); the local
 # RL backend rl.threads. On SLURM the local process only waits for its job (one thread).
-SFT_THREADS = 1 if ON_SLURM else int(CFG.launcher.nproc_per_node) * int(CFG.launcher.threads_per_process)
+SFT_THREADS = 1 if ON_SLURM else TOPOLOGY.world_size * TOPOLOGY.threads_per_process
 EVAL_THREADS = 1 if ON_SLURM else int(CFG.eval.threads)
 RL_THREADS = 1 if ON_SLURM else (int(CFG.rl.threads) if CFG.rl.backend == "local" else SFT_THREADS)
 # GPUs per job (shown in dry runs, usable with --resources gpus=N): training and RL take the launcher's
 # nodes x GPUs; a vLLM evaluation one node with one GPU per tensor-parallel rank
-JOB_GPUS = int(CFG.launcher.nodes) * int(CFG.launcher.gpus_per_node) if ON_SLURM else 0
+JOB_GPUS = job_gpus(CFG.launcher)
 EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" else 0
 # evaluation jobs ask SLURM for what they use, not the training request
 EVAL_LAUNCHER_ARG = f"launcher.nodes=1 launcher.gpus_per_node={EVAL_GPUS}" if ON_SLURM else ""
@@ -120,7 +137,7 @@ def eval_checkpoints():
     """What is evaluated: the base model when the workflow builds it (the tiny world), every SFT run and
     the RL run that continues it."""
     base = ["base"] if CFG.model.name == "tiny" else []
-    return base + [f"{stage}/{run.path}" for stage in ("sft", "rl") for run in RUNS]
+    return base + [run.run_id(stage).checkpoint for stage in ("sft", "rl") for run in RUNS]
 
 
 def eval_outputs():
@@ -163,5 +180,5 @@ def check_cluster_request():
 
     try:
         validate_request(CFG.launcher)
-    except ConfigError as exc:
+    except CuriosftError as exc:
         raise WorkflowError(str(exc)) from None

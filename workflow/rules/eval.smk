@@ -6,9 +6,6 @@ rule eval:
         unpack(eval_inputs),
     output:
         f"{RESULTS}/eval/{{checkpoint}}/{{benchmark}}.jsonl",
-    wildcard_constraints:
-        checkpoint=r"base|(sft|rl)/method~[^/]+/schedule~[^/]+/seed~\d+",
-        benchmark="|".join(ALL_BENCHMARKS),
     params:
         cli=CURIOSFT,
         overrides=OVERRIDES_ARG,

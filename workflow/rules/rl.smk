@@ -4,15 +4,11 @@
 
 rule rl:
     input:
-        sft_model=f"{RESULTS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/model",
+        sft_model=f"{RESULTS}/sft/{RUN}/model",
         data=CFG.data.rl_train,
     output:
-        model=directory(f"{RESULTS}/rl/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/model"),
-        metrics=f"{RESULTS}/rl/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/metrics.jsonl",
-    wildcard_constraints:
-        method="|".join(METHODS),
-        schedule="|".join(SCHEDULES),
-        seed=r"\d+",
+        model=directory(f"{RESULTS}/rl/{RUN}/model"),
+        metrics=f"{RESULTS}/rl/{RUN}/metrics.jsonl",
     params:
         cli=CURIOSFT,
         overrides=OVERRIDES_ARG,
@@ -22,7 +18,7 @@ rule rl:
     resources:
         gpus=JOB_GPUS,
     log:
-        f"{LOGS}/rl/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}.log",
+        f"{LOGS}/rl/{RUN}.log",
     conda:
         ENV
     shell:

@@ -5,12 +5,8 @@ rule sft:
     input:
         unpack(sft_inputs),
     output:
-        model=directory(f"{RESULTS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/model"),
-        metrics=f"{RESULTS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}/metrics.jsonl",
-    wildcard_constraints:
-        method="|".join(METHODS),
-        schedule="|".join(SCHEDULES),
-        seed=r"\d+",
+        model=directory(f"{RESULTS}/sft/{RUN}/model"),
+        metrics=f"{RESULTS}/sft/{RUN}/metrics.jsonl",
     params:
         cli=CURIOSFT,
         overrides=OVERRIDES_ARG,
@@ -20,7 +16,7 @@ rule sft:
     resources:
         gpus=JOB_GPUS,
     log:
-        f"{LOGS}/sft/method~{{method}}/schedule~{{schedule}}/seed~{{seed}}.log",
+        f"{LOGS}/sft/{RUN}.log",
     conda:
         ENV
     shell:

@@ -1,7 +1,8 @@
-"""Compose and validate the Hydra config tree (conf/) against the dataclass schemas.
+"""Compose and validate the Hydra config tree (curiosft/conf) against the dataclass schemas.
 
 Used by every entry point (the CLI, the Snakefile, the trainers) so that all of them see the same,
-validated configuration for the same overrides.
+validated configuration for the same overrides. Folders in $CURIOSFT_CONF_PATH are searched after the
+package's tree: site settings (`local/default.yaml`) and options of your own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from curiosft.config.schema import (
-    METHOD_SCHEMAS,
     SCHEDULE_SCHEMAS,
     Config,
     DataConfig,
@@ -21,28 +21,34 @@ from curiosft.config.schema import (
     ModelConfig,
     NoSchedule,
     SlurmLauncher,
-    method_uses_teacher,
+    method_schemas,
+    uses_teacher,
 )
-from curiosft.paths import conf_dir
+from curiosft.errors import ConfigError
+from curiosft.paths import conf_dir, extra_conf_dirs
+from curiosft.runid import RunId
+from curiosft.topology import planned_topology
 
-__all__ = ["ConfigError", "compose_config", "finalize", "register_schemas", "group_options"]
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot run; the message names the value and the fix."""
+__all__ = ["ConfigError", "compose_config", "finalize", "group_options", "register_schemas", "search_path_overrides"]
 
 
 def register_schemas() -> None:
     """Store the dataclass schemas under `schema/<group>/<name>`; conf/ options extend them. Also registers
-    `${run_schedule:method,schedule}`: the schedule a run really uses (none without a teacher)."""
+    `${run_schedule:method,schedule}` (the schedule a run really uses: none without a teacher) and
+    `${run_path:method,schedule,seed}` (curiosft.runid's path of a run), which name Hydra's output folders."""
     # hydra is imported only to compose: the workflow's cached start-up does without it
     from hydra.core.config_store import ConfigStore
 
+    def run_schedule(method: str, schedule: str) -> str:
+        return schedule if uses_teacher(method) else "none"
+
+    OmegaConf.register_new_resolver("run_schedule", run_schedule, replace=True)
     OmegaConf.register_new_resolver(
-        "run_schedule", lambda method, schedule: schedule if method_uses_teacher(method) else "none", replace=True)
+        "run_path", lambda method, schedule, seed: RunId("sft", method, run_schedule(method, schedule), int(seed)).path,
+        replace=True)
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
-    for name, node in METHOD_SCHEMAS.items():
+    for name, node in method_schemas().items():
         cs.store(group="schema/method", name=name, node=node)
     for name, node in SCHEDULE_SCHEMAS.items():
         cs.store(group="schema/schedule", name=name, node=node)
@@ -54,8 +60,14 @@ def register_schemas() -> None:
 
 
 def group_options(group: str) -> list[str]:
-    """The options of a config group, from the files in conf/<group>/."""
-    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+    """The options of a config group, from the files in conf/<group>/ (and the extra search-path folders)."""
+    return sorted({p.stem for d in (conf_dir(), *extra_conf_dirs()) for p in (d / group).glob("*.yaml")})
+
+
+def search_path_overrides() -> list[str]:
+    """`hydra.searchpath=[...]` for the folders of $CURIOSFT_CONF_PATH (none: no override)."""
+    dirs = extra_conf_dirs()
+    return [f"hydra.searchpath=[{','.join(f'file://{d}' for d in dirs)}]"] if dirs else []
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -66,7 +78,7 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     register_schemas()
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="curiosft"):
-            cfg = compose(config_name="config", overrides=list(overrides))
+            cfg = compose(config_name="config", overrides=[*search_path_overrides(), *overrides])
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(f"invalid configuration for overrides {list(overrides)}: {_explain(exc)}") from exc
     return finalize(cfg)
@@ -100,23 +112,17 @@ def finalize(cfg: DictConfig) -> DictConfig:
         raise ConfigError(f"method {method!r} uses a teacher and needs a schedule; pass schedule=<{options}>")
     try:
         OmegaConf.to_object(cfg)
-    except (ValueError, OmegaConfBaseException) as exc:
+    except ConfigError as exc:
         raise ConfigError(f"invalid configuration: {exc}") from exc
+    except (ValueError, OmegaConfBaseException) as exc:
+        raise ConfigError(f"invalid configuration: {_explain(exc)}") from exc
     check_batch_sizes(cfg)
     return cfg
 
 
-def data_parallel_size(cfg: DictConfig) -> int:
-    """Training processes of one job: torchrun processes locally, nodes x GPUs on SLURM."""
-    launcher = cfg.launcher
-    if launcher.name == "slurm":
-        return max(1, int(launcher.nodes) * int(launcher.gpus_per_node))
-    return int(launcher.nproc_per_node)
-
-
 def check_batch_sizes(cfg: DictConfig) -> None:
     """Each rank's share of a global batch (or of a PSFT mini-batch) must split into whole micro-batches."""
-    t, dp = cfg.trainer, data_parallel_size(cfg)
+    t, dp = cfg.trainer, planned_topology(cfg.launcher).world_size
     micro = int(t.micro_batch_size_per_device)
     if t.global_batch_size % dp:
         raise ConfigError(

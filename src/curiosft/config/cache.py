@@ -2,8 +2,8 @@
 
 Composing every method x schedule of a sweep with Hydra takes ~0.2 s each; the Snakefile does it at
 every start (dry runs included) to fail before any job. `composed_sweep_config` keeps the composed base
-config under a fingerprint of everything composition reads (the conf/ tree, the schema code, the
-overrides): an unchanged sweep loads it instead of composing again; any change composes and validates anew.
+config under a fingerprint of everything composition reads (the conf/ tree and the
+search-path folders, the schema and method code, the overrides): an unchanged sweep loads it instead of composing again; any change composes and validates anew.
 """
 
 from __future__ import annotations
@@ -17,19 +17,22 @@ from omegaconf import DictConfig, OmegaConf
 
 from curiosft.config import compose_config
 from curiosft.io import atomic_path
-from curiosft.paths import conf_dir
+from curiosft.paths import conf_dir, extra_conf_dirs
 
-_SCHEMA_SOURCES = ("config/__init__.py", "config/schema.py", "released.py")
+# the code composition runs: the schemas (config/), the method modules that declare theirs, their checks
+_SCHEMA_SOURCES = ("config", "methods", "errors.py", "released.py", "runid.py", "topology.py")
 
 
 def fingerprint(base: Sequence[str], runs: Sequence[Sequence[str]]) -> str:
     digest = hashlib.sha256()
-    root = conf_dir()
-    for path in sorted(root.rglob("*.yaml")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for root in (conf_dir(), *extra_conf_dirs()):
+        digest.update(str(root).encode() + b"\0")
+        for path in sorted(root.rglob("*.yaml")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     package = Path(__file__).resolve().parents[1]
     for name in _SCHEMA_SOURCES:
-        digest.update((package / name).read_bytes())
+        for path in sorted((package / name).rglob("*.py")) if (package / name).is_dir() else [package / name]:
+            digest.update(path.read_bytes())
     digest.update(json.dumps([list(base), [list(r) for r in runs]]).encode())
     return digest.hexdigest()[:32]
 

@@ -15,12 +15,13 @@ import pandas as pd
 
 from curiosft.data.records import choice_record, math_record, sft_record
 from curiosft.data.registry import DatasetSpec
+from curiosft.errors import InputDataError
 
 
 def _require_columns(df: pd.DataFrame, spec: DatasetSpec, columns: list[str]) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(
+        raise InputDataError(
             f"{spec.name}: source rows lack column(s) {missing} (found {list(df.columns)}); "
             f"is this the {spec.hub_id} file with layout {spec.layout!r}?"
         )
@@ -55,7 +56,7 @@ def _messages(value) -> list[dict]:
 def _last_user_content(messages: list[dict], spec: DatasetSpec, index: int) -> str:
     users = [m["content"] for m in messages if m.get("role") == "user"]
     if not users:
-        raise ValueError(f"{spec.name} row {index}: prompt has no user message")
+        raise InputDataError(f"{spec.name} row {index}: prompt has no user message")
     return users[-1]
 
 
@@ -67,7 +68,7 @@ def convert_luffy(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict]]:
         question = _last_user_content(_messages(row.prompt), spec, i)
         targets = _messages(row.target)
         if not targets:
-            raise ValueError(f"{spec.name} row {i}: empty target")
+            raise InputDataError(f"{spec.name} row {i}: empty target")
         truth = _answer_text(dict(row.reward_model)["ground_truth"])
         sft.append(sft_record(question, targets[0]["content"], data_source=spec.name, ground_truth=truth))
         rl.append(math_record(question, truth, data_source=spec.name, index=i, split="train"))
@@ -93,7 +94,7 @@ def convert_math(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict]]:
     for i, (question, answer) in enumerate(zip(df[q], df[a])):
         for column, value in ((q, question), (a, answer)):
             if _is_missing(value):
-                raise ValueError(f"{spec.name} row {i}: column {column!r} is null ({value!r}); "
+                raise InputDataError(f"{spec.name} row {i}: column {column!r} is null ({value!r}); "
                                  f"fill it in the source file or drop the row")
         truth = _answer_text(answer)
         rows.append(math_record(str(question), truth, data_source=spec.name, index=i, split="test"))
@@ -137,7 +138,7 @@ def convert_arc(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict]]:
         labels = [str(x) for x in row["choices"]["label"]]
         texts = [str(x) for x in row["choices"]["text"]]
         if str(row["answerKey"]) not in labels:
-            raise ValueError(f"{spec.name} row {i}: answerKey {row['answerKey']!r} not among labels {labels}")
+            raise InputDataError(f"{spec.name} row {i}: answerKey {row['answerKey']!r} not among labels {labels}")
         answer = labels.index(str(row["answerKey"]))
         rows.append(choice_record(row["question"], texts, answer, data_source=spec.name, index=i, split="test"))
     return {f"{spec.name}.parquet": rows}

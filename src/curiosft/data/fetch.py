@@ -10,11 +10,12 @@ from urllib.parse import urlparse
 import pandas as pd
 
 from curiosft.data.registry import DatasetSpec
+from curiosft.errors import CuriosftError, InputDataError, MissingInputError
 
 LOCAL_SUFFIXES = (".parquet", ".json", ".jsonl", ".csv")
 
 
-class HubUnreachable(RuntimeError):
+class HubUnreachable(CuriosftError, RuntimeError):
     """The hub cannot be reached; the message says how to use local files instead."""
 
 
@@ -22,10 +23,10 @@ def read_local(path: str | os.PathLike) -> pd.DataFrame:
     """Rows from a parquet / json / jsonl / csv file, or every such file in a directory (sorted)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"local data file {path} does not exist")
+        raise MissingInputError(f"local data file {path} does not exist")
     files = sorted(p for p in path.rglob("*") if p.suffix in LOCAL_SUFFIXES) if path.is_dir() else [path]
     if not files:
-        raise FileNotFoundError(f"no {'/'.join(LOCAL_SUFFIXES)} files under {path}")
+        raise MissingInputError(f"no {'/'.join(LOCAL_SUFFIXES)} files under {path}")
     frames = []
     for f in files:
         if f.suffix == ".parquet":
@@ -39,7 +40,7 @@ def read_local(path: str | os.PathLike) -> pd.DataFrame:
         elif f.suffix == ".csv":
             frames.append(pd.read_csv(f, dtype=str, keep_default_na=False))
         else:
-            raise ValueError(f"{f}: unsupported file type {f.suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}")
+            raise InputDataError(f"{f}: unsupported file type {f.suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}")
     return pd.concat(frames, ignore_index=True)
 
 

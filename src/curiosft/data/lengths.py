@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curiosft.errors import MissingInputError
 from curiosft.io import atomic_path
 
 QUANTILES = (0.5, 0.9, 0.99)
@@ -81,7 +82,7 @@ def measure_sft_lengths(data_file: str | Path, tokenizer_path: str | Path, *, me
 
     data_file = Path(data_file)
     if not data_file.is_file():
-        raise FileNotFoundError(f"SFT data file {data_file} does not exist; prepare it first "
+        raise MissingInputError(f"SFT data file {data_file} does not exist; prepare it first "
                                 f"(snakemake {data_file}, or curiosft prepare-data)")
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path))
     key = hashlib.blake2b((_file_digest(data_file) + _tokenizer_digest(tokenizer)).encode(),

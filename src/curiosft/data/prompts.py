@@ -5,6 +5,8 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 
+from curiosft.errors import InputDataError
+
 # The Qwen2.5-Math / PSFT instruction, sent as the system message.
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 CHOICE_INSTRUCTION = (
@@ -15,7 +17,7 @@ LETTERS = string.ascii_uppercase
 
 def choice_letters(n: int) -> list[str]:
     if not 2 <= n <= len(LETTERS):
-        raise ValueError(f"{n} choices: multiple-choice questions need between 2 and {len(LETTERS)} options")
+        raise InputDataError(f"{n} choices: multiple-choice questions need between 2 and {len(LETTERS)} options")
     return list(LETTERS[:n])
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from curiosft.data.prompts import choice_letters, choice_prompt, math_prompt
+from curiosft.errors import InputDataError
 
 SFT_COLUMNS = ("messages", "data_source", "ground_truth")
 RL_COLUMNS = ("data_source", "prompt", "ability", "reward_model", "extra_info")
@@ -19,7 +20,7 @@ RL_COLUMNS = ("data_source", "prompt", "ability", "reward_model", "extra_info")
 
 def sft_record(question: str, solution: str, *, data_source: str, ground_truth: str = "") -> dict:
     if not question.strip() or not solution.strip():
-        raise ValueError(f"{data_source}: an SFT row needs a non-empty question and solution")
+        raise InputDataError(f"{data_source}: an SFT row needs a non-empty question and solution")
     return {
         "messages": [*math_prompt(question), {"role": "assistant", "content": solution}],
         "data_source": data_source,
@@ -29,9 +30,9 @@ def sft_record(question: str, solution: str, *, data_source: str, ground_truth: 
 
 def math_record(question: str, ground_truth: str, *, data_source: str, index: int, split: str) -> dict:
     if not question.strip():
-        raise ValueError(f"{data_source} row {index}: empty question")
+        raise InputDataError(f"{data_source} row {index}: empty question")
     if str(ground_truth).strip() == "":
-        raise ValueError(f"{data_source} row {index}: empty ground truth")
+        raise InputDataError(f"{data_source} row {index}: empty ground truth")
     return {
         "data_source": data_source,
         "prompt": math_prompt(question),
@@ -47,7 +48,7 @@ def choice_record(
     choices = [str(c).strip() for c in choices]
     letters = choice_letters(len(choices))
     if not 0 <= answer_index < len(choices):
-        raise ValueError(f"{data_source} row {index}: answer index {answer_index} outside {len(choices)} choices")
+        raise InputDataError(f"{data_source} row {index}: answer index {answer_index} outside {len(choices)} choices")
     return {
         "data_source": data_source,
         "prompt": choice_prompt(question, choices),

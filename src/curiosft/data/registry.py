@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from curiosft.errors import UnknownNameError
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -74,5 +76,5 @@ REGISTRY: dict[str, DatasetSpec] = {**TRAINING_SETS, **BENCHMARKS}
 
 def get_spec(name: str) -> DatasetSpec:
     if name not in REGISTRY:
-        raise KeyError(f"unknown data set {name!r}; choose one of {', '.join(REGISTRY)}")
+        raise UnknownNameError(f"unknown data set {name!r}; choose one of {', '.join(REGISTRY)}")
     return REGISTRY[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from curiosft.data.registry import BENCHMARKS as HUB_BENCHMARKS
+from curiosft.errors import UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 def get_benchmark(name: str) -> Benchmark:
     if name not in BENCHMARKS:
-        raise KeyError(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}")
+        raise UnknownNameError(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}")
     return BENCHMARKS[name]
 
 

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import torch
 
+from curiosft.errors import UnknownNameError
 from curiosft.objectives.temperature import entropy_from_log_probs
 from curiosft.stopping import stop_token_ids
 
@@ -266,4 +267,4 @@ def make_generator(backend: str, model_dir: str, eval_cfg, *, threads: int | Non
         return VLLMGenerator(model_dir, tensor_parallel_size=eval_cfg.tensor_parallel_size,
                              gpu_memory_utilization=eval_cfg.gpu_memory_utilization, max_model_len=max_model_len,
                              entropy_top_k=eval_cfg.entropy_top_k, seed=eval_cfg.seed)
-    raise ValueError(f"unknown generation backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    raise UnknownNameError(f"unknown generation backend {backend!r}; choose one of {', '.join(BACKENDS)}")

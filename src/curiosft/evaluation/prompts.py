@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from curiosft.data.prompts import choice_letters, choice_prompt
+from curiosft.errors import InputDataError
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def load_eval_prompts(path: str, benchmark: str, kind: str, *, shuffle: bool, sh
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read benchmark file {path}: {exc}; rebuild it with the workflow "
+        raise InputDataError(f"cannot read benchmark file {path}: {exc}; rebuild it with the workflow "
                          f"(snakemake {path})") from None
     if limit is not None:
         frame = frame.head(limit)
@@ -54,11 +55,11 @@ def load_eval_prompts(path: str, benchmark: str, kind: str, *, shuffle: bool, sh
         order = list(range(len(choices)))
         if kind == "multiple_choice":
             if len(choices) < 2:
-                raise ValueError(f"{path}: row {index} of multiple-choice benchmark {benchmark} has no choices")
+                raise InputDataError(f"{path}: row {index} of multiple-choice benchmark {benchmark} has no choices")
             if shuffle:
                 rng = random.Random(f"{shuffle_seed}:{benchmark}:{index}")
                 messages, choices, answer, order = _shuffled(str(info["question"]), choices, answer, rng)
         prompts.append(EvalPrompt(index, messages, answer, kind, choices, order, str(row.data_source)))
     if not prompts:
-        raise ValueError(f"benchmark file {path} has no rows")
+        raise InputDataError(f"benchmark file {path} has no rows")
     return prompts

@@ -1,7 +1,8 @@
 """Per-sample evaluation records: one JSON line per prompt x sample, the source of truth of every table.
 
-Layout: results/eval/<checkpoint>/<benchmark>.jsonl, where <checkpoint> is `base` (the model before
-SFT), `sft/method~M/schedule~S/seed~N` or `rl/method~M/schedule~S/seed~N`.
+Layout: results/eval/<checkpoint>/<benchmark>.jsonl, where <checkpoint> is a run's checkpoint name
+(curiosft.runid: `base`, `sft/method~M/schedule~S/seed~N` or `rl/...`); every record carries the run's
+stage, method, schedule and seed as fields.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from curiosft.errors import InputDataError
 from curiosft.io import atomic_path
 
 # field -> arrow type; the reader enforces these (an answer "3.2e-5" stays a string)
@@ -47,19 +49,8 @@ METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "benchmark
                  "n_samples", "score", "response_length", "mean_entropy")
 
 
-class RecordsError(ValueError):
+class RecordsError(InputDataError):
     """A record file is missing, unreadable or not in the record schema."""
-
-
-def parse_checkpoint(checkpoint: str) -> dict:
-    """`sft/method~psft/schedule~none/seed~2` -> {stage: sft, method: psft, schedule: none, seed: 2}."""
-    if checkpoint == "base":
-        return {"stage": "base", "method": "base", "schedule": "none", "seed": 0}
-    stage, *parts = checkpoint.split("/")
-    fields = dict(part.split("~", 1) for part in parts if "~" in part)
-    if stage not in ("sft", "rl") or set(fields) != {"method", "schedule", "seed"}:
-        raise ValueError(f"checkpoint {checkpoint!r} is not `base` or <sft|rl>/method~M/schedule~S/seed~N")
-    return {"stage": stage, "method": fields["method"], "schedule": fields["schedule"], "seed": int(fields["seed"])}
 
 
 def write_records(path: str | os.PathLike, records: Iterable[dict]) -> int:

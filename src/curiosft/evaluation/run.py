@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from curiosft.errors import MissingInputError
 from curiosft.evaluation.benchmarks import get_benchmark
 from curiosft.evaluation.generation import SamplingSettings, make_generator
 from curiosft.evaluation.prompts import load_eval_prompts
-from curiosft.evaluation.records import parse_checkpoint, write_records
+from curiosft.evaluation.records import write_records
+from curiosft.runid import RunId
 from curiosft.scoring import ScoreItem, ScoringPool
 
 
@@ -18,6 +20,20 @@ def sampling_settings(eval_cfg, benchmark: str) -> SamplingSettings:
                             seed=eval_cfg.seed)
 
 
+def run_eval(cfg, out: str, *, threads: int | None = None, **kwargs) -> dict:
+    """The evaluation stage (curiosft.launcher's stage table): evaluate_checkpoint with the run's typed `eval`
+    section; threads default to the job's (curiosft.topology: processes x threads per process)."""
+    from omegaconf import OmegaConf
+
+    from curiosft.config.schema import EvalConfig
+    from curiosft.topology import job_topology
+
+    topo = job_topology(cfg.launcher)
+    threads = threads or topo.threads_per_process * topo.nproc_per_node
+    eval_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval))
+    return evaluate_checkpoint(eval_cfg, out=out, threads=threads, **kwargs)
+
+
 def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: str, out: str, checkpoint: str,
                         threads: int | None = None, max_model_len: int | None = None) -> dict:
     """Write `out` (JSONL records) and return a summary {benchmark, checkpoint, records, accuracy, ...}.
@@ -25,9 +41,9 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
     `eval_cfg` is the `eval` section of the composed config (curiosft.config.schema.EvalConfig).
     """
     spec = get_benchmark(benchmark)
-    run = parse_checkpoint(checkpoint)
+    run = RunId.parse(checkpoint).as_dict()
     if not Path(model_dir, "config.json").is_file():
-        raise FileNotFoundError(f"no Hugging Face model at {model_dir} (config.json missing); train or export it first")
+        raise MissingInputError(f"no Hugging Face model at {model_dir} (config.json missing); train or export it first")
     if max_model_len is not None:
         from curiosft.preflight import check_context_length
 

@@ -12,20 +12,21 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from curiosft.evaluation.benchmarks import get_benchmark
-from curiosft.evaluation.records import parse_checkpoint, write_records
+from curiosft.evaluation.records import write_records
 from curiosft.io import atomic_path
+from curiosft.runid import RunId
 
 DEFAULT_RUNS = (("sft", "none"), ("psft", "none"), ("curiosft", "entropy_guided"), ("curiosft", "fixed"))
 SKILL = {"base": -0.6, "sft": 0.0, "psft": 0.1, "curiosft": 0.25, "entropy_reg": -0.05, "dft": 0.05}
 
 
 def checkpoints(stage: str, runs: Sequence[tuple[str, str]], seeds: Sequence[int]) -> list[str]:
-    return [f"{stage}/method~{m}/schedule~{s}/seed~{seed}" for m, s in runs for seed in seeds]
+    return [RunId(stage, m, s, seed).checkpoint for m, s in runs for seed in seeds]
 
 
 def synthetic_records(checkpoint: str, benchmark: str, *, prompts: int = 20, n: int = 4,
                       response_chars: int = 40) -> Iterator[dict]:
-    run = parse_checkpoint(checkpoint)
+    run = RunId.parse(checkpoint).as_dict()
     spec = get_benchmark(benchmark)
     rng = random.Random(f"{checkpoint}:{benchmark}")
     skill = SKILL.get(run["method"], 0.0) + (0.15 if run["stage"] == "rl" else 0.0) + rng.gauss(0, 0.05)
@@ -48,7 +49,7 @@ def synthetic_records(checkpoint: str, benchmark: str, *, prompts: int = 20, n: 
 
 
 def write_training_metrics(path: Path, checkpoint: str, steps: int = 30) -> None:
-    run = parse_checkpoint(checkpoint)
+    run = RunId.parse(checkpoint).as_dict()
     rng = random.Random(checkpoint)
     floor = {"sft": 0.05, "psft": 0.12, "curiosft": 0.2}.get(run["method"], 0.1)
     with atomic_path(path) as tmp, open(tmp, "w") as out:
@@ -57,7 +58,7 @@ def write_training_metrics(path: Path, checkpoint: str, steps: int = 30) -> None
                     "train/nll": 0.1 + 2.0 * 0.85**step + rng.gauss(0, 0.01), "train/lr": 1e-5}
             if run["stage"] == "rl":
                 data["train/reward"] = min(1.0, 0.3 + 0.01 * step + rng.gauss(0, 0.02))
-            out.write(json.dumps({"data": data, "step": step}) + "\n")
+            out.write(json.dumps({"data": data, "run": run, "step": step}) + "\n")
 
 
 def write_synthetic_results(results: str | Path, *, runs: Sequence[tuple[str, str]] = DEFAULT_RUNS,

@@ -8,9 +8,9 @@ on the timeout/preemption signal, and resumes from the stage's last checkpoint.
 
 from __future__ import annotations
 
-from curiosft.launcher.jobs import StageJob, Topology, topology
+from curiosft.launcher.jobs import STAGES, StageJob
 
-__all__ = ["StageJob", "Topology", "launch", "topology"]
+__all__ = ["STAGES", "StageJob", "launch"]
 
 
 def launch(cfg, job: StageJob):

@@ -1,49 +1,38 @@
 """The work of one workflow job (an SFT, RL or evaluation stage), as a picklable, requeueable callable.
 
-`StageJob(stage, cfg, run_dir, **kwargs)()` runs the stage on the machine it is called on. Under SLURM
-(submitit) it is the submitted callable: `checkpoint()` (submitit's hook for the timeout/preemption
-signal) asks for a requeue of the same job, and the stages resume from their own latest checkpoint
-(verl's resume_mode=auto for SFT and the verl RL backend; the local GRPO backend's checkpoints), so the
-step count continues. `topology()` says how many processes and nodes the stage may use where it runs.
+`StageJob(stage, cfg, output, **kwargs)()` runs the stage on the machine it is called on, through the
+stage table: `STAGES[stage]` names the stage's entry point, `run_<stage>(cfg, output, **kwargs)`, imported
+only when the job runs (the launcher imports no stage). Under SLURM (submitit) it is the submitted
+callable: `checkpoint()` (submitit's hook for the timeout/preemption signal) asks for a requeue of the same
+job, and the stages resume from their own latest checkpoint (verl's resume_mode=auto for SFT and the verl
+RL backend; the local GRPO backend's checkpoints), so the step count continues.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import submitit
 from omegaconf import DictConfig, OmegaConf
 
-STAGES = ("sft", "rl", "eval")
+from curiosft.errors import UnknownNameError
+
+# stage -> "module:function" of its entry point, run_<stage>(cfg, output, **kwargs) -> result
+STAGES = {
+    "sft": "curiosft.sft:run_sft",
+    "rl": "curiosft.rl.run:run_rl",
+    "eval": "curiosft.evaluation.run:run_eval",
+}
 
 
-@dataclass(frozen=True)
-class Topology:
-    """Processes per node, torch threads per process, nodes, this node's rank and the first node's address."""
-
-    nproc_per_node: int = 1
-    threads_per_process: int = 1
-    nnodes: int = 1
-    node_rank: int = 0
-    master_addr: str | None = None
-
-
-def topology(cfg: DictConfig) -> Topology:
-    """Local launcher: its own settings. Inside a SLURM job: one process per GPU (or one on a CPU node),
-    the task's CPUs shared among them, nodes and ranks from the job's environment."""
-    launcher = cfg.launcher
-    if launcher.name != "slurm":
-        return Topology(int(launcher.nproc_per_node), int(launcher.threads_per_process))
-    gpus = int(launcher.gpus_per_node)
-    nproc = max(1, gpus)
-    threads = max(1, int(launcher.cpus_per_task) // nproc)
-    try:
-        env = submitit.JobEnvironment()
-    except RuntimeError:  # not inside a submitit job (e.g. composing on the login node)
-        return Topology(nproc, threads, int(launcher.nodes))
-    return Topology(nproc, threads, env.num_nodes, env.node, env.hostnames[0] if env.hostnames else None)
+def stage_entry_point(stage: str):
+    """The function that runs `stage` (UnknownNameError naming the stages otherwise)."""
+    if stage not in STAGES:
+        raise UnknownNameError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    module, function = STAGES[stage].split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 class StageJob(submitit.helpers.Checkpointable):
@@ -51,8 +40,8 @@ class StageJob(submitit.helpers.Checkpointable):
 
     def __init__(self, stage: str, cfg: DictConfig, output: str | os.PathLike, **kwargs):
         """output: the run directory (sft, rl) or the records file (eval) the job produces."""
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        if stage not in STAGES:  # fails here, before anything is submitted
+            raise UnknownNameError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
         self.stage = stage
         self.cfg = OmegaConf.to_container(cfg, resolve=True)
         self.output = str(Path(output).resolve())
@@ -71,21 +60,5 @@ class StageJob(submitit.helpers.Checkpointable):
         return output / "slurm" if self.stage != "eval" else output.parent / "slurm" / output.stem
 
     def __call__(self):
-        cfg = OmegaConf.create(self.cfg)
-        if self.stage == "sft":
-            from curiosft.sft import run_sft
-
-            return str(run_sft(cfg, self.output))
-        if self.stage == "rl":
-            from curiosft.rl.run import run_rl
-
-            return str(run_rl(cfg, self.output, **self.kwargs))
-        from curiosft.config.schema import EvalConfig
-        from curiosft.evaluation.run import evaluate_checkpoint
-
-        topo = topology(cfg)
-        kwargs = dict(self.kwargs)
-        threads = kwargs.pop("threads", None) or topo.threads_per_process * topo.nproc_per_node
-        # the typed eval section (samples_for, checks) from the plain config the job carries
-        eval_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval))
-        return evaluate_checkpoint(eval_cfg, out=self.output, threads=threads, **kwargs)
+        result = stage_entry_point(self.stage)(OmegaConf.create(self.cfg), self.output, **self.kwargs)
+        return str(result) if isinstance(result, Path) else result

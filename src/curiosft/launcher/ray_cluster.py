@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from curiosft.errors import StageFailed
+
 RAY_PORT = 6379
 
 
@@ -51,7 +53,7 @@ def _wait_for_nodes(n: int, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while sum(1 for node in ray.nodes() if node["Alive"]) < n:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"only {sum(1 for x in ray.nodes() if x['Alive'])} of {n} nodes joined the Ray "
+                raise StageFailed(f"only {sum(1 for x in ray.nodes() if x['Alive'])} of {n} nodes joined the Ray "
                                    f"cluster in {timeout_s:g} s")
             time.sleep(2)
     finally:

@@ -23,14 +23,14 @@ from pathlib import Path
 
 import submitit
 
-from curiosft.config import ConfigError
+from curiosft.errors import ConfigError, StageFailed
 from curiosft.io import write_json
 
 ACTIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "REQUEUED", "RESIZING", "SUSPENDED", "COMPLETING",
                  "REQUEUE_HOLD", "REQUEUE_FED"}
 
 
-class SlurmJobFailed(RuntimeError):
+class SlurmJobFailed(StageFailed):
     pass
 
 

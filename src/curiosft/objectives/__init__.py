@@ -1,6 +1,16 @@
-"""The SFT-stage objectives (pure PyTorch, importable without verl) and the method -> loss registry."""
+"""The SFT-stage objectives as pure PyTorch functions (importable without verl): what every method's loss
+on verl's trainer is built on (curiosft.methods), and what the float64 reference tests certify."""
 
-from curiosft.objectives.losses import curiosft_loss, dft_loss, entropy_reg_loss, psft_loss, sft_loss
+from curiosft.objectives.losses import (
+    curiosft_loss,
+    curiosft_token_losses,
+    dft_loss,
+    entropy_reg_loss,
+    entropy_reg_loss_from_logits,
+    masked_token_mean,
+    psft_loss,
+    sft_loss,
+)
 from curiosft.objectives.temperature import (
     Annealed,
     EntropyGuided,
@@ -11,16 +21,8 @@ from curiosft.objectives.temperature import (
     select_temperature,
 )
 
-# Hydra `method` name -> loss function
-LOSSES = {
-    "sft": sft_loss,
-    "psft": psft_loss,
-    "curiosft": curiosft_loss,
-    "entropy_reg": entropy_reg_loss,
-    "dft": dft_loss,
-}
-
 __all__ = [
-    "LOSSES", "Annealed", "EntropyGuided", "Fixed", "TemperatureSchedule", "build_schedule", "curiosft_loss",
-    "dft_loss", "entropy_from_logits", "entropy_reg_loss", "psft_loss", "select_temperature", "sft_loss",
+    "Annealed", "EntropyGuided", "Fixed", "TemperatureSchedule", "build_schedule", "curiosft_loss",
+    "curiosft_token_losses", "dft_loss", "entropy_from_logits", "entropy_reg_loss", "entropy_reg_loss_from_logits",
+    "masked_token_mean", "psft_loss", "select_temperature", "sft_loss",
 ]

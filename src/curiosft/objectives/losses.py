@@ -12,6 +12,11 @@ import torch
 
 from curiosft.objectives.curio_head import CurioSFTHead
 from curiosft.objectives.temperature import EntropyGuided, TemperatureSchedule, entropy_from_log_probs, upcast
+from curiosft.released import released
+
+_PSFT, _CURIOSFT = released("method", "psft"), released("method", "curiosft")
+RELEASED_ALPHA = _CURIOSFT["alpha"]
+RELEASED_BETA = released("method", "entropy_reg")["beta"]
 
 
 def _denominator(mask: torch.Tensor, normalizer: float | torch.Tensor | None) -> torch.Tensor:
@@ -43,10 +48,10 @@ def psft_loss(
     log_prob: torch.Tensor,
     old_log_prob: torch.Tensor,
     mask: torch.Tensor,
-    clip_low: float = 0.2,
-    clip_high: float = 0.28,
+    clip_low: float = _PSFT["clip_low"],
+    clip_high: float = _PSFT["clip_high"],
     *,
-    log_ratio_clamp: float = 20.0,
+    log_ratio_clamp: float = _PSFT["log_ratio_clamp"],
     normalizer=None,
 ) -> tuple[torch.Tensor, dict]:
     """PPO clipped objective with advantage +1: L = -mean_t[min(r_t, clip(r_t, 1 - eps_low, 1 + eps_high))].
@@ -93,21 +98,59 @@ def token_log_probs(logits: torch.Tensor, targets: torch.Tensor, *, with_entropy
 
 
 def entropy_reg_loss(
-    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, beta: float = 0.01, *,
+    log_prob: torch.Tensor, entropy: torch.Tensor, mask: torch.Tensor, beta: float = RELEASED_BETA, *, normalizer=None,
+) -> tuple[torch.Tensor, dict]:
+    """L = mean_t[-log pi(y_t) - beta * H(pi(. | s_t))] on per-token log-probs and entropies, both with grad
+    (what verl's forward gives; `entropy_reg_loss_from_logits` computes them from logits)."""
+    mask = mask.to(log_prob.dtype)
+    loss = ((-log_prob - beta * entropy) * mask).sum() / _denominator(mask, normalizer)
+    return loss, _metrics(mask, nll=-log_prob, entropy=entropy)
+
+
+def entropy_reg_loss_from_logits(
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, beta: float = RELEASED_BETA, *,
     chunk_size: int = 1024, normalizer=None,
 ) -> tuple[torch.Tensor, dict]:
-    """L = mean_t[-log pi(y_t) - beta * H(pi(. | s_t))]  (logits [tokens, vocab])."""
-    mask_f = mask.to(upcast(logits[:1, :1]).dtype)
-    parts, nll_all, ent_all = [], [], []
-    for z, y, m in _chunks(chunk_size, logits, targets, mask_f):
+    """entropy_reg_loss from logits [tokens, vocab], `chunk_size` tokens at a time (log_softmax per chunk)."""
+    log_prob, entropy = [], []
+    for z, y in _chunks(chunk_size, logits, targets):
         log_probs = torch.log_softmax(upcast(z), dim=-1)
-        log_prob = log_probs.gather(-1, y.unsqueeze(-1)).squeeze(-1)
-        entropy = entropy_from_log_probs(log_probs)  # with grad: the regulariser
-        parts.append(((-log_prob - beta * entropy) * m).sum())
-        nll_all.append(-log_prob.detach())
-        ent_all.append(entropy.detach())
-    loss = torch.stack(parts).sum() / _denominator(mask_f, normalizer)
-    return loss, _metrics(mask_f, nll=torch.cat(nll_all), entropy=torch.cat(ent_all))
+        log_prob.append(log_probs.gather(-1, y.unsqueeze(-1)).squeeze(-1))
+        entropy.append(entropy_from_log_probs(log_probs))  # with grad: the regulariser
+    return entropy_reg_loss(torch.cat(log_prob), torch.cat(entropy), mask, beta, normalizer=normalizer)
+
+
+def curiosft_token_losses(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    schedule: TemperatureSchedule | None = None,
+    alpha: float = RELEASED_ALPHA,
+    progress: float = 0.0,
+    chunk_size: int = 1024,
+    with_entropy: bool = True,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """CurioSFT per token: (l_t [tokens] with grad, stats), l_t = -log pi(y_t) + alpha/2 (log pi(y_t) - log q_t(y_t))^2.
+
+    q_t = softmax(z_ref / tau_t), tau_t from `schedule` (None: the released entropy-guided rule) on the
+    teacher's logits; logits are [tokens, vocab] (curio_head.CurioSFTHead: `chunk_size` tokens at a time,
+    nothing of size [tokens x vocab] kept for the backward pass). stats: per-token nll, tau, distill,
+    teacher_nll and (with_entropy) entropy, teacher_entropy, all [tokens], no grad.
+    """
+    if student_logits.shape != teacher_logits.shape:
+        raise ValueError(f"student logits {tuple(student_logits.shape)} != teacher logits {tuple(teacher_logits.shape)}")
+    stats: dict[str, torch.Tensor] = {}
+    per_token = CurioSFTHead.apply(student_logits, teacher_logits.detach(), targets, float(alpha),
+                                   schedule or EntropyGuided(), float(progress), int(chunk_size), bool(with_entropy),
+                                   stats)
+    return per_token, stats
+
+
+def masked_token_mean(per_token: torch.Tensor, mask: torch.Tensor, normalizer=None) -> torch.Tensor:
+    """sum_t per_token_t * mask_t / (sum_t mask_t, or `normalizer`): every loss's reduction."""
+    mask = mask.to(per_token.dtype)
+    return (per_token * mask).sum() / _denominator(mask, normalizer)
 
 
 def curiosft_loss(
@@ -117,29 +160,20 @@ def curiosft_loss(
     mask: torch.Tensor,
     *,
     schedule: TemperatureSchedule | None = None,
-    alpha: float = 1.0,
+    alpha: float = RELEASED_ALPHA,
     progress: float = 0.0,
     chunk_size: int = 1024,
     normalizer=None,
     with_entropy: bool = True,
 ) -> tuple[torch.Tensor, dict]:
-    """CurioSFT: L = mean_t[-log pi(y_t) + alpha * 0.5 * (log pi(y_t) - log q_t(y_t))^2].
-
-    q_t = softmax(z_ref / tau_t), tau_t from `schedule` (None: the released entropy-guided rule) on the
-    teacher's logits. Logits are [tokens, vocab]; see curio_head.CurioSFTHead: tokens are processed
-    `chunk_size` at a time through one reused scratch buffer and nothing of size [tokens x vocab] is
-    kept for the backward pass.
-    with_entropy adds the student's and the tempered teacher's entropies to the metrics (a trainer that
-    already gets the student entropy from its forward pass can turn it off).
+    """CurioSFT: L = mean_t[-log pi(y_t) + alpha * 0.5 * (log pi(y_t) - log q_t(y_t))^2] (curiosft_token_losses,
+    reduced over the masked tokens). with_entropy adds the student's and the tempered teacher's entropies
+    to the metrics (a trainer that already gets the student entropy from its forward pass can turn it off).
     """
-    if student_logits.shape != teacher_logits.shape:
-        raise ValueError(f"student logits {tuple(student_logits.shape)} != teacher logits {tuple(teacher_logits.shape)}")
-    schedule = schedule or EntropyGuided()
-    mask_f = mask.to(upcast(student_logits[:1, :1]).dtype)
-    stats: dict[str, torch.Tensor] = {}
-    per_token = CurioSFTHead.apply(student_logits, teacher_logits.detach(), targets, float(alpha), schedule,
-                                   float(progress), int(chunk_size), bool(with_entropy), stats)
-    loss = (per_token * mask_f).sum() / _denominator(mask_f, normalizer)
+    per_token, stats = curiosft_token_losses(student_logits, teacher_logits, targets, schedule=schedule, alpha=alpha,
+                                             progress=progress, chunk_size=chunk_size, with_entropy=with_entropy)
+    loss = masked_token_mean(per_token, mask, normalizer)
+    mask_f = mask.to(per_token.dtype)
     metrics = _metrics(mask_f, **stats)
     taus = stats["tau"][mask.bool()]
     if taus.numel():

@@ -11,7 +11,10 @@ from typing import Protocol
 
 import torch
 
-from curiosft.released import ENTROPY_GUIDED
+from curiosft.released import released
+
+ENTROPY_GUIDED = released("schedule", "entropy_guided")
+_FIXED, _ANNEALED = released("schedule", "fixed"), released("schedule", "annealed")
 
 
 def upcast(x: torch.Tensor) -> torch.Tensor:
@@ -112,7 +115,7 @@ class TemperatureSchedule(Protocol):
 
 @dataclass(frozen=True)
 class EntropyGuided:
-    """select_temperature with its parameters bound (defaults: the release's, curiosft.released)."""
+    """select_temperature with its parameters bound (defaults: the release's, conf/schedule/entropy_guided.yaml)."""
 
     params: dict = field(default_factory=lambda: dict(ENTROPY_GUIDED))
     name: str = "entropy_guided"
@@ -123,7 +126,7 @@ class EntropyGuided:
 
 @dataclass(frozen=True)
 class Fixed:
-    tau: float = 1.3
+    tau: float = _FIXED["tau"]
     name: str = "fixed"
 
     def __call__(self, teacher_logits: torch.Tensor, progress: float = 0.0) -> torch.Tensor:
@@ -133,9 +136,9 @@ class Fixed:
 
 @dataclass(frozen=True)
 class Annealed:
-    tau_start: float = 1.5
-    tau_end: float = 1.1
-    curve: str = "linear"
+    tau_start: float = _ANNEALED["tau_start"]
+    tau_end: float = _ANNEALED["tau_end"]
+    curve: str = _ANNEALED["curve"]
     name: str = "annealed"
 
     def tau_at(self, progress: float) -> float:

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
 from curiosft.io import atomic_path
-from curiosft.report.labels import KNOWN_RUNS, PRE_RL, ordered_labels, run_label
+from curiosft.report.labels import PRE_RL, known_runs, ordered_labels, run_label
 
 sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
 
@@ -23,7 +23,7 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(Method=[run_label(m, s) for m, s in zip(frame["method"], frame["schedule"])])
 
 
-_KNOWN_LABELS = [run_label(m, s) for m, s in KNOWN_RUNS]
+_KNOWN_LABELS = [run_label(m, s) for m, s in known_runs()]
 # the base model in grey; the methods in the colour-blind palette, SFT first (blue)
 _COLORS = {label: color for label, color in zip(_KNOWN_LABELS[1:], sns.color_palette("colorblind", 10))}
 _COLORS[_KNOWN_LABELS[0]] = (0.55, 0.55, 0.55)

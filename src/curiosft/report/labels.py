@@ -1,28 +1,38 @@
-"""How methods, schedules and checkpoints are named in tables and figures (one place)."""
+"""How methods, schedules and checkpoints are named in tables and figures: each method's label and row
+order come from its module (curiosft.methods: `Method.label`, `Method.order`), the schedules' from here."""
 
 from __future__ import annotations
 
-METHOD_LABELS = {
-    "base": "Base model", "sft": "SFT", "psft": "PSFT", "curiosft": "CurioSFT",
-    "entropy_reg": "Entropy reg.", "dft": "DFT",
-}
+from curiosft.methods import method_class, method_names
+
+BASE = "base"
 SCHEDULE_LABELS = {"entropy_guided": "entropy-guided", "fixed": "fixed", "annealed": "annealed"}
-# row order: the base model, the baseline, then the methods in the papers' order
-METHOD_ORDER = ["base", "sft", "psft", "curiosft", "entropy_reg", "dft"]
 SCHEDULE_ORDER = ["none", "entropy_guided", "fixed", "annealed"]
 REFERENCE_METHOD = "sft"
 # checkpoints before RL (the base model and the SFT runs): the rows of the pre-RL tables and figures
 PRE_RL = ["base", "sft"]
 
 
+def method_label(method: str) -> str:
+    if method == BASE:
+        return "Base model"
+    return method_class(method).label if method in method_names() else method
+
+
+def method_order() -> list[str]:
+    """Row order: the base model, then the registered methods in their order (the baseline SFT first)."""
+    return [BASE, *method_names()]
+
+
 def run_label(method: str, schedule: str) -> str:
     """`CurioSFT (entropy-guided)`; methods without a teacher have no schedule in their name."""
-    label = METHOD_LABELS.get(method, method)
+    label = method_label(method)
     return label if schedule == "none" else f"{label} ({SCHEDULE_LABELS.get(schedule, schedule)})"
 
 
 def run_sort_key(method: str, schedule: str) -> tuple:
-    m = METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
+    order = method_order()
+    m = order.index(method) if method in order else len(order)
     s = SCHEDULE_ORDER.index(schedule) if schedule in SCHEDULE_ORDER else len(SCHEDULE_ORDER)
     return (m, s, method, schedule)
 
@@ -33,6 +43,9 @@ def ordered_labels(frame) -> list[str]:
     return [run_label(m, s) for m, s in pairs]
 
 
-# every run label the project can produce, in row order: one fixed colour each across all figures
-KNOWN_RUNS = [("base", "none"), ("sft", "none"), ("psft", "none"),
-              *[("curiosft", s) for s in SCHEDULE_ORDER[1:]], ("entropy_reg", "none"), ("dft", "none")]
+def known_runs() -> list[tuple[str, str]]:
+    """Every (method, schedule) the project can produce, in row order: one fixed colour each across all figures."""
+    from curiosft.methods import uses_teacher
+
+    return [(BASE, "none"), *[(m, s) for m in method_names()
+                              for s in (SCHEDULE_ORDER[1:] if uses_teacher(m) else ["none"])]]

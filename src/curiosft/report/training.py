@@ -9,25 +9,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from curiosft.evaluation.records import RecordsError, parse_checkpoint
-
-
-def checkpoint_of(path: Path) -> str:
-    """results/sft/method~M/schedule~S/seed~N/metrics.jsonl -> sft/method~M/schedule~S/seed~N."""
-    parts = path.parent.parts
-    for stage in ("rl", "sft"):
-        if stage in parts:
-            i = len(parts) - 1 - parts[::-1].index(stage)
-            return "/".join(parts[i:])
-    raise RecordsError(f"{path}: not under a results/sft/... or results/rl/... run folder")
+from curiosft.errors import ConfigError
+from curiosft.evaluation.records import RecordsError
+from curiosft.runid import RunId
 
 
 def read_training_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """Columns: checkpoint, stage, method, schedule, seed, step, and one column per logged metric."""
+    """Columns: checkpoint, stage, method, schedule, seed, step, and one column per logged metric.
+
+    The run of each line comes from the line itself (`run`, written by curiosft.runs.merge_metrics), not
+    from the file's path: results may lie under any folder (e.g. /scratch/rl/results).
+    """
     rows = []
     for path in map(Path, paths):
-        checkpoint = checkpoint_of(path)
-        run = parse_checkpoint(checkpoint)
         try:
             lines = path.read_text().splitlines()
         except OSError as exc:
@@ -37,8 +31,14 @@ def read_training_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
                 continue
             try:
                 entry = json.loads(line)
-                rows.append({"checkpoint": checkpoint, **run, "step": int(entry["step"]), **entry["data"]})
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                run = RunId(**entry["run"])
+                rows.append({"checkpoint": run.checkpoint, **run.as_dict(), "step": int(entry["step"]),
+                             **entry["data"]})
+            except KeyError as exc:
+                raise RecordsError(f"training metrics {path}, line {number}, has no {exc} field (written before "
+                                   "metrics lines carried their run); re-run its training job, which re-merges "
+                                   "its attempts without training again") from None
+            except (json.JSONDecodeError, TypeError, ConfigError) as exc:
                 raise RecordsError(f"training metrics {path}, line {number}, is corrupt ({exc}); "
                                    f"re-run its training job") from None
     return pd.DataFrame(rows)

@@ -6,7 +6,9 @@
 - `lifecycle`: `reward_service(...)`, start a server on a free loopback port for one job and stop it after.
 """
 
-# where `curiosft serve-reward` listens unless told otherwise, and its request size limit
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 19876
-DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+# where `curiosft serve-reward` listens unless told otherwise, and its request size limit (curiosft.defaults)
+from curiosft.defaults import REWARD_HOST as DEFAULT_HOST
+from curiosft.defaults import REWARD_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
+from curiosft.defaults import REWARD_PORT as DEFAULT_PORT
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_PORT"]

@@ -13,12 +13,14 @@ import threading
 import time
 from collections.abc import Sequence
 
+from curiosft.errors import CuriosftError
+
 URL_ENV = "CURIOSFT_REWARD_URL"
 # the bearer token, for the server (`curiosft serve-reward`) and its clients alike
 TOKEN_ENV = "CURIOSFT_REWARD_TOKEN"
 
 
-class RewardServerError(RuntimeError):
+class RewardServerError(CuriosftError, RuntimeError):
     """The reward server refused a request or cannot be reached."""
 
 

@@ -1,6 +1,6 @@
 """Start a reward server for one job and stop it after: no manual step, no leftover process.
 
-    with reward_service(workers=2, timeout_s=10) as url:      # or reward_service(url="http://...") to reuse one
+    with reward_service(workers=4) as url:      # or reward_service(url="http://...") to reuse one
         ...  # RewardClient(url) / verl's compute_score(url=url)
 
 The server runs as `python -m curiosft.cli serve-reward --port 0 --ready-file F` in its own process
@@ -21,15 +21,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
+from curiosft.errors import CuriosftError
 from curiosft.reward.client import TOKEN_ENV
 
 
-class RewardServerStartError(RuntimeError):
+class RewardServerStartError(CuriosftError, RuntimeError):
     pass
 
 
 @contextmanager
-def reward_service(*, url: str | None = None, workers: int = 2, timeout_s: float = 10.0, token: str | None = None,
+def reward_service(*, url: str | None = None, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIMEOUT_S, token: str | None = None,
                    host: str = "127.0.0.1", log: str | os.PathLike | None = None,
                    max_body_bytes: int | None = None, start_timeout_s: float = 120.0) -> Iterator[str]:
     """Yield the URL of a running reward server: `url` as given, or one started here for the block."""

@@ -13,6 +13,14 @@ SIGINT/SIGTERM (uvicorn finishes the requests in flight, then the pool stops).
 
 from __future__ import annotations
 
+from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
+from curiosft.errors import CuriosftError
+
+
+class ServeError(CuriosftError, OSError):
+    """The server cannot listen where it was asked to (the message names the address and the fix)."""
+
+
 import json
 import os
 import secrets
@@ -96,7 +104,7 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(*, workers: int = 2, timeout_s: float = 10.0, token: str | None = None,
+def create_app(*, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIMEOUT_S, token: str | None = None,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, ready_file: str | None = None,
                port: int | None = None):
     """The FastAPI app; the scoring pool starts with it (lifespan) and stops with it."""
@@ -152,13 +160,14 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise OSError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port (0: any free one)") \
+        raise ServeError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port (0: any free one)") \
             from None
     sock.listen(2048)
     return sock
 
 
-def serve(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 2, timeout_s: float = 10.0,
+def serve(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = GRADING_WORKERS,
+          timeout_s: float = GRADING_TIMEOUT_S,
           token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
           ready_file: str | None = None, log_level: str = "warning") -> None:
     """Run the server until SIGINT/SIGTERM (blocking)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from curiosft.errors import ConfigError
 from curiosft.evaluation.generation import HFGenerator, SamplingSettings, render_prompt
 from curiosft.evaluation.prompts import EvalPrompt, load_eval_prompts
 from curiosft.io import atomic_path
@@ -40,7 +41,7 @@ def load_prompts(path: str, tokenizer, max_prompt_length: int) -> list[EvalPromp
                if len(tokenizer(render_prompt(tokenizer, p.messages), add_special_tokens=False)["input_ids"])
                <= max_prompt_length]
     if not prompts:
-        raise ValueError(f"{path}: no RL prompt fits data.max_prompt_length={max_prompt_length}")
+        raise ConfigError(f"{path}: no RL prompt fits data.max_prompt_length={max_prompt_length}")
     return prompts
 
 
@@ -48,7 +49,7 @@ def total_steps(n_prompts: int, batch_size: int, epochs: int, max_steps: int | N
     """verl's count: full batches per epoch (the last partial one dropped) x epochs, capped by max_steps."""
     per_epoch = n_prompts // batch_size
     if per_epoch == 0:
-        raise ValueError(f"{n_prompts} RL prompts do not fill one batch of rl.batch_size={batch_size}; "
+        raise ConfigError(f"{n_prompts} RL prompts do not fill one batch of rl.batch_size={batch_size}; "
                          "lower rl.batch_size")
     return min(per_epoch * epochs, max_steps) if max_steps else per_epoch * epochs
 

@@ -20,9 +20,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from curiosft.errors import ConfigError, MissingInputError, StageFailed
 from curiosft.io import atomic_path, write_json
 from curiosft.rl.metrics import curiosft_metrics, metrics_line
+from curiosft.runid import RunId
 from curiosft.runs import export_model, merge_metrics, next_attempt, run_forwarding_signals
+from curiosft.topology import job_topology
 
 RL_MODEL_SUBDIR = "actor/huggingface"
 
@@ -35,10 +38,8 @@ def prepare_run(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, reward_
 
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    from curiosft.launcher.jobs import topology
-
     resolved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    topo = topology(cfg)
+    topo = job_topology(cfg.launcher)
     verl_cfg = build_verl_ppo_config(resolved, run_dir=run_dir, model_path=sft_model, reward_url=reward_url,
                                      reward_token=reward_token, n_gpus_per_node=topo.nproc_per_node,
                                      nnodes=topo.nnodes)
@@ -52,18 +53,17 @@ def prepare_run(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, reward_
 def run_rl(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, progress: bool = True) -> Path:
     """Train GRPO from `sft_model` into run_dir; returns the exported model folder. Re-running after an
     interruption resumes from the latest checkpoint; re-running a finished run only re-exports."""
-    from curiosft.launcher.jobs import topology
     from curiosft.launcher.ray_cluster import ray_cluster
 
     if not Path(sft_model, "config.json").is_file():
-        raise FileNotFoundError(f"no Hugging Face model at {sft_model} (config.json missing); run its SFT job first")
+        raise MissingInputError(f"no Hugging Face model at {sft_model} (config.json missing); run its SFT job first")
     from curiosft.preflight import preflight
 
     preflight("rl", cfg, sft_model=sft_model)
-    topo = topology(cfg)
+    topo = job_topology(cfg.launcher)
     if topo.nnodes > 1:
         if cfg.rl.backend != "verl":
-            raise ValueError(f"rl.backend={cfg.rl.backend!r} runs on one node; use rl.backend=verl for "
+            raise ConfigError(f"rl.backend={cfg.rl.backend!r} runs on one node; use rl.backend=verl for "
                              f"launcher.nodes={topo.nnodes}")
         with ray_cluster(topo, int(cfg.launcher.gpus_per_node)) as head:
             if not head:
@@ -87,7 +87,7 @@ def _run_rl(cfg: DictConfig, run_dir, *, sft_model: str, host: str, progress: bo
         if cfg.rl.backend == "local":
             _train_local(cfg, actor_cfg, run_dir, sft_model=sft_model, url=url, token=token, progress=progress)
         else:
-            _train_verl(run_dir)
+            _train_verl(cfg, run_dir)
     return export_model(run_dir, RL_MODEL_SUBDIR)
 
 
@@ -109,14 +109,14 @@ def _train_local(cfg, actor_cfg, run_dir: Path, *, sft_model: str, url: str, tok
     try:
         trainer.fit(progress=progress)
     finally:
-        merge_metrics(run_dir)
+        merge_metrics(run_dir, RunId.of_config("rl", cfg))
 
 
-def _train_verl(run_dir: Path) -> None:
+def _train_verl(cfg, run_dir: Path) -> None:
     """verl.trainer.main_ppo on the saved config (Ray, FSDP actor, vLLM rollout; GPUs)."""
     env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(next_attempt(run_dir)))
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
     returncode = run_forwarding_signals(cmd, env)
-    merge_metrics(run_dir, rename=curiosft_metrics)
+    merge_metrics(run_dir, RunId.of_config("rl", cfg), rename=curiosft_metrics)
     if returncode != 0:
-        raise RuntimeError(f"verl main_ppo failed (exit {returncode}): {' '.join(cmd)}")
+        raise StageFailed(f"verl main_ppo failed (exit {returncode}): {' '.join(cmd)}")

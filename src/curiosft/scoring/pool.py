@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 
 from pebble import ProcessExpired, ProcessPool
 
+from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
+from curiosft.errors import ConfigError
 from curiosft.scoring.boxed import boxed_match, last_boxed_answer
 from curiosft.scoring.choice import extract_choice
 
 KINDS = ("math", "multiple_choice")
 FORMATS = ("eval", "rl")
 THINK_END = "</think>"
-DEFAULT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,11 @@ def _grade_math_worker(response: str, ground_truth: str) -> tuple[float, str | N
 class ScoringPool:
     """Grades items with `workers` processes; use as a context manager (or call close())."""
 
-    def __init__(self, workers: int = 2, timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIMEOUT_S):
         if workers < 1:
-            raise ValueError(f"scoring workers={workers} must be >= 1")
+            raise ConfigError(f"scoring workers={workers} must be >= 1")
         if timeout_s <= 0:
-            raise ValueError(f"scoring timeout_s={timeout_s} must be > 0")
+            raise ConfigError(f"scoring timeout_s={timeout_s} must be > 0")
         self.timeout_s = timeout_s
         # spawn: the parent may hold torch threads or an event loop, which fork would copy half-broken
         self._pool = ProcessPool(max_workers=workers, initializer=_warm_up,

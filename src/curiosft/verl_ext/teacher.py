@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from curiosft.errors import MissingInputError
+
 
 def _local(t: torch.Tensor) -> torch.Tensor:
     return t.to_local() if hasattr(t, "to_local") else t
@@ -62,7 +64,7 @@ class Teacher:
     def load(self, checkpoint_dir: Path, rank: int) -> None:
         path = self.state_path(checkpoint_dir, rank)
         if not path.is_file():
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"{path} is missing: the checkpoint was not written by a CurioSFT run, so its teacher cannot be "
                 "restored; start the run afresh in an empty directory"
             )

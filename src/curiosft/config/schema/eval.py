@@ -1,0 +1,62 @@
+"""The `eval` section: how checkpoints are sampled and scored (docs/evaluation.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
+from curiosft.errors import choose, require
+
+
+@dataclass
+class EvalConfig:
+    """How checkpoints are evaluated (docs/evaluation.md)."""
+
+    # benchmark names (see curiosft.evaluation.benchmarks: the real ones plus tiny_id / tiny_mc)
+    benchmarks: list[str] = field(default_factory=list)
+    # generation backend: "vllm" (GPU) or "hf" (transformers generate; CPU)
+    backend: str = "vllm"
+    temperature: float = 0.6
+    top_p: float = 1.0
+    # null: no top-k truncation (both backends; transformers would apply 50 otherwise)
+    top_k: Optional[int] = None
+    max_new_tokens: int = 8192
+    # samples per prompt (avg@n, pass@k for k = 1, 2, 4, ... n); per-benchmark exceptions below
+    n_samples: int = 8
+    n_samples_per_benchmark: dict[str, int] = field(default_factory=lambda: {"mmlu_pro": 1})
+    # generation seed (each sample's randomness) and the seed of the multiple-choice option shuffle
+    seed: int = 0
+    shuffle_choices: bool = True
+    shuffle_seed: int = 1234
+    # evaluate only the first N prompts of each benchmark (None: all)
+    limit: Optional[int] = None
+    # hf backend: prompts per generate() call and torch threads per job (several jobs run side by side);
+    # vllm: top log-probs per token for the entropy estimate
+    batch_size: int = 64
+    threads: int = 1
+    entropy_top_k: int = 20
+    # vllm backend
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.85
+    # scoring: math-verify worker processes and the hard per-item timeout (seconds)
+    scoring_workers: int = GRADING_WORKERS
+    scoring_timeout_s: float = GRADING_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        choose(self.backend, ("vllm", "hf"), "eval.backend")
+        require(self.temperature >= 0, f"eval.temperature={self.temperature} must be >= 0")
+        require(0 < self.top_p <= 1, f"eval.top_p={self.top_p} must be in (0, 1]")
+        require(self.top_k is None or self.top_k >= 1, f"eval.top_k={self.top_k} must be >= 1 (or null for off)")
+        require(self.max_new_tokens >= 1, f"eval.max_new_tokens={self.max_new_tokens} must be >= 1")
+        for name, n in {"eval.n_samples": self.n_samples, **{
+                f"eval.n_samples_per_benchmark.{b}": v for b, v in self.n_samples_per_benchmark.items()}}.items():
+            require(n >= 1, f"{name}={n} must be >= 1")
+        require(self.limit is None or self.limit >= 1, f"eval.limit={self.limit} must be >= 1 (or null for all)")
+        require(self.batch_size >= 1, f"eval.batch_size={self.batch_size} must be >= 1")
+        require(self.threads >= 1, f"eval.threads={self.threads} must be >= 1")
+        require(self.scoring_workers >= 1, f"eval.scoring_workers={self.scoring_workers} must be >= 1")
+        require(self.scoring_timeout_s > 0, f"eval.scoring_timeout_s={self.scoring_timeout_s} must be > 0")
+
+    def samples_for(self, benchmark: str) -> int:
+        return self.n_samples_per_benchmark.get(benchmark, self.n_samples)

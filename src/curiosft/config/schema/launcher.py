@@ -1,0 +1,50 @@
+"""The `launcher` group: where a stage's processes run (conf/launcher/*.yaml; site settings in `local`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from omegaconf import MISSING
+
+from curiosft.errors import require
+
+
+@dataclass
+class LauncherConfig:
+    name: str = MISSING
+
+
+@dataclass
+class LocalLauncher(LauncherConfig):
+    name: str = "local"
+    # processes per job (torchrun --nproc-per-node); on CPU keep processes x threads <= cores
+    nproc_per_node: int = 1
+    threads_per_process: int = 2
+
+    def __post_init__(self) -> None:
+        require(self.nproc_per_node >= 1, f"launcher.nproc_per_node={self.nproc_per_node} must be >= 1")
+        require(self.threads_per_process >= 1, f"launcher.threads_per_process={self.threads_per_process} must be >= 1")
+
+
+@dataclass
+class SlurmLauncher(LauncherConfig):
+    name: str = "slurm"
+    partition: Optional[str] = None
+    account: Optional[str] = None
+    qos: Optional[str] = None
+    nodes: int = 1
+    gpus_per_node: int = 8
+    cpus_per_task: int = 64
+    mem_gb: int = 512
+    timeout_min: int = 24 * 60
+    constraint: Optional[str] = None
+    # extra sbatch flags, e.g. {"exclusive": ""}
+    additional_parameters: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require(self.nodes >= 1, f"launcher.nodes={self.nodes} must be >= 1")
+        require(self.gpus_per_node >= 0, f"launcher.gpus_per_node={self.gpus_per_node} must be >= 0")
+        require(self.cpus_per_task >= 1, f"launcher.cpus_per_task={self.cpus_per_task} must be >= 1")
+        require(self.mem_gb >= 1, f"launcher.mem_gb={self.mem_gb} must be >= 1")
+        require(self.timeout_min >= 1, f"launcher.timeout_min={self.timeout_min} must be >= 1")

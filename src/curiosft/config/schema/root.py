@@ -1,0 +1,38 @@
+"""The root config (conf/config.yaml): one option per group plus the shared sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+from curiosft.config.schema.eval import EvalConfig
+from curiosft.config.schema.rl import GRPOConfig
+from curiosft.config.schema.trainer import TrainerConfig
+from curiosft.config.schema.world import WorldConfig
+
+
+@dataclass
+class PathsConfig:
+    # every stage writes below this folder (relative to the working directory)
+    results: str = "results"
+    world: str = "${paths.results}/world"
+    data: str = "${paths.results}/data"
+
+
+@dataclass
+class Config:
+    method: Any = MISSING
+    schedule: Any = MISSING
+    model: Any = MISSING
+    data: Any = MISSING
+    launcher: Any = MISSING
+    rl: GRPOConfig = field(default_factory=GRPOConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    world: WorldConfig = field(default_factory=WorldConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    # the experiment option that was composed (tiny, smoke, paper, ...)
+    experiment: str = MISSING
+    seed: int = 1
