@@ -20,7 +20,7 @@ import yaml
 
 from curiosft.config import ConfigError, compose_config, group_options
 from curiosft.methods import build_method, method_class, method_names, register_method, unregister_method
-from curiosft.verl_ext.losses import VerlLoss
+from curiosft.methods.verl_batch import VerlLoss
 
 BUILT_IN = ["sft", "psft", "curiosft", "entropy_reg", "dft"]
 
@@ -192,7 +192,7 @@ class WeightedSFT(Method):
 
     def loss(self, model_output, data):
         from curiosft.objectives import sft_loss
-        from curiosft.verl_ext.losses import flat_log_probs, global_normalizer
+        from curiosft.methods.verl_batch import flat_log_probs, global_normalizer
 
         log_prob, mask = flat_log_probs(model_output, data)
         loss, metrics = sft_loss(log_prob, mask, normalizer=global_normalizer(data))

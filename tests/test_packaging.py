@@ -53,3 +53,92 @@ def test_cli_sweep_lists_runs(python, repo):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "method~sft/schedule~none/seed~1"
     assert len(proc.stdout.splitlines()) == 8
+
+
+def _import_graph(repo) -> dict[str, set[str]]:
+    """curiosft.<layer> -> the layers it imports (module-level and inside functions alike)."""
+    import ast
+
+    root = repo / "src" / "curiosft"
+    layer = lambda name: ".".join(name.split(".")[:2])  # noqa: E731
+    graph: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        module = ".".join(path.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                if name.startswith("curiosft.") and layer(name) != layer(module):
+                    graph.setdefault(layer(module), set()).add(layer(name))
+    return graph
+
+
+def test_the_layers_import_each_other_without_a_circle(repo):
+    graph = _import_graph(repo)
+    assert "curiosft.methods" in graph["curiosft.verl_ext"]  # the walk sees real edges
+    state: dict[str, str] = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            assert state.get(nxt) != "open", f"import circle: {' -> '.join([*path, nxt])}"
+            if nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    # the leaves import nothing of the project but each other's errors
+    for leaf in ("curiosft.errors", "curiosft.runid", "curiosft.topology", "curiosft.defaults"):
+        assert graph.get(leaf, set()) <= {"curiosft.errors"}, (leaf, graph.get(leaf))
+
+
+def test_composing_a_config_imports_neither_torch_nor_a_stage(python):
+    code = ("import sys; from curiosft.config import compose_config; compose_config(['method=curiosft']); "
+            "bad = [m for m in sys.modules if m == 'torch' or m in ('curiosft.sft', 'curiosft.rl.run')]; "
+            "assert not bad, bad")
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_wheel_install_composes_from_its_own_config_tree(repo, python, tmp_path):
+    """No checkout: the wheel ships curiosft/conf; site settings come from a CURIOSFT_CONF_PATH folder."""
+    import os
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(repo / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(repo / name, project / name)
+    wheel = subprocess.run([python, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                            str(tmp_path / "dist"), str(project)], capture_output=True, text=True, cwd=project)
+    assert wheel.returncode == 0, wheel.stderr[-2000:]
+    (whl,) = (tmp_path / "dist").glob("curiosft-*.whl")
+    site = tmp_path / "site"
+    install = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(whl)],
+                             capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-2000:]
+    shutil.rmtree(project)  # nothing left to read but the installed copy
+    local = tmp_path / "site-conf" / "local"
+    local.mkdir(parents=True)
+    (local / "default.yaml").write_text("# @package _global_\npaths:\n  results: /scratch/team/results\n")
+    code = ("import curiosft, json; from curiosft.config import compose_config; "
+            "c = compose_config(['experiment=paper', 'method=curiosft', 'schedule=fixed']); "
+            "print(json.dumps([curiosft.__file__, c.paths.results, c.schedule.tau, c.method.clip_high "
+            "if 'clip_high' in c.method else None]))")
+    env = {**os.environ, "PYTHONPATH": str(site), "CURIOSFT_CONF_PATH": str(tmp_path / "site-conf")}
+    env.pop("CURIOSFT_CONF", None)
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    package_file, results, tau, _ = json.loads(proc.stdout.splitlines()[-1])
+    assert package_file.startswith(str(site)) and results == "/scratch/team/results" and tau == 1.3
+
+
+def test_every_relative_link_of_the_docs_resolves(repo):
+    pages = [repo / "README.md", *(repo / "docs").glob("*.md"), repo / "results" / "README.md"]
+    broken = [(page.name, url) for page in pages for url in re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+              if not url.startswith(("http", "mailto", "#")) and not (page.parent / url.split("#")[0]).exists()]
+    assert not broken

@@ -72,7 +72,7 @@ class Method:
     def loss(self, model_output, data):
         """verl's loss on one packed micro-batch: (scalar loss with grad, metrics of `<name>_sum` floats and
         `tokens`). model_output holds jagged per-token `log_probs` and `entropy` (and the logits hook's
-        outputs); the loss is normalised by the global batch's tokens (curiosft.verl_ext.losses)."""
+        outputs); the loss is normalised by the global batch's tokens (curiosft.methods.verl_batch)."""
         raise NotImplementedError(f"method {self.name!r} defines no loss")
 
     def logits_hook(self, student_logits, data) -> dict:

@@ -51,7 +51,7 @@ class CurioSFT(Method):
 
     def __init__(self, cfg, schedule=None) -> None:
         from curiosft.objectives import build_schedule
-        from curiosft.verl_ext.losses import TauHistogram
+        from curiosft.methods.verl_batch import TauHistogram
 
         super().__init__(cfg, schedule)
         self.schedule = build_schedule(schedule)
@@ -83,7 +83,7 @@ class CurioSFT(Method):
 
     def loss(self, model_output, data):
         from curiosft.objectives import masked_token_mean
-        from curiosft.verl_ext.losses import global_normalizer, response_mask
+        from curiosft.methods.verl_batch import global_normalizer, response_mask
 
         per_token = model_output["curio_loss"].values()
         mask = response_mask(data, per_token.dtype)
@@ -96,7 +96,7 @@ class CurioSFT(Method):
 
     # ------------------------------------------------------------------------------ step hooks
     def setup(self, trainer) -> None:
-        from curiosft.verl_ext.teacher import Teacher
+        from curiosft.methods.teacher import Teacher
 
         self.engine = trainer.engine
         self.teacher = Teacher.from_engine(trainer.engine, sync_every=int(self.cfg.sync_every),

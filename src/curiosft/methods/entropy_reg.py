@@ -34,7 +34,7 @@ class EntropyReg(Method):
 
     def loss(self, model_output, data):
         from curiosft.objectives import entropy_reg_loss
-        from curiosft.verl_ext.losses import flat_log_probs, global_normalizer
+        from curiosft.methods.verl_batch import flat_log_probs, global_normalizer
 
         log_prob, mask = flat_log_probs(model_output, data)
         entropy = model_output["entropy"].values()

@@ -41,7 +41,7 @@ class PSFT(Method):
 
     def loss(self, model_output, data):
         from curiosft.objectives import psft_loss
-        from curiosft.verl_ext.losses import flat_log_probs, global_normalizer
+        from curiosft.methods.verl_batch import flat_log_probs, global_normalizer
 
         log_prob, mask = flat_log_probs(model_output, data)
         # no old log-probs (e.g. verl evaluating the loss outside a step): the ratio is 1, SFT's gradient

@@ -22,7 +22,7 @@ class SFT(Method):
 
     def loss(self, model_output, data):
         from curiosft.objectives import sft_loss
-        from curiosft.verl_ext.losses import flat_log_probs, global_normalizer
+        from curiosft.methods.verl_batch import flat_log_probs, global_normalizer
 
         log_prob, mask = flat_log_probs(model_output, data)
         return sft_loss(log_prob, mask, normalizer=global_normalizer(data))

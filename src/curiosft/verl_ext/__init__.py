@@ -1,1 +1,2 @@
-"""curiosft's extensions of verl: the CPU platform plugin and the SFT trainer with pluggable objectives."""
+"""curiosft's extensions of verl: the CPU platform plugin, the trainer configs, and the SFT trainer that runs
+the registered method (curiosft.methods) on verl's engine."""

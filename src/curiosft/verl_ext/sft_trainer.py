@@ -21,7 +21,7 @@ from verl.utils import tensordict_utils as tu
 
 from curiosft.io import write_json
 from curiosft.methods import build_method
-from curiosft.verl_ext.losses import VerlLoss, aggregate
+from curiosft.methods.verl_batch import VerlLoss, aggregate
 
 
 class CuriosftSFTTrainer(SFTTrainer):

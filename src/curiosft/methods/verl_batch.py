@@ -1,4 +1,4 @@
-"""The bridge between a curiosft method (curiosft.methods) and verl's loss interface.
+"""verl's packed micro-batch as a method sees it, and the bridge between a method and verl's loss interface.
 
 verl's FSDP engine calls `loss_fn(model_output, data, dp_group) -> (loss, metrics)` per packed micro-batch,
 with per-token log-probs (and entropy, with grad) as jagged tensors; `VerlLoss(method)` is that function
