@@ -142,3 +142,40 @@ def test_every_relative_link_of_the_docs_resolves(repo):
     broken = [(page.name, url) for page in pages for url in re.findall(r"\]\(([^)\s]+)\)", page.read_text())
               if not url.startswith(("http", "mailto", "#")) and not (page.parent / url.split("#")[0]).exists()]
     assert not broken
+
+
+def test_every_project_error_is_a_curiosft_error():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import curiosft
+    from curiosft.errors import CuriosftError
+
+    skip = {"curiosft.verl_ext.sft_worker", "curiosft.train", "curiosft.methods.teacher"}
+    errors = {}
+    for info in pkgutil.walk_packages(curiosft.__path__, "curiosft."):
+        if info.name in skip or info.name.startswith("curiosft.verl_ext"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if inspect.isclass(obj) and issubclass(obj, Exception) and obj.__module__ == info.name:
+                errors[f"{info.name}.{name}"] = obj
+    assert len(errors) >= 10, sorted(errors)
+    assert [name for name, cls in errors.items() if not issubclass(cls, CuriosftError)] == []
+
+
+def test_a_user_error_is_one_line_and_a_bug_keeps_its_traceback(python, tmp_path):
+    proc = subprocess.run([python, "-m", "curiosft.cli", "prepare-data", "nosuch", "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == ("curiosft prepare-data: unknown data set 'nosuch'; choose one of "
+                                   + proc.stderr.split("choose one of ", 1)[1].strip())
+    # a bad config value: one line naming it
+    proc = subprocess.run([python, "-m", "curiosft.cli", "config", "method=psft", "method.clip_low=-1"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "method.clip_low=-1.0" in proc.stderr
+    # not a CuriosftError: the traceback stays (here a TypeError from inside the package)
+    code = "from curiosft.cli import main; import curiosft.cli as c; c.cmd_datasets = None; main(['datasets'])"
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr

@@ -19,8 +19,8 @@ class LauncherConfig:
 class LocalLauncher(LauncherConfig):
     name: str = "local"
     # processes per job (torchrun --nproc-per-node); on CPU keep processes x threads <= cores
-    nproc_per_node: int = 1
-    threads_per_process: int = 2
+    nproc_per_node: int = MISSING
+    threads_per_process: int = MISSING
 
     def __post_init__(self) -> None:
         require(self.nproc_per_node >= 1, f"launcher.nproc_per_node={self.nproc_per_node} must be >= 1")
@@ -33,11 +33,11 @@ class SlurmLauncher(LauncherConfig):
     partition: Optional[str] = None
     account: Optional[str] = None
     qos: Optional[str] = None
-    nodes: int = 1
-    gpus_per_node: int = 8
-    cpus_per_task: int = 64
-    mem_gb: int = 512
-    timeout_min: int = 24 * 60
+    nodes: int = MISSING
+    gpus_per_node: int = MISSING
+    cpus_per_task: int = MISSING
+    mem_gb: int = MISSING
+    timeout_min: int = MISSING
     constraint: Optional[str] = None
     # extra sbatch flags, e.g. {"exclusive": ""}
     additional_parameters: dict[str, Any] = field(default_factory=dict)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from omegaconf import MISSING
+
 from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
 from curiosft.errors import choose, require
 
@@ -38,34 +40,34 @@ class GRPOConfig:
     """
 
     name: str = "grpo"
-    backend: str = "verl"
+    backend: str = MISSING
     # rollouts per prompt, sampled at this temperature / top_p
-    n_rollouts: int = 8
-    temperature: float = 1.0
-    top_p: float = 1.0
+    n_rollouts: int = MISSING
+    temperature: float = MISSING
+    top_p: float = MISSING
     # null: no top-k truncation
     top_k: Optional[int] = None
     # prompts per step; prompts per optimizer step (x n_rollouts sequences); epochs over each batch
-    batch_size: int = 128
-    mini_batch_size: int = 32
-    micro_batch_size_per_device: int = 4
+    batch_size: int = MISSING
+    mini_batch_size: int = MISSING
+    micro_batch_size_per_device: int = MISSING
     ppo_epochs: int = 1
-    lr: float = 1e-6
+    lr: float = MISSING
     warmup_steps: int = 0
     weight_decay: float = 0.01
     grad_clip: float = 1.0
-    clip_ratio: float = 0.2
+    clip_ratio: float = MISSING
     # the release uses neither (0: off)
-    kl_loss_coef: float = 0.0
-    entropy_coeff: float = 0.0
-    loss_agg_mode: str = "token-mean"
+    kl_loss_coef: float = MISSING
+    entropy_coeff: float = MISSING
+    loss_agg_mode: str = MISSING
     # GRPO divides the group-centred reward by the group's std (False: Dr. GRPO)
-    norm_adv_by_std: bool = True
+    norm_adv_by_std: bool = MISSING
     # None: data.max_response_length
-    max_response_length: Optional[int] = None
-    epochs: int = 1
+    max_response_length: Optional[int] = MISSING
+    epochs: int = MISSING
     max_steps: Optional[int] = None
-    save_freq: int = 50
+    save_freq: int = MISSING
     # local backend: torch threads and prompts per generate() call; verl backend: vLLM settings
     threads: int = 2
     rollout_batch_size: int = 64

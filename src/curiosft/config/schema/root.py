@@ -8,7 +8,6 @@ from typing import Any
 from omegaconf import MISSING
 
 from curiosft.config.schema.eval import EvalConfig
-from curiosft.config.schema.rl import GRPOConfig
 from curiosft.config.schema.trainer import TrainerConfig
 from curiosft.config.schema.world import WorldConfig
 
@@ -28,7 +27,7 @@ class Config:
     model: Any = MISSING
     data: Any = MISSING
     launcher: Any = MISSING
-    rl: GRPOConfig = field(default_factory=GRPOConfig)
+    rl: Any = MISSING  # the `rl` group (conf/rl/grpo.yaml, typed by GRPOConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     world: WorldConfig = field(default_factory=WorldConfig)
