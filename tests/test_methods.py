@@ -255,6 +255,18 @@ def test_a_registered_name_cannot_be_taken_twice():
     assert method_class("sft").__name__ == "SFT"
 
 
+def test_a_method_without_a_loss_is_refused_at_registration():
+    from curiosft.methods import Method, MethodConfig
+
+    class NoLoss(Method):
+        name = "no_loss"
+        config = type("NoLossConfig", (MethodConfig,), {"name": "no_loss"})
+
+    with pytest.raises(TypeError, match="does not define loss"):
+        register_method(NoLoss)
+    assert "no_loss" not in method_names()
+
+
 @pytest.mark.verl
 @pytest.mark.timeout(600)
 def test_a_new_method_trains_through_verl(own_method, smoke_world, tmp_path):

@@ -30,6 +30,7 @@ import torch and verl inside their hooks.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,7 +47,7 @@ class MethodConfig:
     uses_teacher: bool = False
 
 
-class Method:
+class Method(ABC):
     """One SFT objective on verl's trainer; instances are built per run from the composed config."""
 
     name: ClassVar[str]
@@ -64,20 +65,19 @@ class Method:
     def uses_teacher(cls) -> bool:
         return bool(cls.config.uses_teacher)
 
-    @property
-    def uses_logits_hook(self) -> bool:
-        return type(self).logits_hook is not Method.logits_hook
-
     # ------------------------------------------------------------------------------ the objective
+    @abstractmethod
     def loss(self, model_output, data):
         """verl's loss on one packed micro-batch: (scalar loss with grad, metrics of `<name>_sum` floats and
         `tokens`). model_output holds jagged per-token `log_probs` and `entropy` (and the logits hook's
         outputs); the loss is normalised by the global batch's tokens (curiosft.methods.verl_batch)."""
-        raise NotImplementedError(f"method {self.name!r} defines no loss")
 
     def logits_hook(self, student_logits, data) -> dict:
-        """Per-token outputs [1, tokens] from the student's full logits [1, tokens, vocab] (with grad)."""
-        raise NotImplementedError
+        """Per-token outputs [1, tokens] from the student's full logits [1, tokens, vocab] (with grad).
+
+        verl calls it only when the step asked for it (`distillation_use_topk` in the method's train_step)."""
+        raise RuntimeError(f"verl passed student logits to method {self.name!r}, whose train_step did not ask "
+                           "for them (distillation_use_topk) and which defines no logits_hook")
 
     # ------------------------------------------------------------------------------ step hooks
     def setup(self, trainer) -> None:

@@ -50,8 +50,8 @@ class CurioSFT(Method):
     order = 30
 
     def __init__(self, cfg, schedule=None) -> None:
-        from curiosft.objectives import build_schedule
         from curiosft.methods.verl_batch import TauHistogram
+        from curiosft.objectives import build_schedule
 
         super().__init__(cfg, schedule)
         self.schedule = build_schedule(schedule)
@@ -82,8 +82,8 @@ class CurioSFT(Method):
         return {k: v.unsqueeze(0) for k, v in values.items()}
 
     def loss(self, model_output, data):
-        from curiosft.objectives import masked_token_mean
         from curiosft.methods.verl_batch import global_normalizer, response_mask
+        from curiosft.objectives import masked_token_mean
 
         per_token = model_output["curio_loss"].values()
         mask = response_mask(data, per_token.dtype)

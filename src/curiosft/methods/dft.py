@@ -21,8 +21,8 @@ class DFT(Method):
     order = 50
 
     def loss(self, model_output, data):
-        from curiosft.objectives import dft_loss
         from curiosft.methods.verl_batch import flat_log_probs, global_normalizer
+        from curiosft.objectives import dft_loss
 
         log_prob, mask = flat_log_probs(model_output, data)
         return dft_loss(log_prob, mask, normalizer=global_normalizer(data))

@@ -33,8 +33,8 @@ class EntropyReg(Method):
     order = 40
 
     def loss(self, model_output, data):
-        from curiosft.objectives import entropy_reg_loss
         from curiosft.methods.verl_batch import flat_log_probs, global_normalizer
+        from curiosft.objectives import entropy_reg_loss
 
         log_prob, mask = flat_log_probs(model_output, data)
         entropy = model_output["entropy"].values()

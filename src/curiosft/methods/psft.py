@@ -40,8 +40,8 @@ class PSFT(Method):
     order = 20
 
     def loss(self, model_output, data):
-        from curiosft.objectives import psft_loss
         from curiosft.methods.verl_batch import flat_log_probs, global_normalizer
+        from curiosft.objectives import psft_loss
 
         log_prob, mask = flat_log_probs(model_output, data)
         # no old log-probs (e.g. verl evaluating the loss outside a step): the ratio is 1, SFT's gradient

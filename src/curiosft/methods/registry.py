@@ -14,6 +14,8 @@ def register_method(cls: type[Method]) -> type[Method]:
         raise TypeError(f"{cls!r} is not a curiosft.methods.Method subclass")
     if not (isinstance(getattr(cls, "config", None), type) and issubclass(cls.config, MethodConfig)):
         raise TypeError(f"method {cls.__name__} needs `config`, a MethodConfig dataclass")
+    if cls.__abstractmethods__:
+        raise TypeError(f"method {cls.__name__} does not define {', '.join(sorted(cls.__abstractmethods__))}")
     if cls.config.name != cls.name:
         raise TypeError(f"method {cls.name!r}: its config's name default is {cls.config.name!r}")
     previous = _METHODS.get(cls.name)

@@ -3,7 +3,7 @@ order come from its module (curiosft.methods: `Method.label`, `Method.order`), t
 
 from __future__ import annotations
 
-from curiosft.methods import method_class, method_names
+from curiosft.methods import method_class, method_names, uses_teacher
 
 BASE = "base"
 SCHEDULE_LABELS = {"entropy_guided": "entropy-guided", "fixed": "fixed", "annealed": "annealed"}
@@ -45,7 +45,5 @@ def ordered_labels(frame) -> list[str]:
 
 def known_runs() -> list[tuple[str, str]]:
     """Every (method, schedule) the project can produce, in row order: one fixed colour each across all figures."""
-    from curiosft.methods import uses_teacher
-
     return [(BASE, "none"), *[(m, s) for m in method_names()
                               for s in (SCHEDULE_ORDER[1:] if uses_teacher(m) else ["none"])]]
