@@ -4,6 +4,8 @@ pathological inputs.
     python benchmarks/reward_server.py                    # 2,000 pairs, 2 workers, 10 s timeout
     python benchmarks/reward_server.py --timeout 2        # quicker latency part
 
+0. Grader throughput (target >= 0.9x): the default grader against the release's, in-process on the same
+   pairs (the corrected grader must not cost the RL reward its speed).
 1. Throughput (target >= 0.85x): the same 2,000 (response, ground truth) pairs (curiosft.reward.loadgen:
    boxed integers, fractions and expressions for math-verify, missing </think>) scored (a) in-process by
    one `ScoringPool.score` call, the baseline, and (b) through a server started by `reward_service`
@@ -22,12 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from curiosft.reward.client import RewardClient
 from curiosft.reward.lifecycle import reward_service
 from curiosft.reward.loadgen import make_pairs
-from curiosft.scoring import ScoreItem, ScoringPool
+from curiosft.scoring import DEFAULT_GRADER, ScoreItem, ScoringPool
 
 
-def in_process(pairs, workers: int, timeout: float) -> float:
+def in_process(pairs, workers: int, timeout: float, grader: str = DEFAULT_GRADER) -> float:
     items = [ScoreItem(p["response"], p["ground_truth"]) for p, _ in pairs]
-    with ScoringPool(workers, timeout) as pool:
+    with ScoringPool(workers, timeout, grader) as pool:
         pool.score(items[:8], "rl")  # workers started and warm, as in a running server
         started = time.perf_counter()
         grades = pool.score(items, "rl")
@@ -81,7 +83,13 @@ def main() -> None:
     args = parser.parse_args()
 
     pairs = make_pairs(args.pairs, seed=0)
+    release = in_process(pairs, args.workers, args.timeout, "release")
     baseline = in_process(pairs, args.workers, args.timeout)
+    grader_ratio = release / baseline
+    print(f"graders: {args.pairs} pairs in-process, {args.workers} scoring workers")
+    print(f"  release grader                 {release:7.2f} s  ({args.pairs / release:7.0f} items/s)  baseline")
+    print(f"  {DEFAULT_GRADER} grader (default)     {baseline:7.2f} s  ({args.pairs / baseline:7.0f} items/s)")
+    print(f"  ratio default/release: {grader_ratio:.2f}x  (target >= 0.9x: {'met' if grader_ratio >= 0.9 else 'NOT met'})")
     with reward_service(workers=args.workers, timeout_s=args.timeout) as url:
         served = over_http(pairs, url, args.clients, args.batch)
         mixed = make_pairs(args.latency_requests, pathological_fraction=0.05, seed=1)

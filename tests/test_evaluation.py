@@ -125,6 +125,9 @@ def test_evaluate_checkpoint_writes_one_record_per_prompt_and_sample(smoke_model
     assert set(records["split"]) == {"ood"} and set(records["kind"]) == {"multiple_choice"}
     assert sorted(set(records["prompt_id"])) == [0, 1, 2, 3, 4]
     assert records["reason"].isin(["correct choice", "wrong choice", "no choice found"]).all()
+    # each record names its grader and keeps the options it was graded against (curiosft regrade needs them)
+    assert set(records["grader"]) == {"curiosft"} and set(records["grader_version"]) == {"2"}
+    assert all(len(c) == 4 for c in records["choices"])
     with pytest.raises(FileNotFoundError, match="no Hugging Face model at"):
         evaluate_checkpoint(eval_cfg, model_dir=str(tmp_path), benchmark="tiny_mc",
                             data_file=str(smoke_model / "data" / "test_mc.parquet"), out=str(out), checkpoint="base")

@@ -42,7 +42,21 @@ def test_scores_come_back_in_order_with_reasons(client):
     assert [r["score"] for r in results] == [expected for _, expected in pairs]
     assert all(r["reason"] for r in results)
     reasons = {r["reason"] for r in results}
-    assert {"boxed match", "math-verify match", "no </think> (rl format)"} <= reasons
+    # text matches decided without a worker, values compared in the workers, a missing </think>
+    assert {"boxed match", "equal value", "no </think> (rl format)"} <= reasons
+
+
+def test_the_server_names_its_grader_and_a_run_refuses_a_server_with_another(url, client):
+    health = client.health()
+    assert (health["grader"], health["grader_version"]) == ("curiosft", "2")
+    reply = post(url, {"items": [{"response": "<think></think>\\boxed{1}", "ground_truth": "1"}]}).json()
+    assert reply["grader"] == "curiosft-2"
+    with reward_service(url=url, token=TOKEN, grader="curiosft") as same:
+        assert same == url
+    with pytest.raises(RewardServerError, match=r"grades with curiosft-2, the run with release-1 \(scoring.grader="
+                                                r"release\); restart it with --grader release"):
+        with reward_service(url=url, token=TOKEN, grader="release"):
+            pass
 
 
 def test_eval_format_grades_the_whole_response_and_choices_are_graded_by_letter(client):

@@ -1,4 +1,6 @@
-"""Scoring: math-verify + last-boxed grading in worker processes, multiple-choice letter extraction."""
+"""Scoring: the default grader in worker processes (final answer, value comparison), multiple-choice extraction.
+
+The grading corpus (tests/data/grading, tests/test_grading_corpus.py) holds the cases from public reports."""
 
 from __future__ import annotations
 
@@ -101,8 +103,8 @@ def test_pool_scores_in_order_with_reasons(pool):
     grades = pool.score(items)
     assert [g.score for g in grades] == [1.0, 1.0, 0.0, 0.0, 1.0, 0.0]
     assert grades[0] == Grade(1.0, "1017", "boxed match")
-    assert grades[1].reason == "math-verify match"
-    assert grades[3].reason == "no boxed answer"
+    assert grades[1].reason == "equal value"
+    assert grades[3].reason == "no final answer"
     assert grades[5].extracted == "A"
 
 
@@ -140,7 +142,8 @@ def test_pathological_inputs_finish_within_the_timeout(pool):
 
 def test_a_hung_item_scores_zero_with_a_timeout_reason():
     with ScoringPool(workers=1, timeout_s=0.5) as pool:
-        grades = pool.score([ScoreItem("\\boxed{2^{2^{2^{2^{2^{100000}}}}}}", "1"), ScoreItem("\\boxed{\\frac12}", "0.5")])
+        # sympy evaluates the power tower without end: only the pool's hard timeout stops it
+        grades = pool.score([ScoreItem("\\boxed{9^{9^{9^{9^{9^{9}}}}}}", "1"), ScoreItem("\\boxed{\\frac12}", "0.5")])
     assert grades[0].score == 0.0 and grades[0].reason.startswith("timeout after 0.5 s")
     assert grades[1].score == 1.0
 

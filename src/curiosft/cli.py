@@ -112,11 +112,22 @@ def cmd_report(args: argparse.Namespace) -> None:
         print(path)
 
 
+def cmd_regrade(args: argparse.Namespace) -> None:
+    from curiosft.evaluation.regrade import format_summary, regrade
+    from curiosft.scoring import get_grader
+
+    summary, _ = regrade(args.records, args.grader, workers=args.workers, timeout_s=args.timeout, out=args.out)
+    print(format_summary(summary, get_grader(args.grader).tag))
+    if args.out:
+        print(f"\nregraded copies under {args.out} (the inputs are unchanged)")
+
+
 def cmd_serve_reward(args: argparse.Namespace) -> None:
     from curiosft.reward.server import serve
 
     serve(host=args.host, port=args.port, workers=args.workers, timeout_s=args.timeout, token=args.token,
-          max_body_bytes=args.max_body_bytes, ready_file=args.ready_file, log_level=args.log_level)
+          max_body_bytes=args.max_body_bytes, ready_file=args.ready_file, log_level=args.log_level,
+          grader=args.grader)
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -130,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     from curiosft import reward
     from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
     from curiosft.runid import RUN_PATTERN
+    from curiosft.scoring.graders import DEFAULT_GRADER, grader_names
 
     parser = argparse.ArgumentParser(prog="curiosft", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -195,11 +207,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (tables/ and figures/ below it)")
     p.add_argument("--what", choices=["tables", "figures", "all"], default="all")
 
+    p = add("regrade", cmd_regrade, "re-score per-sample records with another grader and count the verdicts "
+            "that change per benchmark and method (the inputs are only read)", overrides=False)
+    p.add_argument("records", nargs="+", help="evaluation record files (.jsonl)")
+    p.add_argument("--grader", default=DEFAULT_GRADER, choices=grader_names(), help="grader to apply")
+    p.add_argument("--workers", type=int, default=GRADING_WORKERS, help="math grading worker processes")
+    p.add_argument("--timeout", type=float, default=GRADING_TIMEOUT_S, help="hard per-item grading timeout, seconds")
+    p.add_argument("--out", help="also write the regraded records here (<out>/<checkpoint>/<benchmark>.jsonl)")
+
     p = add("serve-reward", cmd_serve_reward, "serve the RL reward (POST /score, GET /health) until stopped",
             overrides=False)
     p.add_argument("--host", default=reward.DEFAULT_HOST, help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=reward.DEFAULT_PORT, help="port (0: any free one; see --ready-file)")
-    p.add_argument("--workers", type=int, default=GRADING_WORKERS, help="math-verify worker processes")
+    p.add_argument("--grader", default=DEFAULT_GRADER, choices=grader_names(),
+                   help="grader (scoring.grader; docs/grading.md)")
+    p.add_argument("--workers", type=int, default=GRADING_WORKERS, help="math grading worker processes")
     p.add_argument("--timeout", type=float, default=GRADING_TIMEOUT_S, help="hard per-item grading timeout, seconds")
     p.add_argument("--token", help="require `Authorization: Bearer TOKEN` (default: $CURIOSFT_REWARD_TOKEN, if set)")
     p.add_argument("--max-body-bytes", type=int, default=reward.DEFAULT_MAX_BODY_BYTES,

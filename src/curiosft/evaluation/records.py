@@ -42,8 +42,14 @@ SCHEMA = pa.schema([
     ("finish_reason", pa.string()),  # stop (end-of-turn / eos token) | length (max_new_tokens reached)
     ("mean_entropy", pa.float64()),
     ("choice_order", pa.list_(pa.int64())),
+    ("choices", pa.list_(pa.string())),  # multiple choice: the option texts as shown (null for math)
+    ("grader", pa.string()),             # curiosft.scoring.graders: the grader's name ...
+    ("grader_version", pa.string()),     # ... and version (a change that can flip a verdict bumps it)
 ])
 FIELDS = tuple(SCHEMA.names)
+# null allowed: no answer found, no top-k; math records have no choices; records written before graders had
+# names lack the grader (they were graded by what is now the `release` grader)
+NULLABLE = ("extracted", "top_k", "choices", "grader", "grader_version")
 # what the metrics need (reading skips the response text)
 METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "benchmark", "split", "prompt_id", "sample",
                  "n_samples", "score", "response_length", "mean_entropy")
@@ -83,7 +89,7 @@ def _read_one(path: Path, columns: Sequence[str]) -> pa.Table:
     if table.num_rows == 0:
         raise RecordsError(f"record file {path} is empty; delete it and re-run its evaluation")
     for name in columns:
-        if name not in ("extracted", "top_k") and table.column(name).null_count:
+        if name not in NULLABLE and table.column(name).null_count:
             raise RecordsError(f"record file {path}: {table.column(name).null_count} records lack field {name!r}; "
                                f"delete it and re-run its evaluation")
     return table

@@ -25,21 +25,26 @@ def run_eval(cfg, out: str, *, threads: int | None = None, **kwargs) -> dict:
     section; threads default to the job's (curiosft.topology: processes x threads per process)."""
     from omegaconf import OmegaConf
 
-    from curiosft.config.schema import EvalConfig
+    from curiosft.config.schema import EvalConfig, ScoringConfig
     from curiosft.topology import job_topology
 
     topo = job_topology(cfg.launcher)
     threads = threads or topo.threads_per_process * topo.nproc_per_node
     eval_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval))
-    return evaluate_checkpoint(eval_cfg, out=out, threads=threads, **kwargs)
+    scoring = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ScoringConfig), cfg.scoring))
+    return evaluate_checkpoint(eval_cfg, out=out, threads=threads, scoring=scoring, **kwargs)
 
 
 def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: str, out: str, checkpoint: str,
-                        threads: int | None = None, max_model_len: int | None = None) -> dict:
+                        threads: int | None = None, max_model_len: int | None = None, scoring=None) -> dict:
     """Write `out` (JSONL records) and return a summary {benchmark, checkpoint, records, accuracy, ...}.
 
-    `eval_cfg` is the `eval` section of the composed config (curiosft.config.schema.EvalConfig).
+    `eval_cfg` is the `eval` section of the composed config (curiosft.config.schema.EvalConfig), `scoring`
+    its `scoring` section (ScoringConfig; default: the default grader); every record names the grader.
     """
+    from curiosft.config.schema import ScoringConfig
+
+    scoring = scoring or ScoringConfig()
     spec = get_benchmark(benchmark)
     run = RunId.parse(checkpoint).as_dict()
     if not Path(model_dir, "config.json").is_file():
@@ -52,7 +57,7 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
                                 shuffle_seed=eval_cfg.shuffle_seed, limit=eval_cfg.limit)
     settings = sampling_settings(eval_cfg, benchmark)
     # the scoring workers start while the model loads and generates
-    with ScoringPool(eval_cfg.scoring_workers, eval_cfg.scoring_timeout_s) as pool:
+    with ScoringPool(eval_cfg.scoring_workers, scoring.timeout_s, scoring.grader) as pool:
         started = time.perf_counter()
         generator = make_generator(eval_cfg.backend, model_dir, eval_cfg, threads=threads,
                                    max_model_len=max_model_len)
@@ -68,6 +73,8 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
             "top_p": settings.top_p, "top_k": settings.top_k, "ground_truth": p.ground_truth, "response": c.text,
             "extracted": g.extracted, "score": g.score, "reason": g.reason, "response_length": c.num_tokens,
             "finish_reason": c.finish_reason, "mean_entropy": c.mean_entropy, "choice_order": p.choice_order,
+            "choices": list(p.choices) if p.kind == "multiple_choice" else None,
+            "grader": pool.grader.name, "grader_version": pool.grader.version,
         }
         for (p, i, c), g in zip(pairs, grades)
     ]

@@ -44,7 +44,9 @@ def synthetic_records(checkpoint: str, benchmark: str, *, prompts: int = 20, n: 
                 "ground_truth": str(prompt_id), "response": ("x" * response_chars) + f" \\boxed{{{answer}}}",
                 "extracted": answer, "score": float(correct), "reason": "boxed match" if correct else "wrong answer",
                 "response_length": rng.randint(20, 200), "finish_reason": "stop", "mean_entropy": max(0.0, rng.gauss(entropy, 0.05)),
-                "choice_order": [],
+                "choice_order": [], "choices": None,
+                # drawn, not graded (benchmarks and report tests): no grader scored these
+                "grader": "synthetic", "grader_version": "0",
             }
 
 

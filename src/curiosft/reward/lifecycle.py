@@ -23,7 +23,8 @@ from pathlib import Path
 
 from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
 from curiosft.errors import CuriosftError
-from curiosft.reward.client import TOKEN_ENV
+from curiosft.reward.client import TOKEN_ENV, RewardClient, RewardServerError
+from curiosft.scoring.graders import DEFAULT_GRADER, get_grader
 
 
 class RewardServerStartError(CuriosftError, RuntimeError):
@@ -31,11 +32,14 @@ class RewardServerStartError(CuriosftError, RuntimeError):
 
 
 @contextmanager
-def reward_service(*, url: str | None = None, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIMEOUT_S, token: str | None = None,
-                   host: str = "127.0.0.1", log: str | os.PathLike | None = None,
-                   max_body_bytes: int | None = None, start_timeout_s: float = 120.0) -> Iterator[str]:
-    """Yield the URL of a running reward server: `url` as given, or one started here for the block."""
+def reward_service(*, url: str | None = None, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIMEOUT_S,
+                   token: str | None = None, grader: str = DEFAULT_GRADER, host: str = "127.0.0.1",
+                   log: str | os.PathLike | None = None, max_body_bytes: int | None = None,
+                   start_timeout_s: float = 120.0) -> Iterator[str]:
+    """Yield the URL of a running reward server: `url` as given (it must grade with `grader`: checked on its
+    /health, RewardServerError otherwise), or one started here for the block with `grader`."""
     if url:
+        check_server_grader(url.rstrip("/"), grader, token)
         yield url.rstrip("/")
         return
     with tempfile.TemporaryDirectory(prefix="curiosft-reward-") as tmp:
@@ -43,7 +47,8 @@ def reward_service(*, url: str | None = None, workers: int = GRADING_WORKERS, ti
         log_path = Path(log) if log else Path(tmp) / "server.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "curiosft.cli", "serve-reward", "--host", host, "--port", "0",
-               "--workers", str(workers), "--timeout", str(timeout_s), "--ready-file", str(ready)]
+               "--workers", str(workers), "--timeout", str(timeout_s), "--grader", grader,
+               "--ready-file", str(ready)]
         if max_body_bytes:
             cmd += ["--max-body-bytes", str(max_body_bytes)]
         env = dict(os.environ)
@@ -56,6 +61,24 @@ def reward_service(*, url: str | None = None, workers: int = GRADING_WORKERS, ti
             yield f"http://{host}:{port}"
         finally:
             stop(proc)
+
+
+def check_server_grader(url: str, grader: str, token: str | None = None) -> None:
+    """RewardServerError unless the server at `url` grades with `grader` (name and version, from /health):
+    the rewards must come from the grader the run's tables use."""
+    import requests
+
+    wanted = get_grader(grader)
+    try:
+        health = RewardClient(url, token=token).health()
+    except requests.RequestException as exc:
+        raise RewardServerError(f"reward server {url} does not answer GET /health ({type(exc).__name__}); start it "
+                                f"(curiosft serve-reward) or set rl.reward.url=null to start one per job") from None
+    served = f"{health.get('grader', 'unknown')}-{health.get('grader_version', '?')}"
+    if served != wanted.tag:
+        raise RewardServerError(f"reward server {url} grades with {served}, the run with {wanted.tag} "
+                                f"(scoring.grader={grader}); restart it with --grader {grader} or set "
+                                f"scoring.grader to the server's")
 
 
 def _wait_ready(proc: subprocess.Popen, ready: Path, log_path: Path, timeout_s: float) -> int:

@@ -1,8 +1,8 @@
 """`curiosft serve-reward`: score batches of responses over HTTP with the shared scoring pool.
 
     POST /score   {"items": [{"response", "ground_truth", "data_source", "choices"?}], "format": "eval"|"rl"}
-               -> {"results": [{"score": float, "reason": str}]}      (same order as the items)
-    GET  /health  -> {"status": "ok", "workers", "timeout_s", "scored"}
+               -> {"results": [{"score": float, "reason": str}], "grader": "name-version"}  (items' order)
+    GET  /health  -> {"status": "ok", "grader", "grader_version", "workers", "timeout_s", "scored"}
 
 math-verify runs in the pool's worker processes under a hard per-item timeout (a hung worker is killed
 and replaced; the item scores 0 with the reason), so no input can stop the server. Requests are graded
@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from curiosft.io import atomic_path
 from curiosft.reward import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT
 from curiosft.reward.client import TOKEN_ENV
-from curiosft.scoring import ScoreItem, ScoringPool
+from curiosft.scoring import DEFAULT_GRADER, ScoreItem, ScoringPool, get_grader
 
 
 class Item(BaseModel):
@@ -61,6 +61,8 @@ class Result(BaseModel):
 
 class ScoreResponse(BaseModel):
     results: list[Result]
+    # the grader's tag (curiosft.scoring.graders): name-version
+    grader: str
 
 
 class BodySizeLimit:
@@ -106,13 +108,15 @@ class BodySizeLimit:
 
 def create_app(*, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIMEOUT_S, token: str | None = None,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, ready_file: str | None = None,
-               port: int | None = None):
-    """The FastAPI app; the scoring pool starts with it (lifespan) and stops with it."""
+               port: int | None = None, grader: str = DEFAULT_GRADER):
+    """The FastAPI app; the scoring pool starts with it (lifespan) and stops with it.
+    Raises UnknownNameError for an unknown `grader`, before anything starts."""
     state: dict = {"scored": 0}
+    chosen = get_grader(grader)
 
     @asynccontextmanager
     async def lifespan(app):
-        state["pool"] = ScoringPool(workers, timeout_s)
+        state["pool"] = ScoringPool(workers, timeout_s, grader)
         if ready_file:
             # written once the pool exists: whoever started us may now send requests (port 0 -> the real one)
             with atomic_path(ready_file) as tmp:
@@ -135,7 +139,8 @@ def create_app(*, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIM
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "workers": workers, "timeout_s": timeout_s, "scored": state["scored"]}
+        return {"status": "ok", "grader": chosen.name, "grader_version": chosen.version, "workers": workers,
+                "timeout_s": timeout_s, "scored": state["scored"]}
 
     @app.post("/score", response_model=ScoreResponse, dependencies=[Depends(authorize)])
     async def score(request: ScoreRequest) -> dict:
@@ -146,7 +151,7 @@ def create_app(*, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIM
             raise HTTPException(status_code=422, detail=str(exc)) from None
         grades = await run_in_threadpool(state["pool"].score, items, request.format)
         state["scored"] += len(grades)
-        return {"results": [{"score": g.score, "reason": g.reason} for g in grades]}
+        return {"results": [{"score": g.score, "reason": g.reason} for g in grades], "grader": chosen.tag}
 
     return BodySizeLimit(app, max_body_bytes)
 
@@ -169,7 +174,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def serve(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = GRADING_WORKERS,
           timeout_s: float = GRADING_TIMEOUT_S,
           token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-          ready_file: str | None = None, log_level: str = "warning") -> None:
+          ready_file: str | None = None, log_level: str = "warning", grader: str = DEFAULT_GRADER) -> None:
     """Run the server until SIGINT/SIGTERM (blocking)."""
     import uvicorn
 
@@ -177,8 +182,9 @@ def serve(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 
     sock = bind_socket(host, port)
     bound = sock.getsockname()[1]
     app = create_app(workers=workers, timeout_s=timeout_s, token=token, max_body_bytes=max_body_bytes,
-                     ready_file=ready_file, port=bound)
-    print(f"curiosft reward server on http://{host}:{bound} ({workers} scoring workers, {timeout_s:g} s timeout"
+                     ready_file=ready_file, port=bound, grader=grader)
+    print(f"curiosft reward server on http://{host}:{bound} (grader {get_grader(grader).tag}, {workers} scoring "
+          f"workers, {timeout_s:g} s timeout"
           f"{', bearer token required' if token else ''})", flush=True)
     config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=30, access_log=False)
     try:

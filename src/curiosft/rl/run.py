@@ -80,8 +80,10 @@ def _run_rl(cfg: DictConfig, run_dir, *, sft_model: str, host: str, progress: bo
     reward = cfg.rl.reward
     token = reward.token or (None if reward.url else secrets.token_urlsafe(24))
     run_dir = Path(run_dir).resolve()
-    with reward_service(url=reward.url, workers=int(reward.workers), timeout_s=float(reward.timeout_s), token=token,
-                        host=host, log=run_dir / "reward_server.log") as url:
+    scoring = cfg.scoring
+    with reward_service(url=reward.url, workers=int(reward.workers), timeout_s=float(scoring.timeout_s),
+                        grader=str(scoring.grader), token=token, host=host,
+                        log=run_dir / "reward_server.log") as url:
         run_dir, verl_cfg, actor_cfg = prepare_run(cfg, run_dir, sft_model=sft_model, reward_url=url,
                                                    reward_token=token)
         if cfg.rl.backend == "local":

@@ -7,6 +7,18 @@ import re
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 
 
+def boxed_answers(text: str):
+    """(content, start, end) of every \\boxed{...} / \\fbox{...} with balanced braces, in order (end: past the
+    closing brace); an unclosed box is skipped."""
+    for match in _BOXED.finditer(text):
+        depth, start = 1, match.end()
+        for i in range(start, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                yield text[start:i].strip(), match.start(), i + 1
+                break
+
+
 def last_boxed_answer(text: str) -> str | None:
     """Content of the last \\boxed{...} (balanced braces), or None."""
     starts = [m.end() for m in _BOXED.finditer(text)]

@@ -1,41 +1,203 @@
-"""Math answer grading as in the CurioSFT release: the max of math-verify and the last-\\boxed{} grader.
+"""The default math grader (`scoring.grader: curiosft`): the response's final answer against the ground truth.
 
-`grade_math` is what worker processes run (math-verify can hang on pathological input, so the parent
-enforces a hard timeout: see curiosft.scoring.pool).
+1. Final answer: the last \\boxed{}, else the last answer statement (curiosft.scoring.answer); nothing else
+   in the response is ever graded.
+2. Both sides normalised as text (thin spaces and `{,}` as thousands separators, `\\dfrac`, `\\left`,
+   `\\%`, `\\textbf`): equal text is a match without sympy.
+3. AMC-style letter gold (`\\text{(B)}`): the answer must name that letter (`\\textbf{(B)}\\ 12`).
+4. Otherwise both are parsed by math-verify (`parse` of the boxed text alone) and compared:
+   - numbers: exactly when both are exact (rationals, surds, pi: 1/2^99 is not 1/2^98), else within a
+     relative tolerance of REL_TOL (a decimal on either side); containers of numbers element by element;
+   - an inequality (or several joined by "or"/"and") against an interval, on either side, as solution sets;
+   - anything else by math-verify's `verify`.
+
+Each kind is a case in tests/data/grading/ with the public report it comes from; benchmarks/grading.py
+measures this grader against plain math-verify and verl's default math reward. `grade_math` runs in the
+pool's worker processes under the hard timeout (curiosft.scoring.pool).
 """
 
 from __future__ import annotations
 
-from curiosft.scoring.boxed import boxed_match, last_boxed_answer
+import re
 
+from curiosft.scoring.answer import final_answer
+from curiosft.scoring.boxed import last_boxed_answer
+
+# a decimal answer matches within this relative error (math-verify rounds to 6 decimals: an absolute tolerance)
+REL_TOL = 1e-6
+# exact values: high-precision evaluation of the difference (digits) and its relative bound
+_EXACT_DIGITS = 60
+_EXACT_REL = 1e-45
 # math-verify's own (signal-based) timeouts, kept below the pool's hard timeout
 _PARSE_TIMEOUT_S = 5
 
+_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\\!|\\;|\\:|\\ |~|\{,\}|,|\s)(?=\d{3}(?!\d))")
+_LETTER_GOLD = re.compile(r"^(?:\\text(?:bf)?\s*\{\s*)?\(\s*([A-E])\s*\)\s*\}?")
+_LETTER_ANSWER = re.compile(r"^(?:\\(?:text(?:bf)?|mathrm|mathbf)\s*\{\s*)?\(?\s*([A-E])\s*\)?\s*(?:\}|\\ |\s|$)")
+_E_NOTATION = re.compile(r"^([+-]?\d+(?:\.\d+)?)[eE]([+-]?\d+)$")
+_ELLIPSIS = re.compile(r"\\[lc]?dots|\.\.\.")
 
-def _wrap_gold(ground_truth: str) -> str:
-    gold = ground_truth.strip()
-    return gold if "\\boxed" in gold else f"\\boxed{{{gold}}}"
+
+def normalize_math(answer: str) -> str:
+    """Answer text for comparison: single spaces, no spacing commands, thousands separators, `\\left`/`\\right`, `\\%`, `$`."""
+    text = answer.strip().strip("$").strip()
+    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    text = re.sub(r"\\(?:left|right)(?![a-zA-Z])", "", text)
+    while (joined := _THOUSANDS.sub("", text)) != text:
+        text = joined
+    text = re.sub(r"(?<!\\)\\[,!;: ]|~", " ", text)
+    if match := _E_NOTATION.match(text):
+        text = f"{match.group(1)}\\times 10^{{{match.group(2)}}}"
+    text = text.replace("\\%", "").replace("%", "")
+    return re.sub(r"\s+", " ", text).strip().rstrip(".")
 
 
-def math_verify_match(response: str, ground_truth: str) -> bool:
-    """math-verify's verdict: the response's answer equals the ground truth (math-equivalence)."""
-    from math_verify import parse, verify
+def texts_equal(answer: str, ground_truth: str) -> bool:
+    """The two answers are the same text after normalize_math (spaces ignored)."""
+    return normalize_math(answer).replace(" ", "") == normalize_math(ground_truth).replace(" ", "")
 
-    gold = parse(_wrap_gold(ground_truth), parsing_timeout=_PARSE_TIMEOUT_S)
-    answer = parse(response, parsing_timeout=_PARSE_TIMEOUT_S)
-    if not gold or not answer:
+
+def boxed_text_match(response: str, ground_truth: str) -> bool:
+    """The last \\boxed{} is the ground truth as text: decided in the parent, no worker needed."""
+    boxed = last_boxed_answer(response)
+    return boxed is not None and bool(boxed.strip()) and texts_equal(boxed, ground_truth)
+
+
+def _letter_gold(ground_truth: str) -> str | None:
+    match = _LETTER_GOLD.match(ground_truth.strip().strip("$").strip())
+    return match.group(1) if match else None
+
+
+def _letter_answer(answer: str) -> str | None:
+    match = _LETTER_ANSWER.match(answer.strip().strip("$").strip())
+    return match.group(1).upper() if match else None
+
+
+def _parse(text: str):
+    """math-verify's parse of `text` as a boxed answer: [sympy object, string] or []."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
+
+    return parse(f"\\boxed{{{text}}}", [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()],
+                 parsing_timeout=_PARSE_TIMEOUT_S)
+
+
+def _is_number(expr) -> bool:
+    import sympy
+
+    return isinstance(expr, sympy.Expr) and bool(expr.is_number) and not expr.has(sympy.zoo, sympy.nan)
+
+
+def numbers_equal(a, b) -> bool:
+    """Exact values compare exactly; a decimal on either side within REL_TOL (relative)."""
+    import sympy
+
+    if a.has(sympy.oo) or b.has(sympy.oo) or a.has(-sympy.oo) or b.has(-sympy.oo):
+        return a == b
+    exact = not (a.atoms(sympy.Float) or b.atoms(sympy.Float))
+    if exact and isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
+        return a == b
+    digits = _EXACT_DIGITS if exact else 30
+    difference = abs(complex(sympy.N(a - b, digits)))
+    scale = max(abs(complex(sympy.N(a, digits))), abs(complex(sympy.N(b, digits))))
+    if scale == 0:
+        return difference == 0
+    return difference <= (_EXACT_REL if exact else REL_TOL) * scale
+
+
+def _numbers(expr) -> list | None:
+    """The elements of a set/tuple/list of numbers (or [expr] for a number); None when not all numbers."""
+    import sympy
+
+    if _is_number(expr):
+        return [expr]
+    if isinstance(expr, (sympy.FiniteSet, sympy.Tuple, tuple, list)):
+        items = list(expr.args if isinstance(expr, sympy.Basic) else expr)
+        return items if items and all(_is_number(e) for e in items) else None
+    return None
+
+
+def _same_numbers(gold, answer) -> bool | None:
+    """Element-wise number comparison (sets in any order, tuples in order); None when not numbers."""
+    import sympy
+
+    g, a = _numbers(gold), _numbers(answer)
+    if g is None or a is None:
+        return None
+    if len(g) != len(a):
         return False
-    return bool(verify(gold, answer, timeout_seconds=_PARSE_TIMEOUT_S))
+    if isinstance(gold, sympy.FiniteSet) or isinstance(answer, sympy.FiniteSet):
+        left = list(a)
+        for x in g:
+            match = next((y for y in left if numbers_equal(x, y)), None)
+            if match is None:
+                return False
+            left.remove(match)
+        return True
+    return all(numbers_equal(x, y) for x, y in zip(g, a))
+
+
+def _solution_set(expr, text: str):
+    """The set an inequality answer describes (x <= 2 or x >= 3 -> (-oo, 2] U [3, oo)), else None."""
+    import sympy
+    from sympy.core.relational import Relational
+
+    relations = None
+    if isinstance(expr, (Relational, sympy.And, sympy.Or)) and not isinstance(expr, sympy.Eq):
+        relations, join = [expr], sympy.Union
+    elif isinstance(expr, sympy.FiniteSet) and expr.args and all(
+            isinstance(r, Relational) and not isinstance(r, sympy.Eq) for r in expr.args):
+        conjunction = re.search(r"\band\b|\\land|\\wedge", text)
+        relations, join = list(expr.args), sympy.Intersection if conjunction else sympy.Union
+    if relations is None or len(expr.free_symbols) != 1:
+        return None
+    return join(*[r.as_set() for r in relations])
+
+
+def _sets_equal(gold, answer, gold_text: str, answer_text: str) -> bool | None:
+    import sympy
+
+    gold_set = _solution_set(gold, gold_text) or (gold if isinstance(gold, sympy.Set) else None)
+    answer_set = _solution_set(answer, answer_text) or (answer if isinstance(answer, sympy.Set) else None)
+    if gold_set is None or answer_set is None or not (
+            isinstance(gold, sympy.Interval | sympy.Union) or isinstance(answer, sympy.Interval | sympy.Union)):
+        return None
+    return bool(sympy.simplify(sympy.SymmetricDifference(gold_set, answer_set)) == sympy.EmptySet)
+
+
+def answers_equal(answer: str, ground_truth: str) -> tuple[bool, str]:
+    """(equal, how): `answer` (the final answer's text) against `ground_truth` (as the data set stores it)."""
+    gold_text, answer_text = normalize_math(ground_truth), normalize_math(answer)
+    if not answer_text:
+        return False, "empty answer"
+    if texts_equal(answer, ground_truth):
+        return True, "exact match"
+    if (letter := _letter_gold(ground_truth)) is not None:
+        chosen = _letter_answer(answer)
+        return chosen == letter, "choice letter" if chosen == letter else "wrong choice letter"
+    if _ELLIPSIS.search(gold_text) or _ELLIPSIS.search(answer_text):
+        # math-verify drops an ellipsis ("1, 2, \\ldots, n" parses as 2): only the same text is the same sequence
+        return False, "different sequence (ellipsis: compared as text)"
+    from math_verify import verify
+
+    gold, parsed = _parse(gold_text), _parse(answer_text)
+    if not gold or not parsed:
+        return False, "answer not parsed" if gold else "ground truth not parsed"
+    g, a = gold[0], parsed[0]
+    if (same := _same_numbers(g, a)) is not None:
+        return same, "equal value" if same else "different value"
+    if (same := _sets_equal(g, a, ground_truth, answer)) is not None:
+        return same, "equal set" if same else "different set"
+    same = bool(verify(gold, parsed, timeout_seconds=_PARSE_TIMEOUT_S))
+    return same, "math-verify match" if same else "wrong answer"
 
 
 def grade_math(response: str, ground_truth: str) -> tuple[float, str | None, str]:
-    """(score, extracted answer, reason). Score 1.0 when either grader accepts the answer."""
-    extracted = last_boxed_answer(response)
-    if boxed_match(response, ground_truth):
-        return 1.0, extracted, "boxed match"
+    """(score, extracted final answer, reason) for one response; 1.0 only when its final answer equals the truth."""
+    final = final_answer(response)
+    if final is None:
+        return 0.0, None, "no final answer"
     try:
-        if math_verify_match(response, ground_truth):
-            return 1.0, extracted, "math-verify match"
-    except Exception as exc:  # math-verify raising on odd input is a wrong answer, not a crash
-        return 0.0, extracted, f"math-verify error: {type(exc).__name__}"
-    return 0.0, extracted, "no boxed answer" if extracted is None else "wrong answer"
+        same, how = answers_equal(final.text, ground_truth)
+    except Exception as exc:  # noqa: BLE001 - sympy raising on odd input is a wrong answer, not a crash
+        return 0.0, final.text, f"grader error: {type(exc).__name__}"
+    return float(same), final.text, how if final.source == "boxed" else f"{how} (answer statement)"

@@ -21,8 +21,8 @@ from pebble import ProcessExpired, ProcessPool
 
 from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
 from curiosft.errors import ConfigError
-from curiosft.scoring.boxed import boxed_match, last_boxed_answer
-from curiosft.scoring.choice import extract_choice
+from curiosft.scoring.boxed import last_boxed_answer
+from curiosft.scoring.graders import DEFAULT_GRADER, Grader, get_grader
 
 KINDS = ("math", "multiple_choice")
 FORMATS = ("eval", "rl")
@@ -61,8 +61,8 @@ def graded_text(response: str, fmt: str) -> str | None:
     return tail if sep else None
 
 
-def grade_choice(response: str, ground_truth: str, choices: Sequence[str]) -> Grade:
-    letter = extract_choice(response, choices)
+def grade_choice(response: str, ground_truth: str, choices: Sequence[str], grader: Grader) -> Grade:
+    letter = grader.extract_choice(response, choices)
     if letter is None:
         return Grade(0.0, None, "no choice found")
     correct = letter == ground_truth.strip().upper()
@@ -74,21 +74,25 @@ def _warm_up() -> None:
     import math_verify  # noqa: F401
 
 
-def _grade_math_worker(response: str, ground_truth: str) -> tuple[float, str | None, str]:
-    from curiosft.scoring.math import grade_math
+def _grade_math_worker(entry_point: str, response: str, ground_truth: str) -> tuple[float, str | None, str]:
+    import importlib
 
-    return grade_math(response, ground_truth)
+    module, function = entry_point.split(":")
+    return getattr(importlib.import_module(module), function)(response, ground_truth)
 
 
 class ScoringPool:
-    """Grades items with `workers` processes; use as a context manager (or call close())."""
+    """Grades items with `workers` processes and the grader named `grader` (curiosft.scoring.graders);
+    use as a context manager (or call close()). Raises UnknownNameError for an unknown grader."""
 
-    def __init__(self, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIMEOUT_S):
+    def __init__(self, workers: int = GRADING_WORKERS, timeout_s: float = GRADING_TIMEOUT_S,
+                 grader: str = DEFAULT_GRADER):
         if workers < 1:
             raise ConfigError(f"scoring workers={workers} must be >= 1")
         if timeout_s <= 0:
             raise ConfigError(f"scoring timeout_s={timeout_s} must be > 0")
         self.timeout_s = timeout_s
+        self.grader = get_grader(grader)
         # spawn: the parent may hold torch threads or an event loop, which fork would copy half-broken
         self._pool = ProcessPool(max_workers=workers, initializer=_warm_up,
                                  context=multiprocessing.get_context("spawn"))
@@ -112,12 +116,13 @@ class ScoringPool:
             if text is None:
                 grades[i] = Grade(0.0, None, f"no {THINK_END} (rl format)")
             elif item.kind == "multiple_choice":
-                grades[i] = grade_choice(text, item.ground_truth, item.choices)
-            elif boxed_match(text, item.ground_truth):
-                # the release takes max(boxed grader, math-verify): a boxed match needs no worker
+                grades[i] = grade_choice(text, item.ground_truth, item.choices, self.grader)
+            elif self.grader.boxed_fast_path(text, item.ground_truth):
+                # the last box is the ground truth as text: no worker (and no sympy) needed
                 grades[i] = Grade(1.0, last_boxed_answer(text), "boxed match")
             else:
-                pending[i] = (text, self._pool.schedule(_grade_math_worker, (text, item.ground_truth),
+                pending[i] = (text, self._pool.schedule(_grade_math_worker,
+                                                        (self.grader.math, text, item.ground_truth),
                                                         timeout=self.timeout_s))
         futures = pending.items()
         if progress and pending:

@@ -21,6 +21,7 @@ from curiosft.config.schema.schedule import (
     NoSchedule,
     ScheduleConfig,
 )
+from curiosft.config.schema.scoring import ScoringConfig
 from curiosft.config.schema.trainer import TrainerConfig
 from curiosft.config.schema.world import WorldConfig, WorldModelConfig, WorldPretrainConfig
 from curiosft.methods import MethodConfig, method_schemas, uses_teacher
@@ -28,6 +29,6 @@ from curiosft.methods import MethodConfig, method_schemas, uses_teacher
 __all__ = [
     "SCHEDULE_SCHEMAS", "AnnealedSchedule", "Config", "DataConfig", "EntropyGuidedSchedule", "EvalConfig",
     "FixedSchedule", "GRPOConfig", "LauncherConfig", "LocalLauncher", "MethodConfig", "ModelConfig", "NoSchedule",
-    "PathsConfig", "RewardServiceConfig", "ScheduleConfig", "SlurmLauncher", "TrainerConfig", "WorldConfig",
+    "PathsConfig", "RewardServiceConfig", "ScheduleConfig", "ScoringConfig", "SlurmLauncher", "TrainerConfig", "WorldConfig",
     "WorldModelConfig", "WorldPretrainConfig", "method_schemas", "uses_teacher",
 ]

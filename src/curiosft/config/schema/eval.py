@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
+from curiosft.defaults import GRADING_WORKERS
 from curiosft.errors import choose, require
 
 
@@ -39,9 +39,8 @@ class EvalConfig:
     # vllm backend
     tensor_parallel_size: int = 1
     gpu_memory_utilization: float = 0.85
-    # scoring: math-verify worker processes and the hard per-item timeout (seconds)
+    # math grading worker processes (the grader and its timeout: the `scoring` section)
     scoring_workers: int = GRADING_WORKERS
-    scoring_timeout_s: float = GRADING_TIMEOUT_S
 
     def __post_init__(self) -> None:
         choose(self.backend, ("vllm", "hf"), "eval.backend")
@@ -56,7 +55,6 @@ class EvalConfig:
         require(self.batch_size >= 1, f"eval.batch_size={self.batch_size} must be >= 1")
         require(self.threads >= 1, f"eval.threads={self.threads} must be >= 1")
         require(self.scoring_workers >= 1, f"eval.scoring_workers={self.scoring_workers} must be >= 1")
-        require(self.scoring_timeout_s > 0, f"eval.scoring_timeout_s={self.scoring_timeout_s} must be > 0")
 
     def samples_for(self, benchmark: str) -> int:
         return self.n_samples_per_benchmark.get(benchmark, self.n_samples)

@@ -7,25 +7,27 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
+from curiosft.defaults import GRADING_WORKERS
 from curiosft.errors import choose, require
 
 
 @dataclass
 class RewardServiceConfig:
-    """Where the RL reward comes from: a server started for the job, or one already running at `url`."""
+    """Where the RL reward comes from: a server started for the job, or one already running at `url`.
+
+    A started server grades with the run's `scoring` section (grader, timeout); a server at `url`
+    must report the same grader (GET /health), else the job stops before training."""
 
     url: Optional[str] = None
     # bearer token of the server at `url` (a started server gets a fresh random one)
     token: Optional[str] = None
+    # grading worker processes of a started server (its grader and timeout: the `scoring` section)
     workers: int = GRADING_WORKERS
-    timeout_s: float = GRADING_TIMEOUT_S
     # "rl": a </think> is required and only the text after it is graded; "eval": the whole response
     format: str = "rl"
 
     def __post_init__(self) -> None:
         require(self.workers >= 1, f"rl.reward.workers={self.workers} must be >= 1")
-        require(self.timeout_s > 0, f"rl.reward.timeout_s={self.timeout_s} must be > 0")
         choose(self.format, ("rl", "eval"), "rl.reward.format")
         require(self.url is None or self.url.startswith(("http://", "https://")),
                  f"rl.reward.url={self.url!r} must be an http(s):// URL (or null to start a server per job)")

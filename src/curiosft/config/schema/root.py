@@ -8,6 +8,7 @@ from typing import Any
 from omegaconf import MISSING
 
 from curiosft.config.schema.eval import EvalConfig
+from curiosft.config.schema.scoring import ScoringConfig
 from curiosft.config.schema.trainer import TrainerConfig
 from curiosft.config.schema.world import WorldConfig
 
@@ -30,6 +31,8 @@ class Config:
     rl: Any = MISSING  # the `rl` group (conf/rl/grpo.yaml, typed by GRPOConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    # the grader of evaluation and of the RL reward (one setting: the tables and the reward agree)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
     world: WorldConfig = field(default_factory=WorldConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     # the experiment option that was composed (tiny, smoke, paper, ...)

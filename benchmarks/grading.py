@@ -1,0 +1,111 @@
+"""Grading accuracy on the corpus (tests/data/grading): our graders against plain math-verify and verl, side by side.
+
+    python benchmarks/grading.py            # about a minute on 2 cores
+
+Each case has a right verdict (a false positive rewards a wrong answer, a false negative refuses a right
+one). Graders, all given the same graded text (the RL format: the text after the last </think>; none
+without one):
+
+- curiosft (default): `scoring.grader: curiosft` through the ScoringPool, as evaluation and the reward use it;
+- release: `scoring.grader: release`, the CurioSFT release's protocol;
+- math-verify: plain `verify(parse("\\boxed{gold}"), parse(response))` (Math-Verify's README usage);
+- verl: verl's default math reward, `default_compute_score("HuggingFaceH4/MATH-500", response, gold)`
+  (last \\boxed{} and string normalisation, verl.utils.reward_score.math_reward).
+
+Goal: >= 98% of the corpus right with no false positive, for the default grader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+
+from curiosft.scoring import ScoringPool, graded_text
+from curiosft.scoring.corpus import load_cases
+
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "grading"
+GOAL_ACCURACY = 0.98
+
+
+def pooled(cases, grader: str) -> list[bool]:
+    verdicts = {}
+    with ScoringPool(2, 10.0, grader) as pool:
+        for fmt in ("eval", "rl"):
+            subset = [c for c in cases if c.format == fmt]
+            verdicts.update(zip((c.id for c in subset), (g.score == 1.0 for g in pool.score([c.item for c in subset], fmt))))
+    return [verdicts[c.id] for c in cases]
+
+
+def plain_math_verify(cases) -> list[bool]:
+    from math_verify import parse, verify
+
+    out = []
+    for case in cases:
+        text = graded_text(case.response, case.format)
+        try:
+            out.append(text is not None and bool(verify(parse(f"\\boxed{{{case.ground_truth}}}"), parse(text))))
+        except Exception:  # noqa: BLE001 - a crash is a refusal
+            out.append(False)
+    return out
+
+
+def verl_default(cases) -> list[bool]:
+    from verl.utils.reward_score import default_compute_score
+
+    out = []
+    for case in cases:
+        text = graded_text(case.response, case.format)
+        try:
+            out.append(text is not None and float(default_compute_score("HuggingFaceH4/MATH-500", text,
+                                                                        case.ground_truth)) == 1.0)
+        except Exception:  # noqa: BLE001
+            out.append(False)
+    return out
+
+
+def tally(cases, verdicts) -> dict:
+    counts = Counter()
+    for case, accepted in zip(cases, verdicts):
+        kind = "math" if case.kind == "math" else "mc"
+        outcome = "right" if accepted is case.correct else ("fp" if accepted else "fn")
+        counts[kind, outcome] += 1
+        counts["all", outcome] += 1
+    return counts
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    warnings.filterwarnings("ignore")
+    cases = load_cases(CORPUS)
+    kinds = Counter("math" if c.kind == "math" else "mc" for c in cases)
+    print(f"grading corpus: {len(cases)} cases ({kinds['math']} math, {kinds['mc']} multiple choice; "
+          f"{sum(c.correct for c in cases)} right answers, {sum(not c.correct for c in cases)} wrong) from "
+          f"{len({c.source for c in cases})} public reports and data files")
+    graders = [("curiosft (default)", lambda: pooled(cases, "curiosft")), ("release", lambda: pooled(cases, "release")),
+               ("math-verify", lambda: plain_math_verify(cases)), ("verl math_reward", lambda: verl_default(cases))]
+    print(f"{'grader':20s} {'math right':>10s} {'FP':>3s} {'FN':>3s}   {'choice right':>12s} {'FP':>3s} {'FN':>3s}"
+          f"   {'all right':>9s} {'accuracy':>8s} {'FP':>3s} {'FN':>3s} {'seconds':>7s}")
+    results = {}
+    for name, run in graders:
+        started = time.perf_counter()
+        counts = tally(cases, run())
+        elapsed = time.perf_counter() - started
+        results[name] = counts
+        accuracy = counts["all", "right"] / len(cases)
+        print(f"{name:20s} {counts['math', 'right']:6d}/{kinds['math']:<3d} {counts['math', 'fp']:3d} "
+              f"{counts['math', 'fn']:3d}   {counts['mc', 'right']:8d}/{kinds['mc']:<3d} {counts['mc', 'fp']:3d} "
+              f"{counts['mc', 'fn']:3d}   {counts['all', 'right']:5d}/{len(cases):<3d} {accuracy:8.1%} "
+              f"{counts['all', 'fp']:3d} {counts['all', 'fn']:3d} {elapsed:7.1f}")
+    ours = results["curiosft (default)"]
+    accuracy = ours["all", "right"] / len(cases)
+    met = accuracy >= GOAL_ACCURACY and ours["all", "fp"] == 0
+    best_anchor = max(results[n]["all", "right"] for n in ("math-verify", "verl math_reward")) / len(cases)
+    print(f"default grader: {accuracy:.1%} right, {ours['all', 'fp']} false positives (goal >= {GOAL_ACCURACY:.0%} "
+          f"with none: {'met' if met else 'NOT met'}); best anchor {best_anchor:.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Graders by name (`scoring.grader`): the default, corrected grader and the release's protocol.
+
+A grader is a math function `(response, ground_truth) -> (score, extracted, reason)`, run in the pool's
+worker processes, and a multiple-choice extractor `(response, choices) -> letter | None`, run in the parent.
+Every per-sample record and reward-server answer carries the grader's name and version: bump `version`
+whenever a change can flip a verdict (tests/test_grading_corpus.py holds the verdicts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from curiosft.errors import UnknownNameError
+
+DEFAULT_GRADER = "curiosft"
+
+
+@dataclass(frozen=True)
+class Grader:
+    name: str
+    version: str
+    description: str
+    # "module:function" of the math grader (imported in the worker: math-verify stays out of the parent)
+    math: str
+    extract_choice: Callable[[str, Sequence[str]], str | None]
+    # a normalised-text match of the last \boxed{} is decided in the parent without a worker
+    boxed_fast_path: Callable[[str, str], bool]
+
+    @property
+    def tag(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+def _graders() -> dict[str, Grader]:
+    from curiosft.scoring import choice, release
+    from curiosft.scoring.boxed import boxed_match
+    from curiosft.scoring.math import boxed_text_match
+
+    return {
+        "curiosft": Grader(
+            "curiosft", "2", "final answer only (box, else last answer statement); exact or relative numeric "
+            "comparison; inequalities vs intervals; last stated choice wins, hedges score 0",
+            "curiosft.scoring.math:grade_math", choice.extract_choice, boxed_text_match),
+        "release": Grader(
+            "release", "1", "the CurioSFT release: max(math-verify on the whole response, last-\\boxed{} text "
+            "match); the pre-2 choice extractor",
+            "curiosft.scoring.release:grade_math_release", release.extract_choice_release, boxed_match),
+    }
+
+
+def grader_names() -> tuple[str, ...]:
+    return tuple(_graders())
+
+
+def get_grader(name: str) -> Grader:
+    graders = _graders()
+    if name not in graders:
+        raise UnknownNameError(f"unknown grader {name!r}; choose one of {', '.join(graders)} (scoring.grader)")
+    return graders[name]
