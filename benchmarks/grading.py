@@ -18,6 +18,8 @@ Goal: >= 98% of the corpus right with no false positive, for the default grader.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import time
 import warnings
 from collections import Counter
@@ -53,7 +55,8 @@ def plain_math_verify(cases) -> list[bool]:
 
 
 def verl_default(cases) -> list[bool]:
-    from verl.utils.reward_score import default_compute_score
+    with contextlib.redirect_stdout(io.StringIO()):  # verl prints on import
+        from verl.utils.reward_score import default_compute_score
 
     out = []
     for case in cases:

@@ -97,3 +97,30 @@ def test_a_malformed_case_is_named_with_its_file_and_line(tmp_path):
     (tmp_path / "a.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(good) + "\n")
     with pytest.raises(InputDataError, match="a.jsonl:2: id 'x-1' already used in a.jsonl:1"):
         load_cases(tmp_path)
+
+
+MATH_BENCHMARKS = ("aime24", "aime25", "amc23", "math500", "minerva_math")
+
+
+def test_every_real_ground_truth_accepts_itself_and_rejects_its_neighbour(realdata):
+    """The real answer shapes (integers, floats like 27.0, intervals, matrices, degrees, e-notation, text): each
+    gold, boxed as a response, is accepted; the next row's different gold is rejected (a false positive
+    there would be one in the tables)."""
+    from curiosft.scoring import ScoreItem
+    from curiosft.scoring.math import texts_equal
+
+    items, expected = [], []
+    for benchmark in MATH_BENCHMARKS:
+        golds = [str(json.loads(line)["answer"]) for line in (realdata / benchmark / "test.jsonl").open()]
+        for i, gold in enumerate(golds):
+            items.append(ScoreItem(f"So the answer is $\\boxed{{{gold}}}$.", gold))
+            expected.append((benchmark, gold, gold, True))
+            other = golds[(i + 1) % len(golds)]
+            # "x=5" for gold 5 is the same answer (the one such neighbour pair in MATH-500)
+            if not texts_equal(gold, other) and other.replace("x=", "") != gold:
+                items.append(ScoreItem(f"So the answer is $\\boxed{{{other}}}$.", gold))
+                expected.append((benchmark, gold, other, False))
+    with ScoringPool(workers=2, timeout_s=10.0) as pool:
+        grades = pool.score(items)
+    wrong = [(b, g, o, grade.reason) for (b, g, o, ok), grade in zip(expected, grades) if (grade.score == 1.0) != ok]
+    assert len(items) > 1500 and not wrong, wrong

@@ -1,11 +1,18 @@
-"""What a response states as its final answer: the last \\boxed{}, else its last answer statement.
+"""What a response states as its final answer: the last of its boxes and its answer statements.
 
 The default grader (curiosft.scoring.math) compares only this text with the ground truth, never a number
 found anywhere in the response: the release's whole-text fallback (math-verify's `parse` of the response)
 rewards candidates the model tried and rejected ("Is the answer 12? No: ... fifteen" scores for gold 12;
-tests/data/grading/issue13.jsonl). An answer statement is a declarative "the answer is X", "final answer: X"
-or "answer = X"; a question ("Is the answer 12?"), a conditional ("if the answer is 12, ...") and a
-negation ("the answer is not 12") state nothing.
+tests/data/grading/issue13.jsonl).
+
+Candidates, the LAST by position decides:
+- a \\boxed{} (or \\fbox{}); boxes separated only by commas / "and" / "x =" are one list answer
+  (`$x = \\boxed{3}$ and $x = \\boxed{-1}$` -> "3, -1");
+- an answer statement (curiosft.scoring.statement: declarative only), whose answer is its first math
+  segment, else its words up to the end of the sentence or a justification ("12, since ..." -> 12), with a
+  unit word dropped ("18 dollars" -> 18) and a number word read ("fifteen" -> 15); a negated statement
+  gives the value it goes on to ("the answer is not 12, it is 13" -> 13);
+- GSM8K's "#### 42" line.
 """
 
 from __future__ import annotations
@@ -14,20 +21,16 @@ import re
 from dataclasses import dataclass
 
 from curiosft.scoring.boxed import boxed_answers
+from curiosft.scoring.statement import CONTINUATION, MATH_KEYWORDS, answer_statements
 
-# "the answer is", "final answer:", "answer = ", "the answer would be"; the statement runs to the end of its
-# sentence: a newline, or a period that ends a sentence (not the point of 3.5)
-_STATEMENT = re.compile(
-    r"(?P<lead>\b(?:is|if|whether|suppose|assume|assuming)\s+)?(?:(?:the|our|my)\s+)?"
-    r"(?:\bfinal\s+answer|\banswer)\b\**\s*(?:is\s*:?|:|=|would\s+be|should\s+be|must\s+be|is\s+therefore)\s*"
-    r"(?P<answer>[^\n]*?)\s*(?P<end>\?|\.(?=\s|$)|\n|$)",
-    re.IGNORECASE,
-)
-# GSM8K's "#### 42" marker line
 _GSM8K_MARKER = re.compile(r"^####\s*(\S[^\n]*?)\s*$", re.MULTILINE)
-# text allowed between boxes of one list answer: "\boxed{3}, \boxed{5}, and \boxed{7}"
-_BOX_LIST_GAP = re.compile(r"^[\s$,;]*(?:(?:and|or)\b)?[\s$,;]*$|^\s*\\q?quad\s*$")
-_NEGATION = re.compile(r"^(?:not|never|no|neither)\b", re.IGNORECASE)
+# text allowed between boxes of one list answer: "\boxed{3}, \boxed{5}, and \boxed{7}", "$ and $x = "
+_BOX_LIST_GAP = re.compile(r"^[\s$,;]*(?:(?:and|or)\b)?[\s$,;]*(?:[a-zA-Z]_?\{?\w?\}?\s*=\s*)?$|^\s*\\q?quad\s*$")
+_MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_SENTENCE_END = re.compile(r"\.(?=\s|$)|[?!;]|\s+(?:since|because|as|which|where|given|due\s+to|so\s+that)\b|,\s+(?:so|and\s+so|"
+                           r"since|because|as|which|where|given|due\s+to|i\s+hope|hence|thus|therefore)\b",
+                           re.IGNORECASE)
+_NUMBER_WITH_UNIT = re.compile(r"^([-+]?\d[\d,]*(?:\.\d+)?)\s+[A-Za-z][A-Za-z\s]*$")
 _NUMBER_WORDS = {
     word: str(i) for i, word in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -38,44 +41,66 @@ _NUMBER_WORDS = {
 @dataclass(frozen=True)
 class FinalAnswer:
     text: str
-    # "boxed": the last \boxed{} / \fbox{}; "statement": the last answer statement (no box in the response)
+    # "boxed": a \boxed{} (list); "statement": an answer statement; "marker": GSM8K's "#### N"
     source: str
 
 
-def _clean(answer: str) -> str:
-    answer = answer.strip().strip("*").strip()
-    if len(answer) >= 2 and answer[0] == answer[-1] == "$":
-        answer = answer[1:-1]
-    elif answer.startswith("\\(") and answer.endswith("\\)") or answer.startswith("\\[") and answer.endswith("\\]"):
-        answer = answer[2:-2]
-    answer = answer.strip().rstrip(".").strip()
-    return _NUMBER_WORDS.get(answer.lower(), answer)
+def statement_answer(rest: str, negated: bool = False) -> str | None:
+    """The answer a statement states, from the text after its connector (see the module docstring)."""
+    if negated:
+        continuation = CONTINUATION.search(rest)
+        if continuation is None:
+            return None
+        rest = rest[continuation.end():]
+    text = rest.strip().strip("*\"'").strip()
+    boxes = list(boxed_answers(text))
+    if boxes:
+        return boxes[0][0]
+    segment = _MATH_SEGMENT.match(text)
+    if segment:
+        return next(g for g in segment.groups() if g is not None).strip()
+    end = _SENTENCE_END.search(text)
+    text = (text[:end.start()] if end else text).strip().rstrip(",").strip().strip("*").strip()
+    if segment := _MATH_SEGMENT.search(text):
+        text = next(g for g in segment.groups() if g is not None).strip()
+    if unit := _NUMBER_WITH_UNIT.match(text):
+        text = unit.group(1)
+    text = text.rstrip(".").strip()
+    return _NUMBER_WORDS.get(text.lower(), text) or None
 
 
 def answer_statement(text: str) -> str | None:
     """The answer of the last declarative answer statement in `text`, or None."""
-    found, found_at = None, -1
+    found = [(at, answer) for at, answer, _ in _statement_candidates(text)]
+    return found[-1][1] if found else None
+
+
+def _statement_candidates(text: str):
     for match in _GSM8K_MARKER.finditer(text):
-        found, found_at = _clean(match.group(1)), match.start()
-    for match in _STATEMENT.finditer(text):
-        answer = match.group("answer")
-        if match.group("lead") or match.group("end") == "?" or _NEGATION.match(answer):
-            continue
-        if (cleaned := _clean(answer)) and match.start() > found_at:
-            found, found_at = cleaned, match.start()
-    return found
+        yield match.start(), match.group(1).strip(), "marker"
+    for statement in answer_statements(text, MATH_KEYWORDS):
+        if (answer := statement_answer(statement.rest, statement.negated)) is not None:
+            yield statement.start, answer, "statement"
+
+
+def _box_candidates(text: str):
+    boxes = list(boxed_answers(text))
+    i = 0
+    while i < len(boxes):
+        group = [boxes[i]]
+        while i + 1 < len(boxes) and _BOX_LIST_GAP.match(text[group[-1][2]:boxes[i + 1][1]]):
+            i += 1
+            group.append(boxes[i])
+        if any(content for content, _, _ in group):
+            yield group[0][1], ", ".join(content for content, _, _ in group), "boxed"
+        i += 1
 
 
 def final_answer(text: str) -> FinalAnswer | None:
-    """The response's final answer: its last \\boxed{} (or \\fbox{}), else its last answer statement, else None."""
-    boxes = list(boxed_answers(text))
-    if boxes:
-        # boxes separated only by commas / "and" are one list answer: "\boxed{3}, \boxed{5}, and \boxed{7}"
-        last = [boxes[-1]]
-        for before in reversed(boxes[:-1]):
-            if not _BOX_LIST_GAP.match(text[before[2]:last[0][1]]):
-                break
-            last.insert(0, before)
-        return FinalAnswer(", ".join(content for content, _, _ in last), "boxed")
-    statement = answer_statement(text)
-    return FinalAnswer(statement, "statement") if statement is not None else None
+    """The response's final answer: the last of its box groups and answer statements, or None."""
+    candidates = sorted([*_box_candidates(text), *_statement_candidates(text)], key=lambda c: c[0])
+    if not candidates:
+        return None
+    # a statement holding a box ("the answer is \boxed{3}") starts before the box: the box comes last anyway
+    _, answer, source = candidates[-1]
+    return FinalAnswer(answer, source)

@@ -1,19 +1,26 @@
 """Multiple-choice answer extraction (default grader): which option letter a response chose.
 
-Every place a response can state a choice is a candidate with its position; the LAST one decides (models
+Every place a response states a choice is a candidate with its position; the LAST one decides (models
 restate and reject options while reasoning, so an early `\\boxed{B = \\mu_0 n I}` loses to a final
 "**Answer: D**"). Candidates:
 
-1. a box holding a letter alone or a letter with option text: ``\\boxed{C}``, ``\\boxed{(C)}``,
-   ``\\boxed{\\text{C}}``, ``\\boxed{C) 3735}``; or holding an option's text: ``\\boxed{3735}``;
-2. an answer statement: "the answer is B", "Answer: (B)", "correct option is **B**", "### Answer\\nC",
-   or one stating an option's text ("the answer is 3735");
-3. the response's last line as a letter with or without its option text: "(D)", "B) 15", "... therefore B".
+1. a box holding a letter alone or with its option text (``\\boxed{C}``, ``\\boxed{(C)}``,
+   ``\\boxed{\\text{C}}``, ``\\boxed{C) 3735}``), or an option's text (``\\boxed{3735}``, ``\\boxed{\\frac{1}{2}}``
+   for "1/2");
+2. an answer statement (curiosft.scoring.statement: declarative only, so "if we ignored friction, the answer
+   would be B" is none): "the answer is B", "Answer: (B)", "correct option is **B**", "### Answer\\nC",
+   `{"answer": "B"}`, "答案：C", "The correct answer is d."; or one stating an option's text;
+3. "Option C is correct", "**C** is the correct answer";
+4. a last line that is a lone letter: "(D)", "**C**".
+Only when there is none of these: the last line as a letter with its option text ("B) 15"), or a
+response ending in a letter ("... therefore B").
 
-A letter counts only where it stands as a letter: uppercase (lowercase only when marked, "(c)"), and not
-the pronoun or article ("I think it is C" chose C, "A good start" chose nothing); "Option a is wrong"
-states no choice. A statement naming two letters ("A or C") is a hedge: no choice.
-Each rule is a case in tests/data/grading/ with the public report it comes from.
+Inside a statement, a letter counts where it stands as a letter: uppercase (lowercase when marked, "(c)",
+or when it is the whole statement), not the pronoun ("I think it is C") nor the article ("A good start");
+a letter after "not", "isn't", "rules out", "rather than" is rejected; the justification after "as",
+"because", "since" is not read ("C, as A and B are too small" chose C). Two letters left ("A or C",
+"D/H") are a hedge: no choice. Each rule is a case in tests/data/grading/ with the public report it
+comes from.
 """
 
 from __future__ import annotations
@@ -23,36 +30,46 @@ from collections.abc import Sequence
 
 from curiosft.data.prompts import choice_letters
 from curiosft.scoring.boxed import boxed_answers, normalize_answer
+from curiosft.scoring.statement import CHOICE_KEYWORDS, answer_statements
 
 HEDGE = "hedge"
 
 # the letter in a box: alone, in parentheses or \text{}, optionally followed by ")", ".", ":" and option text
 _BOXED_LETTER = re.compile(
     r"^\s*(?:\\(?:text|textbf|mathrm|mathbf)\s*\{\s*)?\(?\s*([A-Za-z])\s*\)?\s*\}?\s*(?:([.:)])\s*(.*))?$", re.DOTALL)
-_STATEMENT = re.compile(
-    r"(?:\banswer|\bchoice|\boption)\b(?:\s+letter)?\**\s*"
-    r"(?:is\s*:?|:|=|would\s+be|should\s+be|must\s+be|is\s+therefore|\n)\s*"
-    r"(?=(?P<rest>[^\n]*))",
-    re.IGNORECASE,
-)
-# letter tokens inside a statement: marked ones first ("(c)", "**C**", "\text{C}"), then a bare capital
-_MARKED = r"\(\s*([A-Za-z])\s*\)|\*\*\s*([A-Za-z])\s*\*\*|\\(?:text|textbf|mathrm|boxed)\s*\{\s*\(?([A-Za-z])\)?\s*\}"
-_TOKEN = re.compile(rf"{_MARKED}|(?<![A-Za-z0-9'’\\])([A-Z])(?![A-Za-z0-9'’])(?P<after>\s*[a-z]+)?")
-_CONNECTIVES = {"because", "since", "as", "which", "is", "was", "with", "for", "and", "or"}
-_HEDGE_JOIN = re.compile(r"\bor\b|\band\b|/|\beither\b", re.IGNORECASE)
+# letter tokens inside a statement: marked ones ("(c)", "**C**", "\text{C}", "'C'"), then a bare capital
+_MARKED = (r"\(\s*([A-Za-z])\s*\)|\*\*\s*([A-Za-z])\s*\*\*|\\(?:text|textbf|mathrm|boxed)\s*\{\s*\(?([A-Za-z])\)?\s*\}"
+           r"|[\"'‘“]\s*([A-Za-z])\s*[\"'’”]")
+_TOKEN = re.compile(rf"{_MARKED}|(?<![A-Za-z0-9\\])([A-Z])(?![A-Za-z0-9]|['’][a-z])(?P<after>\s+[a-z']+)?")
+_PRONOUN_VERBS = re.compile(r"^(?:think|believe|would|will|am|guess|chose|choose|pick|go|feel|suppose|say|need|can|"
+                            r"could|should|must|have|had|do|did|was|got|see|reckon|know|agree|prefer|get|'m|'d|'ll|'ve)$")
+_FUNCTION_WORDS = {"because", "since", "as", "which", "is", "was", "with", "for", "and", "or", "due", "in", "on", "at",
+                   "by", "from", "here", "there", "given", "rather", "instead", "over", "that", "so", "then", "to"}
+_NEGATED = re.compile(r"(?:\bnot|n['’]t|\bexcept|\bnor|\brules?\s+out|\bruled\s+out|\beliminat\w*|\bexcluding|"
+                      r"\brather\s+than|\binstead\s+of)\s*(?:options?\s+|choices?\s+)?[(\"'*]*$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"\.(?=\s|$)|[;!?\n]|,?\s+(?:as|because|since|due\s+to|given|for|while|whereas|which)\b",
+                           re.IGNORECASE)
+_WHOLE_LETTER = re.compile(r"^[\s\"'(*]*([A-Za-z])[\s\"')*.]*$")
+_IS_CORRECT = re.compile(r"(?<![A-Za-z])(?:(?:option|choice)\s+)?[(\"'*]*([A-Z])[)\"'*]*\s+is\s+(?:the\s+)?"
+                         r"(?:correct|right|best)\b(?!\s+only)", re.IGNORECASE)
+_LONE_LAST_LINE = re.compile(r"^[\s#*(]*([A-Z])[\s*).]*$")
 _LAST_LINE = re.compile(r"^\W*?\(?\s*([A-Z])\s*\)?\s*(?:([.:)])\s*(.*?))?\W*$")
-_TRAILING_LETTER = re.compile(r"(?:^|[\s(*])\(?([A-Z])\)?[\s.*]*$")
-_NEGATED = re.compile(r"(?:\bnot|\bexcept|\bnor|\brules?\s+out|\bruled\s+out|\beliminates?)\s*(?:option\s+)?\(?$",
-                      re.IGNORECASE)
-_SENTENCE_END = re.compile(r"\.(?=\s|$)|;|!")
+_TRAILING_LETTER = re.compile(r"(?:^|[\s(*：:])\(?([A-Z])\)?[\s.*]*$")
+
+
+def _option_key(text: str) -> str:
+    """An option text for comparison: LaTeX fractions as a/b, no \\text{}, $, spaces, case or final period."""
+    text = re.sub(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"\1/\2", text)
+    text = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", text)
+    return normalize_answer(text.replace("\\%", "%")).strip("*").lower()
 
 
 def _option_letter(text: str, choices: Sequence[str], letters: Sequence[str]) -> str | None:
-    """The letter of the option whose text `text` states (after light normalisation), if exactly one."""
-    wanted = normalize_answer(re.sub(r"\\text\{([^}]*)\}", r"\1", text)).strip("*").lower()
+    """The letter of the option whose text `text` states, if exactly one."""
+    wanted = _option_key(text)
     if not wanted:
         return None
-    hits = [letter for letter, choice in zip(letters, choices) if normalize_answer(choice).lower() == wanted]
+    hits = [letter for letter, choice in zip(letters, choices) if _option_key(choice) == wanted]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -75,26 +92,40 @@ def _box_choice(content: str, choices, letters) -> str | None:
     return _option_letter(content, choices, letters)
 
 
-def _statement_choice(rest: str, choices, letters) -> str | None:
-    """The letter an answer statement names (HEDGE for two letters), from the rest of its sentence."""
-    end = _SENTENCE_END.search(rest)
-    sentence = rest[:end.start()] if end else rest
+def _letters_in(sentence: str, letters: Sequence[str]) -> list[str]:
+    """The option letters a statement's sentence names, rejected ones ("not B") left out, in order."""
     found: list[str] = []
     for match in _TOKEN.finditer(sentence):
-        marked = next((g for g in match.groups()[:3] if g), None)
-        letter = marked or match.group(4)
+        marked = next((g for g in match.groups()[:4] if g), None)
+        letter = (marked or match.group(5)).upper()
         after = (match.group("after") or "").strip()
-        if not marked and after and after.lower() not in _CONNECTIVES:
-            continue  # "I think", "A good": the pronoun or the article
+        if not marked and after:
+            if letter == "I" and _PRONOUN_VERBS.match(after):
+                continue  # "I think it is C"
+            if letter == "A" and after not in _FUNCTION_WORDS:
+                continue  # "A good start": the article
         if _NEGATED.search(sentence[:match.start()]):
-            continue  # "not B", "rules out C": a rejected option
-        if letter.upper() in letters and letter.upper() not in found:
-            found.append(letter.upper())
-    if len(found) > 1 and _HEDGE_JOIN.search(sentence):
+            continue
+        if letter in letters and letter not in found:
+            found.append(letter)
+    return found
+
+
+def _statement_choice(rest: str, negated: bool, choices, letters) -> str | None:
+    """The letter an answer statement names (HEDGE for two), from the rest of its sentence."""
+    end = _SENTENCE_END.search(rest)
+    sentence = rest[:end.start()] if end else rest
+    if whole := _WHOLE_LETTER.match(sentence):
+        found = [whole.group(1).upper()] if whole.group(1).upper() in letters else []
+    else:
+        found = _letters_in(sentence, letters)
+    if negated:
+        found = found[1:]  # "the answer isn't B, it's D"
+    if len(found) > 1:
         return HEDGE
     if found:
         return found[0]
-    return _option_letter(sentence.rstrip(".").strip(), choices, letters)
+    return None if negated else _option_letter(sentence.rstrip(".").strip(), choices, letters)
 
 
 def choice_candidates(response: str, choices: Sequence[str]) -> list[tuple[int, str]]:
@@ -104,19 +135,22 @@ def choice_candidates(response: str, choices: Sequence[str]) -> list[tuple[int, 
     for content, position, _ in boxed_answers(response):
         if letter := _box_choice(content, choices, letters):
             candidates.append((position, letter))
-    for match in _STATEMENT.finditer(response):
-        if letter := _statement_choice(match.group("rest"), choices, letters):
-            candidates.append((match.start(), letter))
+    for statement in answer_statements(response, CHOICE_KEYWORDS):
+        if letter := _statement_choice(statement.rest, statement.negated, choices, letters):
+            candidates.append((statement.start, letter))
+    for match in _IS_CORRECT.finditer(response):
+        if match.group(1).upper() in letters:
+            candidates.append((match.start(), match.group(1).upper()))
     stripped = response.rstrip()
     last_line = stripped.rsplit("\n", 1)[-1]
     position = len(stripped) - len(last_line)
-    if any(at >= position for at, _ in candidates):
-        pass  # the last line states its choice in a box or a statement (a hedge there stays a hedge)
-    elif match := _LAST_LINE.match(last_line.strip().strip("*").strip()):
-        if letter := _letter_with_text(match.group(1), match.group(3), choices, letters):
-            candidates.append((position, letter))
-    elif match := _TRAILING_LETTER.search(stripped[-12:]):
-        if match.group(1) in letters:
+    if (lone := _LONE_LAST_LINE.match(last_line)) and lone.group(1) in letters:
+        candidates.append((position, lone.group(1)))
+    elif not candidates:
+        if match := _LAST_LINE.match(last_line.strip().strip("*").strip()):
+            if letter := _letter_with_text(match.group(1), match.group(3), choices, letters):
+                candidates.append((position, letter))
+        elif (match := _TRAILING_LETTER.search(stripped[-12:])) and match.group(1) in letters:
             candidates.append((len(stripped) - 1, match.group(1)))
     return sorted(candidates, key=lambda c: c[0])
 

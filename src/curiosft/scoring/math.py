@@ -31,25 +31,66 @@ _EXACT_REL = 1e-45
 # math-verify's own (signal-based) timeouts, kept below the pool's hard timeout
 _PARSE_TIMEOUT_S = 5
 
-_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\\!|\\;|\\:|\\ |~|\{,\}|,|\s)(?=\d{3}(?!\d))")
+# LaTeX spacing inside a number is a thousands separator (10\,000, 10{,}000); a plain comma or space only when
+# the whole answer is one grouped number (1,000 but not the pair (2,100))
+_LATEX_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\\!|\\;|\\:|\\ |~|\{,\})(?=\d{3}(?!\d))")
+_GROUPED_NUMBER = re.compile(r"^[-+]?\d{1,3}(?:([, ])\d{3})(?:\1\d{3})*(?:\.\d+)?$")
 _LETTER_GOLD = re.compile(r"^(?:\\text(?:bf)?\s*\{\s*)?\(\s*([A-E])\s*\)\s*\}?")
 _LETTER_ANSWER = re.compile(r"^(?:\\(?:text(?:bf)?|mathrm|mathbf)\s*\{\s*)?\(?\s*([A-E])\s*\)?\s*(?:\}|\\ |\s|$)")
+# an AMC answer's letter before its value: "\textbf{(B) } 12", "(B) 12"
+_LETTER_PREFIX = re.compile(r"^(?:\\(?:text(?:bf)?|mathrm|mathbf)\s*\{\s*\(\s*[A-E]\s*\)\s*\}|\(\s*[A-E]\s*\))"
+                            r"(?:\s|\\ |~|\\quad)*(?=\S)")
+_OTHER_LETTER = re.compile(r"(?<![A-Za-z\\])[A-E](?![A-Za-z])")
 _E_NOTATION = re.compile(r"^([+-]?\d+(?:\.\d+)?)[eE]([+-]?\d+)$")
-_ELLIPSIS = re.compile(r"\\[lc]?dots|\.\.\.")
+_ELLIPSIS = re.compile(r"\\[lc]?dots\b|\\dotsc\b|\.\.\.|…")
+_OVERLINE = re.compile(r"^([+-]?)(\d*)\.(\d*)\\overline\{(\d+)\}$")
+_REPEATING = re.compile(r"^([+-]?)(\d*)\.(\d+)\\ldots$")
+_PERCENT = re.compile(r"\\?%")
+
+
+def _repeating_decimal(text: str) -> str:
+    """0.\overline{3} and 0.333\ldots (a digit block repeated at least twice) as an exact fraction."""
+    from fractions import Fraction
+
+    if match := _OVERLINE.match(text):
+        sign, whole, fixed, period = match.groups()
+    elif match := _REPEATING.match(text):
+        sign, whole, digits = match.groups()
+        for size in range(1, len(digits) // 2 + 1):
+            for prefix in range(len(digits) - 2 * size + 1):
+                block, tail = digits[prefix:prefix + size], digits[prefix:]
+                if len(tail) >= 2 * size and tail == (block * len(tail))[:len(tail)]:
+                    fixed, period = digits[:prefix], block
+                    break
+            else:
+                continue
+            break
+        else:
+            return text
+    else:
+        return text
+    value = Fraction(int(whole or 0)) + Fraction(int(fixed or 0), 10 ** len(fixed)) + Fraction(
+        int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    value = -value if sign == "-" else value
+    return f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
 def normalize_math(answer: str) -> str:
-    """Answer text for comparison: single spaces, no spacing commands, thousands separators, `\\left`/`\\right`, `\\%`, `$`."""
+    """Answer text for comparison: single spaces, no spacing commands or thousands separators, `\\left`/
+    `\\right`, `\\dfrac`, one spelling of the ellipsis, e-notation and repeating decimals as values; `$` off."""
     text = answer.strip().strip("$").strip()
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     text = re.sub(r"\\(?:left|right)(?![a-zA-Z])", "", text)
-    while (joined := _THOUSANDS.sub("", text)) != text:
+    while (joined := _LATEX_THOUSANDS.sub("", text)) != text:
         text = joined
+    if _GROUPED_NUMBER.match(text.strip()):
+        text = re.sub(r"[, ]", "", text)
     text = re.sub(r"(?<!\\)\\[,!;: ]|~", " ", text)
+    text = _ELLIPSIS.sub(r"\\ldots ", text)
+    text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
     if match := _E_NOTATION.match(text):
         text = f"{match.group(1)}\\times 10^{{{match.group(2)}}}"
-    text = text.replace("\\%", "").replace("%", "")
-    return re.sub(r"\s+", " ", text).strip().rstrip(".")
+    return _repeating_decimal(text.replace(" ", "")) if "\\overline" in text or text.endswith("\\ldots") else text
 
 
 def texts_equal(answer: str, ground_truth: str) -> bool:
@@ -69,8 +110,12 @@ def _letter_gold(ground_truth: str) -> str | None:
 
 
 def _letter_answer(answer: str) -> str | None:
-    match = _LETTER_ANSWER.match(answer.strip().strip("$").strip())
-    return match.group(1).upper() if match else None
+    """The AMC letter an answer names ("\\textbf{(B)}\\ 12"); None for none or two ("A \\text{ or } C")."""
+    text = answer.strip().strip("$").strip()
+    match = _LETTER_ANSWER.match(text)
+    if not match or _OTHER_LETTER.search(text[match.end():]):
+        return None
+    return match.group(1).upper()
 
 
 def _parse(text: str):
@@ -88,11 +133,16 @@ def _is_number(expr) -> bool:
 
 
 def numbers_equal(a, b) -> bool:
-    """Exact values compare exactly; a decimal on either side within REL_TOL (relative)."""
+    """Exact values compare exactly, two decimals as the decimals they are (2450318.75 is not 2450318.57);
+    a decimal against an exact value within REL_TOL (relative): 0.333333 is 1/3, 0.33 is not."""
     import sympy
 
     if a.has(sympy.oo) or b.has(sympy.oo) or a.has(-sympy.oo) or b.has(-sympy.oo):
         return a == b
+    a_floats, b_floats = a.atoms(sympy.Float), b.atoms(sympy.Float)
+    if a_floats and b_floats:
+        a = a.xreplace({f: sympy.Rational(str(f)) for f in a_floats})
+        b = b.xreplace({f: sympy.Rational(str(f)) for f in b_floats})
     exact = not (a.atoms(sympy.Float) or b.atoms(sympy.Float))
     if exact and isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
         return a == b
@@ -166,17 +216,42 @@ def _sets_equal(gold, answer, gold_text: str, answer_text: str) -> bool | None:
 
 def answers_equal(answer: str, ground_truth: str) -> tuple[bool, str]:
     """(equal, how): `answer` (the final answer's text) against `ground_truth` (as the data set stores it)."""
-    gold_text, answer_text = normalize_math(ground_truth), normalize_math(answer)
-    if not answer_text:
+    if not normalize_math(answer):
         return False, "empty answer"
     if texts_equal(answer, ground_truth):
         return True, "exact match"
     if (letter := _letter_gold(ground_truth)) is not None:
         chosen = _letter_answer(answer)
         return chosen == letter, "choice letter" if chosen == letter else "wrong choice letter"
+    answer = _LETTER_PREFIX.sub("", answer.strip().strip("$").strip(), count=1)
+    answer_pct, gold_pct = bool(_PERCENT.search(answer)), bool(_PERCENT.search(ground_truth))
+    if answer_pct != gold_pct:
+        return _percent_equal(answer, ground_truth, answer_pct)
+    return _values_equal(normalize_math(answer), normalize_math(ground_truth), answer, ground_truth)
+
+
+def _percent_equal(answer: str, ground_truth: str, answer_pct: bool) -> tuple[bool, str]:
+    """One side in percent: 25\\% equals 0.25, and a percentage gold (28\\%) its bare number (28); but 0.25\\%
+    is not 1/4 (a decimal gold is not a percentage)."""
+    bare_answer, bare_gold = normalize_math(_PERCENT.sub("", answer)), normalize_math(_PERCENT.sub("", ground_truth))
+    if answer_pct:
+        readings = [(f"\\frac{{{bare_answer}}}{{100}}", bare_gold)]
+        if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", bare_gold) and abs(float(bare_gold)) >= 1:
+            readings.append((bare_answer, bare_gold))
+    else:
+        readings = [(bare_answer, bare_gold), (bare_answer, f"\\frac{{{bare_gold}}}{{100}}")]
+    for a, g in readings:
+        same, how = _values_equal(a, g, a, g)
+        if same:
+            return True, f"{how} (percent)"
+    return False, "different value (percent)"
+
+
+def _values_equal(answer_text: str, gold_text: str, answer: str, ground_truth: str) -> tuple[bool, str]:
     if _ELLIPSIS.search(gold_text) or _ELLIPSIS.search(answer_text):
         # math-verify drops an ellipsis ("1, 2, \\ldots, n" parses as 2): only the same text is the same sequence
-        return False, "different sequence (ellipsis: compared as text)"
+        same = answer_text.replace(" ", "") == gold_text.replace(" ", "")
+        return same, "same sequence" if same else "different sequence (ellipsis: compared as text)"
     from math_verify import verify
 
     gold, parsed = _parse(gold_text), _parse(answer_text)

@@ -1,0 +1,97 @@
+"""Answer statements: where a response declares its answer in words, shared by math and multiple choice.
+
+`answer_statements(text, keywords)` yields every DECLARATIVE statement "<cue> <connector> <rest>":
+"the answer is 12", "Final answer: 12", "answer = 12", "The answer to this question is (B)",
+"**Answer:**" / "### Final Answer" with the answer on the next line, `{"answer": "B"}`, "答案：C".
+Not statements (tests/data/grading holds a case for each, with its public report):
+
+- questions: "Is the answer 12?" (the sentence ends in "?");
+- conditionals: "if the answer is 12, ...", "if we ignored friction, the answer would be B" (a modal
+  connector after an if-clause);
+- checks: "To verify the answer: 14/2 = 7", "the answer is indeed correct" (a verdict on an answer, not one).
+
+A negated statement ("the answer isn't 12; it's 13", "the answer is not B") is kept with `negated` set:
+the reader skips the first value and takes the one it goes on to state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MATH_KEYWORDS = r"final\s+answer|correct\s+answer|answer"
+CHOICE_KEYWORDS = r"final\s+answer|correct\s+answer|best\s+answer|answer|correct\s+(?:option|choice)|choice|option|答案"
+
+_CONNECTOR = (r"isn['’]t|is\s+not|is\s+therefore|is\s+clearly|is\s+indeed|is\s*[:：]?|[:：=是为]|would\s+be|should\s+be|"
+              r"must\s+be|will\s+be|could\s+be|might\s+be")
+_MODAL = re.compile(r"^(?:would|could|might)\b", re.IGNORECASE)
+_NEGATIVE = re.compile(r"^(?:isn['’]t|is\s+not)$|^not\b", re.IGNORECASE)
+_CONDITIONAL_LEAD = re.compile(r"\b(?:if|suppose|supposing|assume|assuming|whether|unless|were)\b", re.IGNORECASE)
+_IMMEDIATE_LEAD = re.compile(
+    r"\b(?:if|whether|suppose|assume|assuming|verify|verifying|check|checking|confirm|test|testing|recheck|"
+    r"double-check)\s+(?:that\s+)?(?:the\s+|our\s+|my\s+|this\s+)?(?:final\s+)?$", re.IGNORECASE)
+# a verdict on the answer, not an answer: "the answer is indeed correct", "the answer is as follows"
+_VERDICT = re.compile(
+    r"^(?:indeed\b|correct\b|incorrect\b|wrong\b|right\b|verified\b|confirmed\b|consistent\b|reasonable\b|"
+    r"plausible\b|valid\b|invalid\b|as\s+follows|below\b|above\b|given\s+by|the\s+same\b|unchanged\b|"
+    r"clear\b|obvious\b|not\s+(?:correct|right|valid|obvious|clear)\b|yes\s+or\s+no)", re.IGNORECASE)
+# the continuation a negated statement goes on to: "..., it is 13", "; it's D", ", but rather 13"
+CONTINUATION = re.compile(r"(?:[,;]|\.(?=\s)|\bbut\b)\s*(?:but\s+)?(?:rather\s*,?\s*)?(?:it|that)\s*(?:['’]s|\s+is)\s+",
+                          re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Statement:
+    start: int       # position of the cue in the text
+    rest: str        # what follows the connector up to the end of its line (or the next line, for a header)
+    negated: bool    # "isn't", "is not", "is not": the first value in `rest` is rejected
+
+
+def _pattern(keywords: str) -> re.Pattern:
+    return re.compile(
+        rf"(?:\b|(?<=[\"'*]))(?P<cue>{keywords})(?:\s+to\s+(?:this|the)\s+(?:question|problem))?"
+        rf"[\"'*\s]*?(?P<connector>{_CONNECTOR})(?=(?P<rest>[^\n]*))"
+        rf"|^[#*\s]*(?P<header>(?:final\s+)?answer)[\s*:：]*$",
+        re.IGNORECASE | re.MULTILINE)
+
+
+_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def _next_lines(text: str, end: int) -> str:
+    """The first non-empty line after `end`; a display block (\\[ ... \\], $$ ... $$) whole."""
+    after = text[end:].lstrip("\n")
+    while after.startswith("\n") or (after and not after.split("\n", 1)[0].strip()):
+        after = after.split("\n", 1)[1] if "\n" in after else ""
+    first = after.split("\n", 1)[0].strip()
+    for opening, closing in (("\\[", "\\]"), ("$$", "$$")):
+        if first == opening and closing in after[len(opening):]:
+            return opening + after[len(opening):].split(closing, 1)[0] + closing
+    return first
+
+
+def answer_statements(text: str, keywords: str = MATH_KEYWORDS) -> list[Statement]:
+    """Every declarative answer statement of `text`, in order (see the module docstring for what is left out)."""
+    pattern = _PATTERNS.setdefault(keywords, _pattern(keywords))
+    found = []
+    for match in pattern.finditer(text):
+        if match.group("header"):
+            found.append(Statement(match.start(), _next_lines(text, match.end()), False))
+            continue
+        connector = re.sub(r"\s+", " ", match.group("connector").strip()).lower()
+        rest = match.group("rest")
+        if not rest.strip(" *\"'}") and connector not in ("would be", "should be", "must be"):
+            rest = _next_lines(text, match.end() + len(rest))
+        lead_start = max((m.end() for m in re.finditer(r"[.!?](?=\s)|\n", text[:match.start()])), default=0)
+        lead = text[lead_start:match.start()]
+        sentence_end = re.search(r"[?]|\.(?=\s|$)|!", rest)
+        if sentence_end and sentence_end.group() == "?":
+            continue  # a question
+        if _IMMEDIATE_LEAD.search(lead) or (_MODAL.match(connector) and _CONDITIONAL_LEAD.search(lead)):
+            continue  # a conditional or a check
+        body = rest.strip(" *\"'")
+        if _VERDICT.match(body):
+            continue
+        negated = bool(_NEGATIVE.match(connector) or _NEGATIVE.match(body))
+        found.append(Statement(match.start(), rest, negated))
+    return found
