@@ -1,4 +1,5 @@
-"""Grading accuracy on the corpus (tests/data/grading): our graders against plain math-verify and verl, side by side.
+"""Grading accuracy on the corpus (tests/data/grading) and the review set (tests/data/grading_review): our
+graders against plain math-verify and verl's default math reward, side by side.
 
     python benchmarks/grading.py            # about a minute on 2 cores
 
@@ -28,7 +29,9 @@ from pathlib import Path
 from curiosft.scoring import ScoringPool, graded_text
 from curiosft.scoring.corpus import load_cases
 
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "grading"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+# the corpus (cases from public reports) and the review set (written by a reviewer who had not seen the rules)
+SETS = {"corpus": DATA / "grading", "review": DATA / "grading_review"}
 GOAL_ACCURACY = 0.98
 
 
@@ -79,17 +82,14 @@ def tally(cases, verdicts) -> dict:
     return counts
 
 
-def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    warnings.filterwarnings("ignore")
-    cases = load_cases(CORPUS)
+def measure(label: str, cases) -> dict:
     kinds = Counter("math" if c.kind == "math" else "mc" for c in cases)
-    print(f"grading corpus: {len(cases)} cases ({kinds['math']} math, {kinds['mc']} multiple choice; "
+    print(f"{label}: {len(cases)} cases ({kinds['math']} math, {kinds['mc']} multiple choice; "
           f"{sum(c.correct for c in cases)} right answers, {sum(not c.correct for c in cases)} wrong) from "
-          f"{len({c.source for c in cases})} public reports and data files")
+          f"{len({c.source for c in cases})} sources")
     graders = [("curiosft (default)", lambda: pooled(cases, "curiosft")), ("release", lambda: pooled(cases, "release")),
                ("math-verify", lambda: plain_math_verify(cases)), ("verl math_reward", lambda: verl_default(cases))]
-    print(f"{'grader':20s} {'math right':>10s} {'FP':>3s} {'FN':>3s}   {'choice right':>12s} {'FP':>3s} {'FN':>3s}"
+    print(f"  {'grader':20s} {'math right':>10s} {'FP':>3s} {'FN':>3s}   {'choice right':>12s} {'FP':>3s} {'FN':>3s}"
           f"   {'all right':>9s} {'accuracy':>8s} {'FP':>3s} {'FN':>3s} {'seconds':>7s}")
     results = {}
     for name, run in graders:
@@ -98,7 +98,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         results[name] = counts
         accuracy = counts["all", "right"] / len(cases)
-        print(f"{name:20s} {counts['math', 'right']:6d}/{kinds['math']:<3d} {counts['math', 'fp']:3d} "
+        print(f"  {name:20s} {counts['math', 'right']:6d}/{kinds['math']:<3d} {counts['math', 'fp']:3d} "
               f"{counts['math', 'fn']:3d}   {counts['mc', 'right']:8d}/{kinds['mc']:<3d} {counts['mc', 'fp']:3d} "
               f"{counts['mc', 'fn']:3d}   {counts['all', 'right']:5d}/{len(cases):<3d} {accuracy:8.1%} "
               f"{counts['all', 'fp']:3d} {counts['all', 'fn']:3d} {elapsed:7.1f}")
@@ -106,8 +106,16 @@ def main() -> None:
     accuracy = ours["all", "right"] / len(cases)
     met = accuracy >= GOAL_ACCURACY and ours["all", "fp"] == 0
     best_anchor = max(results[n]["all", "right"] for n in ("math-verify", "verl math_reward")) / len(cases)
-    print(f"default grader: {accuracy:.1%} right, {ours['all', 'fp']} false positives (goal >= {GOAL_ACCURACY:.0%} "
+    print(f"  default grader: {accuracy:.1%} right, {ours['all', 'fp']} false positives (goal >= {GOAL_ACCURACY:.0%} "
           f"with none: {'met' if met else 'NOT met'}); best anchor {best_anchor:.1%}")
+    return results
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    warnings.filterwarnings("ignore")
+    for label, folder in SETS.items():
+        measure(label, load_cases(folder))
 
 
 if __name__ == "__main__":

@@ -155,3 +155,34 @@ def test_bad_items_and_pools_are_rejected():
         ScoreItem("x", "A", kind="multiple_choice")
     with pytest.raises(ValueError, match="workers=0"):
         ScoringPool(workers=0)
+
+
+# inputs for the parts that run in the parent process, without the pool's timeout: the final-answer and
+# choice extraction regexes must stay linear (a quadratic one would take hours on these)
+PARENT_PATHOLOGICAL = [
+    "\\boxed{1}" + " " * 200_000 + "\\boxed{2}",
+    "\\boxed{1}" + ", " * 100_000 + "and",
+    "the answer is " * 20_000,
+    "Answer: " + "A or " * 40_000 + "B",
+    "$" * 100_000,
+    "(" * 100_000 + "\\boxed{" * 5_000,
+    ("The answer is not 3, it is " * 5_000) + "4.",
+    "**Answer:**" + "\n" * 100_000,
+    "answer" + " " * 100_000 + "x",
+    "\n" * 100_000 + "x",
+    "1" * 100_000 + "x",
+    "\\boxed{0." + "3" * 5_000 + "\\ldots}",
+    "Option " + "(" * 100_000,
+]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("text", PARENT_PATHOLOGICAL, ids=range(len(PARENT_PATHOLOGICAL)))
+def test_parent_side_extraction_stays_linear_on_pathological_text(text):
+    from curiosft.scoring.math import decide_without_sympy
+
+    started = time.perf_counter()
+    decide_without_sympy(text, "4")
+    extract_choice(text, CHOICES)
+    # generous: each takes well under a second; a quadratic regex would take hours
+    assert time.perf_counter() - started < 10

@@ -21,15 +21,17 @@ import re
 from dataclasses import dataclass
 
 from curiosft.scoring.boxed import boxed_answers
-from curiosft.scoring.statement import CONTINUATION, MATH_KEYWORDS, answer_statements
+from curiosft.scoring.statement import CONTINUATION, MATH_KEYWORDS, statements_from_end
 
-_GSM8K_MARKER = re.compile(r"^####\s*(\S[^\n]*?)\s*$", re.MULTILINE)
+_GSM8K_MARKER = re.compile(r"^####[ \t]*(\S[^\n]*)$", re.MULTILINE)
 # text allowed between boxes of one list answer: "\boxed{3}, \boxed{5}, and \boxed{7}", "$ and $x = "
-_BOX_LIST_GAP = re.compile(r"^[\s$,;]*(?:(?:and|or)\b)?[\s$,;]*(?:[a-zA-Z]_?\{?\w?\}?\s*=\s*)?$|^\s*\\q?quad\s*$")
+_BOX_LIST_GAP = re.compile(r"^[\s$,;]*(?:(?:and|or)\b[\s$,;]*)?(?:[a-zA-Z]_?\{?\w?\}?\s*=\s*)?$|^\s*\\q?quad\s*$")
 _MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|[?!;]|\s+(?:since|because|as|which|where|given|due\s+to|so\s+that)\b|,\s+(?:so|and\s+so|"
                            r"since|because|as|which|where|given|due\s+to|i\s+hope|hence|thus|therefore)\b",
                            re.IGNORECASE)
+_SEGMENT_GAP = re.compile(r"^\s*,?\s*(?:and\s+)?$")
+_LAST_AND = re.compile(r"\s*,?\s+and\s+(?=[-+\\\d(\[{$])")
 _NUMBER_WITH_UNIT = re.compile(r"^([-+]?\d[\d,]*(?:\.\d+)?)\s+[A-Za-z][A-Za-z\s]*$")
 _NUMBER_WORDS = {
     word: str(i) for i, word in enumerate(
@@ -58,29 +60,40 @@ def statement_answer(rest: str, negated: bool = False) -> str | None:
         return boxes[0][0]
     segment = _MATH_SEGMENT.match(text)
     if segment:
-        return next(g for g in segment.groups() if g is not None).strip()
+        # "$x=1$ and $x=2$": math segments joined by commas / "and" are one list answer
+        parts, end = [segment], segment.end()
+        while (following := _MATH_SEGMENT.search(text, end)) and _SEGMENT_GAP.match(text[end:following.start()]):
+            parts.append(following)
+            end = following.end()
+        return ", ".join(next(g for g in p.groups() if g is not None).strip() for p in parts)
     end = _SENTENCE_END.search(text)
     text = (text[:end.start()] if end else text).strip().rstrip(",").strip().strip("*").strip()
     if segment := _MATH_SEGMENT.search(text):
         text = next(g for g in segment.groups() if g is not None).strip()
     if unit := _NUMBER_WITH_UNIT.match(text):
         text = unit.group(1)
+    text = _LAST_AND.sub(", ", text)  # "2 and 3" (after "the answers are") is the list 2, 3
     text = text.rstrip(".").strip()
     return _NUMBER_WORDS.get(text.lower(), text) or None
 
 
 def answer_statement(text: str) -> str | None:
     """The answer of the last declarative answer statement in `text`, or None."""
-    found = [(at, answer) for at, answer, _ in _statement_candidates(text)]
-    return found[-1][1] if found else None
+    found = _last_statement(text)
+    return found[1] if found else None
 
 
-def _statement_candidates(text: str):
-    for match in _GSM8K_MARKER.finditer(text):
-        yield match.start(), match.group(1).strip(), "marker"
-    for statement in answer_statements(text, MATH_KEYWORDS):
+def _last_statement(text: str):
+    """(position, answer, source) of the last answer statement or GSM8K marker that states an answer."""
+    markers = [(m.start(), m.group(1).strip(), "marker") for m in _GSM8K_MARKER.finditer(text)]
+    last_marker = markers[-1] if markers else None
+    # from the end: the first statement that states an answer is the last one (earlier ones are not read)
+    for statement in statements_from_end(text, MATH_KEYWORDS):
+        if last_marker and last_marker[0] > statement.start:
+            return last_marker
         if (answer := statement_answer(statement.rest, statement.negated)) is not None:
-            yield statement.start, answer, "statement"
+            return statement.start, answer, "statement"
+    return last_marker
 
 
 def _box_candidates(text: str):
@@ -98,7 +111,9 @@ def _box_candidates(text: str):
 
 def final_answer(text: str) -> FinalAnswer | None:
     """The response's final answer: the last of its box groups and answer statements, or None."""
-    candidates = sorted([*_box_candidates(text), *_statement_candidates(text)], key=lambda c: c[0])
+    boxes = list(_box_candidates(text))
+    statement = _last_statement(text)
+    candidates = sorted([*boxes[-1:], *([statement] if statement else [])], key=lambda c: c[0])
     if not candidates:
         return None
     # a statement holding a box ("the answer is \boxed{3}") starts before the box: the box comes last anyway

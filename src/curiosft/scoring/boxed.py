@@ -5,18 +5,30 @@ from __future__ import annotations
 import re
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BRACE = re.compile(r"[{}]")
 
 
 def boxed_answers(text: str):
     """(content, start, end) of every \\boxed{...} / \\fbox{...} with balanced braces, in order (end: past the
     closing brace); an unclosed box is skipped."""
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return
+    closing = _matching_braces(text)
     for match in _BOXED.finditer(text):
-        depth, start = 1, match.end()
-        for i in range(start, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                yield text[start:i].strip(), match.start(), i + 1
-                break
+        end = closing.get(match.end() - 1)
+        if end is not None:
+            yield text[match.end():end].strip(), match.start(), end + 1
+
+
+def _matching_braces(text: str) -> dict[int, int]:
+    """{index of "{": index of its "}"} in one pass (linear: a response full of unclosed boxes stays cheap)."""
+    stack, pairs = [], {}
+    for brace in _BRACE.finditer(text):
+        if brace.group() == "{":
+            stack.append(brace.start())
+        elif stack:
+            pairs[stack.pop()] = brace.start()
+    return pairs
 
 
 def last_boxed_answer(text: str) -> str | None:

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 from curiosft.data.prompts import choice_letters
 from curiosft.scoring.boxed import boxed_answers, normalize_answer
-from curiosft.scoring.statement import CHOICE_KEYWORDS, answer_statements
+from curiosft.scoring.statement import CHOICE_KEYWORDS, statements_from_end
 
 HEDGE = "hedge"
 
@@ -50,7 +50,7 @@ _NEGATED = re.compile(r"(?:\bnot|n['’]t|\bexcept|\bnor|\brules?\s+out|\bruled\
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|[;!?\n]|,?\s+(?:as|because|since|due\s+to|given|for|while|whereas|which)\b",
                            re.IGNORECASE)
 _WHOLE_LETTER = re.compile(r"^[\s\"'(*]*([A-Za-z])[\s\"')*.]*$")
-_IS_CORRECT = re.compile(r"(?<![A-Za-z])(?:(?:option|choice)\s+)?[(\"'*]*([A-Z])[)\"'*]*\s+is\s+(?:the\s+)?"
+_IS_CORRECT = re.compile(r"(?<![A-Za-z(\"'*])(?:(?:option|choice)\s+)?[(\"'*]*([A-Z])[)\"'*]*\s+is\s+(?:the\s+)?"
                          r"(?:correct|right|best)\b(?!\s+only)", re.IGNORECASE)
 _LONE_LAST_LINE = re.compile(r"^[\s#*(]*([A-Z])[\s*).]*$")
 _LAST_LINE = re.compile(r"^\W*?\(?\s*([A-Z])\s*\)?\s*(?:([.:)])\s*(.*?))?\W*$")
@@ -104,7 +104,7 @@ def _letters_in(sentence: str, letters: Sequence[str]) -> list[str]:
                 continue  # "I think it is C"
             if letter == "A" and after not in _FUNCTION_WORDS:
                 continue  # "A good start": the article
-        if _NEGATED.search(sentence[:match.start()]):
+        if _NEGATED.search(sentence[max(0, match.start() - 40):match.start()]):
             continue
         if letter in letters and letter not in found:
             found.append(letter)
@@ -129,20 +129,24 @@ def _statement_choice(rest: str, negated: bool, choices, letters) -> str | None:
 
 
 def choice_candidates(response: str, choices: Sequence[str]) -> list[tuple[int, str]]:
-    """(position, letter or HEDGE) of every stated choice in `response`, in order."""
+    """(position, letter or HEDGE) of the last stated choice of each kind in `response`, in order."""
     letters = choice_letters(len(choices))
+    # of each kind only the last one that states a choice can decide: read from the end, stop at it
     candidates = []
-    for content, position, _ in boxed_answers(response):
+    for content, position, _ in reversed(list(boxed_answers(response))):
         if letter := _box_choice(content, choices, letters):
             candidates.append((position, letter))
-    for statement in answer_statements(response, CHOICE_KEYWORDS):
+            break
+    for statement in statements_from_end(response, CHOICE_KEYWORDS):
         if letter := _statement_choice(statement.rest, statement.negated, choices, letters):
             candidates.append((statement.start, letter))
-    for match in _IS_CORRECT.finditer(response):
+            break
+    for match in reversed(list(_IS_CORRECT.finditer(response))):
         if match.group(1).upper() in letters:
             candidates.append((match.start(), match.group(1).upper()))
+            break
     stripped = response.rstrip()
-    last_line = stripped.rsplit("\n", 1)[-1]
+    last_line = stripped.rsplit("\n", 1)[-1][-500:]  # a lone-letter line is short
     position = len(stripped) - len(last_line)
     if (lone := _LONE_LAST_LINE.match(last_line)) and lone.group(1) in letters:
         candidates.append((position, lone.group(1)))

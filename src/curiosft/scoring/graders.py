@@ -24,8 +24,9 @@ class Grader:
     # "module:function" of the math grader (imported in the worker: math-verify stays out of the parent)
     math: str
     extract_choice: Callable[[str, Sequence[str]], str | None]
-    # a normalised-text match of the last \boxed{} is decided in the parent without a worker
-    boxed_fast_path: Callable[[str, str], bool]
+    # the grades that need no parsing (no answer, the same text, plain numbers), decided in the parent without
+    # a worker: (response, ground_truth) -> (score, extracted, reason) or None for the worker
+    decide_in_parent: Callable[[str, str], tuple[float, str | None, str] | None]
 
     @property
     def tag(self) -> str:
@@ -34,18 +35,18 @@ class Grader:
 
 def _graders() -> dict[str, Grader]:
     from curiosft.scoring import choice, release
-    from curiosft.scoring.boxed import boxed_match
-    from curiosft.scoring.math import boxed_text_match
+    from curiosft.scoring.math import decide_without_sympy
 
     return {
         "curiosft": Grader(
             "curiosft", "2", "final answer only (box, else last answer statement); exact or relative numeric "
             "comparison; inequalities vs intervals; last stated choice wins, hedges score 0",
-            "curiosft.scoring.math:grade_math", choice.extract_choice, boxed_text_match),
+            "curiosft.scoring.math:grade_math", choice.extract_choice, decide_without_sympy),
         "release": Grader(
             "release", "1", "the CurioSFT release: max(math-verify on the whole response, last-\\boxed{} text "
             "match); the pre-2 choice extractor",
-            "curiosft.scoring.release:grade_math_release", release.extract_choice_release, boxed_match),
+            "curiosft.scoring.release:grade_math_release", release.extract_choice_release,
+            release.boxed_match_in_parent),
     }
 
 

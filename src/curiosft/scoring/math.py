@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 
 from curiosft.scoring.answer import final_answer
-from curiosft.scoring.boxed import last_boxed_answer
 
 # a decimal answer matches within this relative error (math-verify rounds to 6 decimals: an absolute tolerance)
 REL_TOL = 1e-6
@@ -46,6 +45,8 @@ _ELLIPSIS = re.compile(r"\\[lc]?dots\b|\\dotsc\b|\.\.\.|…")
 _OVERLINE = re.compile(r"^([+-]?)(\d*)\.(\d*)\\overline\{(\d+)\}$")
 _REPEATING = re.compile(r"^([+-]?)(\d*)\.(\d+)\\ldots$")
 _PERCENT = re.compile(r"\\?%")
+_PLAIN_DECIMAL = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_PLAIN_FRACTION = re.compile(r"^([-+]?)(\d+)/(\d+)$|^([-+]?)\\frac\{(\d+)\}\{(\d+)\}$")
 
 
 def _repeating_decimal(text: str) -> str:
@@ -54,7 +55,7 @@ def _repeating_decimal(text: str) -> str:
 
     if match := _OVERLINE.match(text):
         sign, whole, fixed, period = match.groups()
-    elif match := _REPEATING.match(text):
+    elif (match := _REPEATING.match(text)) and len(match.group(3)) <= 40:
         sign, whole, digits = match.groups()
         for size in range(1, len(digits) // 2 + 1):
             for prefix in range(len(digits) - 2 * size + 1):
@@ -98,10 +99,40 @@ def texts_equal(answer: str, ground_truth: str) -> bool:
     return normalize_math(answer).replace(" ", "") == normalize_math(ground_truth).replace(" ", "")
 
 
-def boxed_text_match(response: str, ground_truth: str) -> bool:
-    """The last \\boxed{} is the ground truth as text: decided in the parent, no worker needed."""
-    boxed = last_boxed_answer(response)
-    return boxed is not None and bool(boxed.strip()) and texts_equal(boxed, ground_truth)
+def decide_without_sympy(response: str, ground_truth: str) -> tuple[float, str | None, str] | None:
+    """The grade when no parsing is needed (the pool decides these in the parent, without a worker): no final
+    answer, the same text, or two plain numbers (integers, decimals, a/b); None otherwise."""
+    final = final_answer(response)
+    if final is None:
+        return 0.0, None, "no final answer"
+    suffix = "" if final.source == "boxed" else " (answer statement)"
+    if texts_equal(final.text, ground_truth):
+        return 1.0, final.text, "boxed match" if final.source == "boxed" else f"exact match{suffix}"
+    answer, gold = _plain_number(final.text), _plain_number(ground_truth)
+    if answer is None or gold is None:
+        return None
+    (a, a_decimal), (g, g_decimal) = answer, gold
+    if a_decimal == g_decimal:
+        same = a == g
+    else:
+        same = abs(a - g) <= REL_TOL * max(abs(a), abs(g))
+    return float(same), final.text, ("equal value" if same else "different value") + suffix
+
+
+def _plain_number(text: str):
+    """(Fraction, written as a decimal) for "12", "-3.5", "7/2", "\\frac{7}{2}"; None for anything else."""
+    from fractions import Fraction
+
+    text = normalize_math(text).replace(" ", "")
+    if match := _PLAIN_FRACTION.match(text):
+        sign, numerator, denominator = match.groups()[:3] if match.group(2) else match.groups()[3:]
+        if int(denominator) == 0:
+            return None
+        value = Fraction(int(numerator), int(denominator))
+        return (-value if sign == "-" else value), False
+    if _PLAIN_DECIMAL.match(text):
+        return Fraction(text), "." in text
+    return None
 
 
 def _letter_gold(ground_truth: str) -> str | None:
@@ -257,13 +288,27 @@ def _values_equal(answer_text: str, gold_text: str, answer: str, ground_truth: s
     gold, parsed = _parse(gold_text), _parse(answer_text)
     if not gold or not parsed:
         return False, "answer not parsed" if gold else "ground truth not parsed"
-    g, a = gold[0], parsed[0]
+    from math_verify.errors import TimeoutException
+    from math_verify.utils import timeout
+
+    try:
+        # math-verify's signal-based timeout, below the pool's hard one: a huge power tower answers in 5 s, not 10
+        verdict = timeout(_PARSE_TIMEOUT_S)(_compare)(gold[0], parsed[0], ground_truth, answer)
+    except TimeoutException:
+        return False, f"comparison timed out after {_PARSE_TIMEOUT_S} s"
+    if verdict is not None:
+        return verdict
+    same = bool(verify(gold, parsed, timeout_seconds=_PARSE_TIMEOUT_S))
+    return same, "math-verify match" if same else "wrong answer"
+
+
+def _compare(g, a, ground_truth: str, answer: str) -> tuple[bool, str] | None:
+    """Our comparisons of two parsed answers (numbers, solution sets); None: leave it to math-verify."""
     if (same := _same_numbers(g, a)) is not None:
         return same, "equal value" if same else "different value"
     if (same := _sets_equal(g, a, ground_truth, answer)) is not None:
         return same, "equal set" if same else "different set"
-    same = bool(verify(gold, parsed, timeout_seconds=_PARSE_TIMEOUT_S))
-    return same, "math-verify match" if same else "wrong answer"
+    return None
 
 
 def grade_math(response: str, ground_truth: str) -> tuple[float, str | None, str]:

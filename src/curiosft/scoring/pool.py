@@ -117,9 +117,8 @@ class ScoringPool:
                 grades[i] = Grade(0.0, None, f"no {THINK_END} (rl format)")
             elif item.kind == "multiple_choice":
                 grades[i] = grade_choice(text, item.ground_truth, item.choices, self.grader)
-            elif self.grader.boxed_fast_path(text, item.ground_truth):
-                # the last box is the ground truth as text: no worker (and no sympy) needed
-                grades[i] = Grade(1.0, last_boxed_answer(text), "boxed match")
+            elif (decided := self.grader.decide_in_parent(text, item.ground_truth)) is not None:
+                grades[i] = Grade(*decided)  # no parsing needed: no worker, no sympy
             else:
                 pending[i] = (text, self._pool.schedule(_grade_math_worker,
                                                         (self.grader.math, text, item.ground_truth),

@@ -36,6 +36,11 @@ def math_verify_match(response: str, ground_truth: str) -> bool:
     return bool(verify(gold, answer, timeout_seconds=_PARSE_TIMEOUT_S))
 
 
+def boxed_match_in_parent(response: str, ground_truth: str) -> tuple[float, str | None, str] | None:
+    """The release takes max(boxed grader, math-verify): a boxed match needs no worker."""
+    return (1.0, last_boxed_answer(response), "boxed match") if boxed_match(response, ground_truth) else None
+
+
 def grade_math_release(response: str, ground_truth: str) -> tuple[float, str | None, str]:
     """(score, extracted answer, reason). Score 1.0 when either grader accepts the answer."""
     extracted = last_boxed_answer(response)

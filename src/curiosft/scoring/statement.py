@@ -1,6 +1,7 @@
 """Answer statements: where a response declares its answer in words, shared by math and multiple choice.
 
-`answer_statements(text, keywords)` yields every DECLARATIVE statement "<cue> <connector> <rest>":
+`statements_from_end(text, keywords)` yields every DECLARATIVE statement "<cue> <connector> <rest>", the
+last one first (a reader wants the last that states an answer, and stops there):
 "the answer is 12", "Final answer: 12", "answer = 12", "The answer to this question is (B)",
 "**Answer:**" / "### Final Answer" with the answer on the next line, `{"answer": "B"}`, "答案：C".
 Not statements (tests/data/grading holds a case for each, with its public report):
@@ -16,13 +17,22 @@ the reader skips the first value and takes the one it goes on to state.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-MATH_KEYWORDS = r"final\s+answer|correct\s+answer|answer"
-CHOICE_KEYWORDS = r"final\s+answer|correct\s+answer|best\s+answer|answer|correct\s+(?:option|choice)|choice|option|答案"
+# an answer statement is read up to this many characters after its connector (longer is no answer, and the
+# bound keeps every extraction linear in the response's length: the parent process runs it without a timeout)
+MAX_REST_CHARS = 2000
+# and only the last this many statements are read (the last one that states an answer decides)
+MAX_STATEMENTS = 64
 
-_CONNECTOR = (r"isn['’]t|is\s+not|is\s+therefore|is\s+clearly|is\s+indeed|is\s*[:：]?|[:：=是为]|would\s+be|should\s+be|"
+MATH_KEYWORDS = r"final\s+answers?|correct\s+answers?|answers?"
+CHOICE_KEYWORDS = (r"final\s+answers?|correct\s+answers?|best\s+answer|answers?|correct\s+(?:option|choice)|choice|option|"
+                   r"答案")
+
+_CONNECTOR = (r"isn['’]t|is\s+not|is\s+therefore|is\s+clearly|is\s+indeed|is\s*[:：]?|are\s*:?|[:：=是为]|would\s+be|should\s+be|"
               r"must\s+be|will\s+be|could\s+be|might\s+be")
 _MODAL = re.compile(r"^(?:would|could|might)\b", re.IGNORECASE)
 _NEGATIVE = re.compile(r"^(?:isn['’]t|is\s+not)$|^not\b", re.IGNORECASE)
@@ -50,17 +60,18 @@ class Statement:
 def _pattern(keywords: str) -> re.Pattern:
     return re.compile(
         rf"(?:\b|(?<=[\"'*]))(?P<cue>{keywords})(?:\s+to\s+(?:this|the)\s+(?:question|problem))?"
-        rf"[\"'*\s]*?(?P<connector>{_CONNECTOR})(?=(?P<rest>[^\n]*))"
-        rf"|^[#*\s]*(?P<header>(?:final\s+)?answer)[\s*:：]*$",
+        rf"[\"'*\s]*?(?P<connector>{_CONNECTOR})(?=(?P<rest>[^\n]{{0,{MAX_REST_CHARS}}}))"
+        rf"|^[#* \t]*(?P<header>(?:final\s+)?answer)[ \t*:：]*$",
         re.IGNORECASE | re.MULTILINE)
 
 
 _PATTERNS: dict[str, re.Pattern] = {}
+_BOUNDARY = re.compile(r"[.!?](?=\s)|\n")
 
 
 def _next_lines(text: str, end: int) -> str:
     """The first non-empty line after `end`; a display block (\\[ ... \\], $$ ... $$) whole."""
-    after = text[end:].lstrip("\n")
+    after = text[end:end + 4 * MAX_REST_CHARS].lstrip("\n")
     while after.startswith("\n") or (after and not after.split("\n", 1)[0].strip()):
         after = after.split("\n", 1)[1] if "\n" in after else ""
     first = after.split("\n", 1)[0].strip()
@@ -70,19 +81,22 @@ def _next_lines(text: str, end: int) -> str:
     return first
 
 
-def answer_statements(text: str, keywords: str = MATH_KEYWORDS) -> list[Statement]:
-    """Every declarative answer statement of `text`, in order (see the module docstring for what is left out)."""
+def statements_from_end(text: str, keywords: str = MATH_KEYWORDS) -> Iterator[Statement]:
+    """The declarative answer statements of `text`, the last first (the module docstring says what is left out).
+    Lazy: the filters run only on the statements a reader asks for."""
     pattern = _PATTERNS.setdefault(keywords, _pattern(keywords))
-    found = []
-    for match in pattern.finditer(text):
+    boundaries = [m.end() for m in _BOUNDARY.finditer(text)]
+    for match in reversed(list(pattern.finditer(text))[-MAX_STATEMENTS:]):
         if match.group("header"):
-            found.append(Statement(match.start(), _next_lines(text, match.end()), False))
+            yield Statement(match.start(), _next_lines(text, match.end()), False)
             continue
         connector = re.sub(r"\s+", " ", match.group("connector").strip()).lower()
         rest = match.group("rest")
         if not rest.strip(" *\"'}") and connector not in ("would be", "should be", "must be"):
             rest = _next_lines(text, match.end() + len(rest))
-        lead_start = max((m.end() for m in re.finditer(r"[.!?](?=\s)|\n", text[:match.start()])), default=0)
+        # the sentence before the cue (its last 200 characters: a lead is a few words)
+        before = bisect.bisect_right(boundaries, match.start())
+        lead_start = max(boundaries[before - 1] if before else 0, match.start() - 200)
         lead = text[lead_start:match.start()]
         sentence_end = re.search(r"[?]|\.(?=\s|$)|!", rest)
         if sentence_end and sentence_end.group() == "?":
@@ -93,5 +107,4 @@ def answer_statements(text: str, keywords: str = MATH_KEYWORDS) -> list[Statemen
         if _VERDICT.match(body):
             continue
         negated = bool(_NEGATIVE.match(connector) or _NEGATIVE.match(body))
-        found.append(Statement(match.start(), rest, negated))
-    return found
+        yield Statement(match.start(), rest, negated)
