@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -167,3 +168,11 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, tmp_path):
     # cached: a second run has nothing to do
     again = snakemake(repo, python, "--cores", "2", "--config", "experiment=smoke", workdir=tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    # a change of grader re-runs the RL jobs (their reward) and the evaluations, a change of sampling only the
+    # evaluations; never the world or the SFT training (their jobs do not get those overrides)
+    for override, rerun in (("scoring.grader=release", {"rl", "eval", "tables", "figures"}),
+                            ("eval.temperature=0.7", {"eval", "tables", "figures"})):
+        dry = snakemake(repo, python, "-n", "--config", "experiment=smoke", f"overrides=[{override}]", workdir=tmp_path)
+        assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
+        jobs = set(re.findall(r"^(?:local)?rule (\w+):", dry.stdout, re.MULTILINE))
+        assert jobs - {"all"} == rerun, (override, jobs)

@@ -56,7 +56,24 @@ ENV = "../../environment.yml"
 
 # The CLI of the environment snakemake runs in (no reliance on PATH).
 CURIOSFT = f"{shlex.quote(sys.executable)} -m curiosft.cli"
-OVERRIDES_ARG = shlex.join(HYDRA_OVERRIDES)
+
+
+def overrides_arg(*unread_sections):
+    """The Hydra overrides a stage's jobs get: the user's, less those of sections the stage never reads.
+    Snakemake re-runs a job when its params change, so changing the grader (scoring.*) or the sampling
+    (eval.*) re-runs the evaluations (and, for the grader, the RL jobs), never the SFT training."""
+
+    def read(override):
+        key = override.lstrip("+~").split("=", 1)[0]
+        return key.split(".", 1)[0] not in unread_sections
+
+    return shlex.join(o for o in HYDRA_OVERRIDES if read(o))
+
+
+# the tiny world and SFT read neither evaluation, grading nor RL; RL grades (scoring) but does not evaluate
+SFT_OVERRIDES_ARG = overrides_arg("eval", "scoring", "rl")
+RL_OVERRIDES_ARG = overrides_arg("eval")
+EVAL_OVERRIDES_ARG = overrides_arg()
 
 USES_TINY_WORLD = CFG.data.name == "tiny"
 ON_SLURM = CFG.launcher.name == "slurm"

@@ -8,7 +8,7 @@ rule eval:
         f"{RESULTS}/eval/{{checkpoint}}/{{benchmark}}.jsonl",
     params:
         cli=CURIOSFT,
-        overrides=OVERRIDES_ARG,
+        overrides=EVAL_OVERRIDES_ARG,
         launcher=EVAL_LAUNCHER_ARG,
     threads: EVAL_THREADS
     resources:

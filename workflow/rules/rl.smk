@@ -11,7 +11,7 @@ rule rl:
         metrics=f"{RESULTS}/rl/{RUN}/metrics.jsonl",
     params:
         cli=CURIOSFT,
-        overrides=OVERRIDES_ARG,
+        overrides=RL_OVERRIDES_ARG,
         method_overrides=method_overrides_arg,
         run_dir=lambda wildcards, output: Path(output.metrics).parent,
     threads: RL_THREADS

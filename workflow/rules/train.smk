@@ -9,7 +9,7 @@ rule sft:
         metrics=f"{RESULTS}/sft/{RUN}/metrics.jsonl",
     params:
         cli=CURIOSFT,
-        overrides=OVERRIDES_ARG,
+        overrides=SFT_OVERRIDES_ARG,
         method_overrides=method_overrides_arg,
         run_dir=lambda wildcards, output: Path(output.metrics).parent,
     threads: SFT_THREADS
