@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -141,3 +142,16 @@ def test_killed_run_resumes_from_its_last_checkpoint(world, tmp_path):
     again = run_sft(world, run_dir, "curiosft", "trainer.max_steps=6", "trainer.save_freq=2")
     assert [m["step"] for m in again] == [1, 2, 3, 4, 5, 6]
     assert not (run_dir / "metrics.attempt-003.jsonl").exists()
+
+
+def test_max_steps_beyond_the_data_fails_before_the_first_step(world, tmp_path):
+    """trainer.max_steps larger than epochs x steps per epoch: verl would stop at the end of the data with
+    exit 0 and a schedule built for steps that never ran; the job stops before training, naming both."""
+    run_dir = tmp_path / "run"
+    proc = subprocess.run(sft_command(world, run_dir, "sft", "trainer.max_steps=100000"), capture_output=True,
+                          text=True, timeout=600)
+    log = proc.stdout + proc.stderr + "".join(p.read_text() for p in run_dir.rglob("*.log"))
+    assert proc.returncode != 0
+    assert re.search(r"trainer.max_steps=100000 is more than the data gives: trainer.epochs=1 x \d+ steps per "
+                     r"epoch = \d+ steps", log), log[-3000:]
+    assert not list((run_dir / "checkpoints").glob("global_step_*")) if (run_dir / "checkpoints").is_dir() else True

@@ -1,6 +1,10 @@
 """A training run's directory, shared by the SFT and RL stages: attempts' metrics, checkpoints, export.
 
     checkpoints/global_step_N/   verl's layout (SFT: huggingface/ inside; RL: actor/huggingface/)
+    checkpoints/latest_checkpointed_iteration.txt
+                                 verl's tracker: the step of the last checkpoint whose save finished (the
+                                 only one that counts: a global_step_N folder beyond it is a save that was
+                                 in progress or cut off, e.g. holding only the CurioSFT teacher file)
     metrics.attempt-NNN.jsonl    what each attempt (start, restart, requeue) logged, verl file-logger lines
     metrics.jsonl                all attempts merged: one line per step, a later attempt's line wins;
                                  each line {"step", "run": {stage, method, schedule, seed}, "data"}
@@ -18,7 +22,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from curiosft.errors import MissingInputError
+from curiosft.errors import ConfigError, InputDataError, MissingInputError
 from curiosft.io import atomic_path
 from curiosft.runid import RunId
 
@@ -49,10 +53,39 @@ def merge_metrics(run_dir: Path, run: RunId, rename: Callable[[dict], dict] | No
     return len(by_step)
 
 
+TRACKER = "latest_checkpointed_iteration.txt"
+
+
+def check_steps_fit_the_data(max_steps: int | None, steps_per_epoch: int, epochs: int, section: str) -> None:
+    """ConfigError, before the first step, when `<section>.max_steps` asks for more steps than `epochs` passes
+    over the data give: verl would stop at the end of the data with exit 0, after a learning-rate schedule
+    built for steps that never ran, and the job would export that model. The rule (docs/training.md): the
+    data bounds a run; raise the epochs or lower max_steps."""
+    available = steps_per_epoch * epochs
+    if max_steps is not None and int(max_steps) > available:
+        needed = -(-int(max_steps) // max(steps_per_epoch, 1))
+        raise ConfigError(f"{section}.max_steps={int(max_steps)} is more than the data gives: {section}.epochs={epochs} "
+                          f"x {steps_per_epoch} steps per epoch = {available} steps; lower {section}.max_steps to "
+                          f"{available} or raise {section}.epochs to {needed}")
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    steps = [(int(m.group(1)), p) for p in (run_dir / "checkpoints").glob("global_step_*")
-             if (m := re.fullmatch(r"global_step_(\d+)", p.name))]
-    return max(steps)[1] if steps else None
+    """The checkpoint verl marked complete: checkpoints/global_step_N for the N its tracker file names (verl
+    writes the tracker after a save has finished, and resumes from it: so do we). None before the first
+    finished save. InputDataError when the tracker is unreadable or names a folder that is not there."""
+    root = Path(run_dir) / "checkpoints"
+    tracker = root / TRACKER
+    if not tracker.is_file():
+        return None
+    text = tracker.read_text().strip()
+    if not re.fullmatch(r"\d+", text):
+        raise InputDataError(f"{tracker} holds {text[:40]!r}, not a step number; delete it to resume from the "
+                             "last complete global_step_N (write its N there) or start the run afresh")
+    checkpoint = root / f"global_step_{int(text)}"
+    if not checkpoint.is_dir():
+        raise InputDataError(f"{tracker} names step {text}, but {checkpoint} is missing; write the step of the "
+                             "last complete global_step_N there, or start the run afresh")
+    return checkpoint
 
 
 def export_model(run_dir: Path, hf_subdir: str = "huggingface") -> Path:

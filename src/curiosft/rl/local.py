@@ -26,10 +26,9 @@ from curiosft.evaluation.generation import HFGenerator, SamplingSettings, render
 from curiosft.evaluation.prompts import EvalPrompt, load_eval_prompts
 from curiosft.io import atomic_path
 from curiosft.objectives.temperature import entropy_from_log_probs
-from curiosft.runs import latest_checkpoint
+from curiosft.runs import TRACKER, check_steps_fit_the_data, latest_checkpoint
 
 STATE_FILE = "local_state.pt"
-TRACKER = "latest_checkpointed_iteration.txt"
 # logits (floats) a no-grad log-prob pass holds at once: 2**27 x 4 bytes = 512 MiB, x2 with the log-softmax
 LOGITS_BUDGET = 2**27
 
@@ -46,12 +45,14 @@ def load_prompts(path: str, tokenizer, max_prompt_length: int) -> list[EvalPromp
 
 
 def total_steps(n_prompts: int, batch_size: int, epochs: int, max_steps: int | None) -> int:
-    """verl's count: full batches per epoch (the last partial one dropped) x epochs, capped by max_steps."""
+    """verl's count: full batches per epoch (the last partial one dropped) x epochs, or max_steps (ConfigError
+    when max_steps is more than that: curiosft.runs.check_steps_fit_the_data)."""
     per_epoch = n_prompts // batch_size
     if per_epoch == 0:
         raise ConfigError(f"{n_prompts} RL prompts do not fill one batch of rl.batch_size={batch_size}; "
                          "lower rl.batch_size")
-    return min(per_epoch * epochs, max_steps) if max_steps else per_epoch * epochs
+    check_steps_fit_the_data(max_steps, per_epoch, epochs, "rl")
+    return max_steps or per_epoch * epochs
 
 
 class LocalGRPO:

@@ -22,6 +22,7 @@ from verl.utils import tensordict_utils as tu
 from curiosft.io import write_json
 from curiosft.methods import build_method
 from curiosft.methods.verl_batch import VerlLoss, aggregate
+from curiosft.runs import check_steps_fit_the_data
 
 
 class CuriosftSFTTrainer(SFTTrainer):
@@ -29,6 +30,8 @@ class CuriosftSFTTrainer(SFTTrainer):
         """config: verl's trainer config; method, schedule: the run's curiosft config sections."""
         self.method = build_method(method, schedule)
         super().__init__(config)
+        check_steps_fit_the_data(self.config.trainer.total_training_steps, self.steps_per_epoch,
+                                 int(self.config.trainer.total_epochs), "trainer")
         self.step = self.resume_global_step
         if self.rank == 0:
             # lets a restarted job see that a run is already complete (verl would train one step more)
