@@ -155,3 +155,26 @@ def test_max_steps_beyond_the_data_fails_before_the_first_step(world, tmp_path):
     assert re.search(r"trainer.max_steps=100000 is more than the data gives: trainer.epochs=1 x \d+ steps per "
                      r"epoch = \d+ steps", log), log[-3000:]
     assert not list((run_dir / "checkpoints").glob("global_step_*")) if (run_dir / "checkpoints").is_dir() else True
+
+
+def test_resuming_at_an_epoch_boundary_trains_the_next_epoch(world, tmp_path):
+    """verl issue 7401: a checkpoint on an epoch's last batch restored an exhausted data loader, so the next
+    epoch yielded 0 batches and the run ended with exit 0, an epoch short. Here: 2 epochs of 8 steps, the
+    last checkpoint removed so the run resumes from step 8; it trains steps 9-16 again, on the same data as
+    the unbroken run (equal losses: the CPU path is deterministic)."""
+    run_dir = tmp_path / "run"
+    extra = ("trainer.epochs=2", "trainer.max_steps=null", "trainer.save_freq=8")
+    unbroken = run_sft(world, run_dir, "sft", *extra)
+    per_epoch = len(unbroken) // 2
+    assert [m["step"] for m in unbroken] == list(range(1, 2 * per_epoch + 1)) and per_epoch == 8
+    import shutil
+
+    shutil.rmtree(run_dir / "checkpoints" / f"global_step_{2 * per_epoch}")
+    shutil.rmtree(run_dir / "model")
+    (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").write_text(str(per_epoch))
+    resumed = run_sft(world, run_dir, "sft", *extra)
+    second = [json.loads(line) for line in (run_dir / "metrics.attempt-002.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in second] == list(range(per_epoch + 1, 2 * per_epoch + 1))
+    assert [m["step"] for m in resumed] == [m["step"] for m in unbroken]
+    for before, after in zip(unbroken[per_epoch:], second):
+        assert after["data"]["train/loss"] == pytest.approx(before["data"]["train/loss"], rel=1e-6, abs=1e-7)

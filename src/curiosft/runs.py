@@ -103,13 +103,18 @@ def export_model(run_dir: Path, hf_subdir: str = "huggingface") -> Path:
     return run_dir / "model"
 
 
+def planned_steps(run_dir: Path) -> int | None:
+    """The run's total steps as its trainer wrote them (progress.json), or None before it started."""
+    progress = Path(run_dir) / "progress.json"
+    return int(json.loads(progress.read_text())["total_training_steps"]) if progress.is_file() else None
+
+
 def is_complete(run_dir: Path) -> bool:
     """The latest checkpoint is the run's last step (resuming it would make verl train one step more)."""
-    progress, checkpoint = run_dir / "progress.json", latest_checkpoint(run_dir)
-    if not progress.is_file() or checkpoint is None:
+    total, checkpoint = planned_steps(run_dir), latest_checkpoint(run_dir)
+    if total is None or checkpoint is None:
         return False
-    total = json.loads(progress.read_text())["total_training_steps"]
-    return int(checkpoint.name.removeprefix("global_step_")) >= int(total)
+    return int(checkpoint.name.removeprefix("global_step_")) >= total
 
 
 def run_forwarding_signals(cmd: list[str], env: dict, log=None) -> int:

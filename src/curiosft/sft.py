@@ -21,7 +21,15 @@ from omegaconf import DictConfig, OmegaConf
 from curiosft.errors import StageFailed
 from curiosft.io import atomic_path
 from curiosft.runid import RunId
-from curiosft.runs import export_model, is_complete, merge_metrics, next_attempt, run_forwarding_signals
+from curiosft.runs import (
+    export_model,
+    is_complete,
+    latest_checkpoint,
+    merge_metrics,
+    next_attempt,
+    planned_steps,
+    run_forwarding_signals,
+)
 from curiosft.topology import job_topology
 
 
@@ -80,6 +88,11 @@ def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
             merge_metrics(run_dir, RunId.of_config("sft", cfg))
         if returncode != 0:
             raise StageFailed(f"SFT run failed (exit {returncode}): {' '.join(cmd)}; see its log")
+        if lead and not is_complete(run_dir):
+            # exit 0 but short of its steps (an empty epoch, a data loader that ran dry): never export that model
+            raise StageFailed(f"SFT run ended (exit 0) at {latest_checkpoint(run_dir)} short of its "
+                              f"{planned_steps(run_dir)} steps: the trainer stopped early; see its log "
+                              f"(metrics in {run_dir / 'metrics.jsonl'})")
     elif lead:
         # a finished run is not trained again; its attempts are merged anew (the current metrics layout)
         merge_metrics(run_dir, RunId.of_config("sft", cfg))

@@ -64,6 +64,25 @@ class CuriosftSFTTrainer(SFTTrainer):
             return save(step, *args, **kwargs)
 
         self.ckpt_handler.save_checkpoint = save_with_method_state
+        self._skip_exhausted_dataloader_state()
+
+    def _skip_exhausted_dataloader_state(self) -> None:
+        """Resuming from a checkpoint on an epoch's last batch must not restore the data loader's state
+        (verl issue 7401, open in 0.9.1; the fix verl merged for its PPO trainer in PR 5725): that state marks the
+        epoch exhausted, fit() has already moved on to the next epoch, and the restored iterator would yield
+        that epoch 0 batches, so the run ended with exit 0 and an epoch short. At the boundary the state holds
+        no position, and the next epoch's order comes from its sampler seed and epoch, as in an unbroken run."""
+        from verl.utils.checkpoint.checkpoint_handler import extract_step
+
+        restore, steps_per_epoch = self.ckpt_handler._load_dataloader_state, len(self.train_dataloader)
+
+        def restore_unless_at_an_epoch_boundary(checkpoint_path: str) -> None:
+            step = extract_step(checkpoint_path)
+            if step and steps_per_epoch and step % steps_per_epoch == 0:
+                return
+            restore(checkpoint_path)
+
+        self.ckpt_handler._load_dataloader_state = restore_unless_at_an_epoch_boundary
 
     def _checkpoint_dir(self, step: int) -> Path:
         return Path(self.config.trainer.default_local_dir) / f"global_step_{step}"
