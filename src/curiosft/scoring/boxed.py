@@ -36,17 +36,8 @@ def last_boxed_answer(text: str) -> str | None:
     starts = [m.end() for m in _BOXED.finditer(text)]
     if not starts:
         return None
-    start = starts[-1]
-    depth = 1
-    for i in range(start, len(text)):
-        ch = text[i]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start:i].strip()
-    return None
+    end = _matching_braces(text).get(starts[-1] - 1)
+    return text[starts[-1]:end].strip() if end is not None else None
 
 
 def normalize_answer(answer: str) -> str:

@@ -8,6 +8,7 @@ whenever a change can flip a verdict (tests/test_grading_corpus.py holds the ver
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ class Grader:
         return f"{self.name}-{self.version}"
 
 
+@functools.cache
 def _graders() -> dict[str, Grader]:
     from curiosft.scoring import choice, release
     from curiosft.scoring.math import decide_without_sympy

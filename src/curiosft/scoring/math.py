@@ -94,9 +94,14 @@ def normalize_math(answer: str) -> str:
     return _repeating_decimal(text.replace(" ", "")) if "\\overline" in text or text.endswith("\\ldots") else text
 
 
+def _canonical(answer: str) -> str:
+    """normalize_math without spaces: the form two answers are compared as text in."""
+    return normalize_math(answer).replace(" ", "")
+
+
 def texts_equal(answer: str, ground_truth: str) -> bool:
     """The two answers are the same text after normalize_math (spaces ignored)."""
-    return normalize_math(answer).replace(" ", "") == normalize_math(ground_truth).replace(" ", "")
+    return _canonical(answer) == _canonical(ground_truth)
 
 
 def decide_without_sympy(response: str, ground_truth: str) -> tuple[float, str | None, str] | None:
@@ -106,9 +111,10 @@ def decide_without_sympy(response: str, ground_truth: str) -> tuple[float, str |
     if final is None:
         return 0.0, None, "no final answer"
     suffix = "" if final.source == "boxed" else " (answer statement)"
-    if texts_equal(final.text, ground_truth):
+    answer_key, gold_key = _canonical(final.text), _canonical(ground_truth)
+    if answer_key == gold_key:
         return 1.0, final.text, "boxed match" if final.source == "boxed" else f"exact match{suffix}"
-    answer, gold = _plain_number(final.text), _plain_number(ground_truth)
+    answer, gold = _plain_number(answer_key), _plain_number(gold_key)
     if answer is None or gold is None:
         return None
     (a, a_decimal), (g, g_decimal) = answer, gold
@@ -120,10 +126,10 @@ def decide_without_sympy(response: str, ground_truth: str) -> tuple[float, str |
 
 
 def _plain_number(text: str):
-    """(Fraction, written as a decimal) for "12", "-3.5", "7/2", "\\frac{7}{2}"; None for anything else."""
+    """(Fraction, written as a decimal) for "12", "-3.5", "7/2", "\\frac{7}{2}" (in _canonical form); None for
+    anything else."""
     from fractions import Fraction
 
-    text = normalize_math(text).replace(" ", "")
     if match := _PLAIN_FRACTION.match(text):
         sign, numerator, denominator = match.groups()[:3] if match.group(2) else match.groups()[3:]
         if int(denominator) == 0:
@@ -247,9 +253,10 @@ def _sets_equal(gold, answer, gold_text: str, answer_text: str) -> bool | None:
 
 def answers_equal(answer: str, ground_truth: str) -> tuple[bool, str]:
     """(equal, how): `answer` (the final answer's text) against `ground_truth` (as the data set stores it)."""
-    if not normalize_math(answer):
+    gold_text = normalize_math(ground_truth)
+    if not (answer_key := _canonical(answer)):
         return False, "empty answer"
-    if texts_equal(answer, ground_truth):
+    if answer_key == gold_text.replace(" ", ""):
         return True, "exact match"
     if (letter := _letter_gold(ground_truth)) is not None:
         chosen = _letter_answer(answer)
@@ -258,7 +265,7 @@ def answers_equal(answer: str, ground_truth: str) -> tuple[bool, str]:
     answer_pct, gold_pct = bool(_PERCENT.search(answer)), bool(_PERCENT.search(ground_truth))
     if answer_pct != gold_pct:
         return _percent_equal(answer, ground_truth, answer_pct)
-    return _values_equal(normalize_math(answer), normalize_math(ground_truth), answer, ground_truth)
+    return _values_equal(normalize_math(answer), gold_text, answer, ground_truth)
 
 
 def _percent_equal(answer: str, ground_truth: str, answer_pct: bool) -> tuple[bool, str]:
