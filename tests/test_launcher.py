@@ -45,6 +45,18 @@ def test_impossible_requests_fail_naming_the_key_and_the_cluster(overrides, mess
     assert message in str(info.value)
 
 
+def test_the_time_limit_signal_lead_reaches_sbatch_and_must_fit_the_job(tmp_path):
+    """launcher.signal_delay_s is submitit's signal_delay_s: sbatch --signal=USR2@N (curiosft.preemption)."""
+    from curiosft.launcher.slurm import executor
+
+    ex = executor(slurm("launcher.signal_delay_s=240"), tmp_path, "job")
+    assert ex.parameters["signal_delay_s"] == 240
+    assert "#SBATCH --signal=USR2@240" in ex._make_submission_file_text("python -c pass", "0")
+    for value, why in ((30, "at least 60 s"), (90000, "less than launcher.timeout_min=1440 minutes")):
+        with pytest.raises(ConfigError, match=f"launcher.signal_delay_s={value} must be .*{why}"):
+            slurm(f"launcher.signal_delay_s={value}")
+
+
 def test_sinfo_fields_parse():
     assert _minutes("infinite") == float("inf") and _minutes("1-00:00:00") == 1440 and _minutes("30:00") == 30
     assert _minutes("2:00:00") == 120

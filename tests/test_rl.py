@@ -134,3 +134,62 @@ def test_old_log_probs_match_an_unpadded_forward_and_grpo_advantages_are_verls(s
     # scores alternate 0, 1 inside every group of n_rollouts: every group has signal
     assert metrics["critic/score/mean"] == 0.5 and metrics["train/zero_std_groups"] == 0.0
     assert metrics["actor/grad_norm"] > 0
+
+
+@pytest.mark.parametrize("backend", ["local", "verl"])
+def test_rl_max_steps_beyond_the_data_fails_before_training(smoke_world, tmp_path, backend):
+    """Both backends: rl.max_steps over epochs x full batches fails naming both numbers, before the reward
+    server or verl's main_ppo starts (verl's PPO trainer would stop at the end of the data with exit 0)."""
+    run_dir = tmp_path / "rl"
+    proc = subprocess.run(rl_command(smoke_world, run_dir, f"rl.backend={backend}", "rl.max_steps=1000"),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "rl.max_steps=1000 is more than the data gives: rl.epochs=1 x 8 steps per epoch = 8 steps" in \
+        proc.stdout + proc.stderr, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not (run_dir / "reward_server.log").exists() and not (run_dir / "checkpoints").exists()
+
+
+@pytest.mark.timeout(900)
+def test_local_grpo_stops_at_a_step_on_the_time_limit_signal_and_resumes_to_the_same_model(smoke_world, tmp_path):
+    """SIGUSR2 to every process of the job (as SLURM sends it): the step in flight finishes and is saved,
+    the reward server and its scoring workers live until then (they ignore the signal) and stop after;
+    started again, the run ends with the weights and metrics of an unbroken run."""
+    import os
+    import signal
+    import time
+
+    from safetensors.torch import load_file
+
+    extra = ("rl.max_steps=4", "rl.save_freq=10")
+    unbroken = tmp_path / "unbroken"
+    proc = subprocess.run(rl_command(smoke_world, unbroken, *extra), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    run_dir = tmp_path / "rl"
+    run_dir.mkdir()
+    log = run_dir.parent / "first.log"
+    job = subprocess.Popen(rl_command(smoke_world, run_dir, *extra), stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    attempt = run_dir / "metrics.attempt-001.jsonl"
+    deadline = time.monotonic() + 300
+    while not (attempt.is_file() and attempt.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(job.pid, signal.SIGUSR2)
+    assert job.wait(timeout=300) != 0
+    text = log.read_text()
+    assert "local GRPO stopped at step" in text, text[-3000:]
+    stopped_at = int((run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text())
+    assert 1 <= stopped_at < 4 and f"stopped after the checkpoint of step {stopped_at}" in text
+    server_log = (run_dir / "reward_server.log").read_text()
+    assert "Traceback" not in server_log, server_log[-3000:]
+
+    proc = subprocess.run(rl_command(smoke_world, run_dir, *extra), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    resumed, expected = read_metrics(run_dir), read_metrics(unbroken)
+    assert [m["step"] for m in resumed] == [m["step"] for m in expected] == [1, 2, 3, 4]
+    for got, want in zip(resumed, expected):
+        timing = ("timing_s/", "perf/")
+        assert {k: v for k, v in got["data"].items() if not k.startswith(timing)} == \
+            {k: v for k, v in want["data"].items() if not k.startswith(timing)}, got["step"]
+    weights, expected_weights = (load_file(p / "model" / "model.safetensors") for p in (run_dir, unbroken))
+    assert all(weights[name].equal(expected_weights[name]) for name in expected_weights)

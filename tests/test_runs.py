@@ -52,7 +52,7 @@ def test_no_tracker_means_no_checkpoint_and_a_bad_tracker_is_named(tmp_path):
 
 def test_max_steps_beyond_the_data_is_refused_naming_both_numbers():
     from curiosft.errors import ConfigError
-    from curiosft.rl.local import total_steps
+    from curiosft.rl.prompts import total_steps
     from curiosft.runs import check_steps_fit_the_data
 
     check_steps_fit_the_data(None, 8, 2, "trainer")

@@ -78,7 +78,18 @@ def test_smoke_sweep_runs_through_the_slurm_profile(repo, python, tmp_path):
     assert not squeue()
 
 
-def test_timeout_signal_requeues_and_the_run_resumes_with_continuing_steps(smoke_world, tmp_path):
+def trainer_processes(run_dir: Path) -> list:
+    import psutil
+
+    return [p for p in psutil.process_iter(["cmdline"])
+            if "curiosft.verl_ext.sft_worker" in " ".join(p.info["cmdline"] or []) and str(run_dir) in
+            " ".join(p.info["cmdline"])]
+
+
+def test_timeout_signal_during_a_save_stops_cleanly_requeues_and_resumes(smoke_world, tmp_path):
+    """The time-limit signal lands while a checkpoint is being written: the save finishes, the trainer stops
+    right after it (exit 0, nothing trained past it), the job requeues itself, and the requeued job resumes
+    at the next step and completes the run. (Before: torchrun died on the signal, exit -12, mid-save.)"""
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(sft_command(smoke_world, run_dir, "trainer.epochs=3", "trainer.max_steps=16",
                                         "trainer.save_freq=2"),
@@ -86,16 +97,38 @@ def test_timeout_signal_requeues_and_the_run_resumes_with_continuing_steps(smoke
     job_id = wait_for(lambda: (run_dir / "slurm" / "job.json").is_file() and
                       json.loads((run_dir / "slurm" / "job.json").read_text())["job_id"], 60, "the submission")
     tracker = run_dir / "checkpoints" / "latest_checkpointed_iteration.txt"
-    wait_for(lambda: tracker.is_file() and int(tracker.read_text()) >= 4, 300, "a checkpoint at step 4")
-    # what SLURM sends before the time limit (submitit asks for USR2, 90 s ahead)
+
+    def saved() -> int:
+        return int(tracker.read_text()) if tracker.is_file() else 0
+
+    # freeze the trainer while it writes a checkpoint: its folder is there, verl's tracker does not name it yet
+    caught = None
+    for step in range(4, 16, 2):
+        wait_for(lambda step=step: (run_dir / "checkpoints" / f"global_step_{step}").is_dir() or saved() >= step, 300,
+                 f"the save of step {step}", interval=0.005)
+        trainers = trainer_processes(run_dir)
+        for p in trainers:
+            p.send_signal(signal.SIGSTOP)
+        if saved() < step:
+            caught = step
+            break
+        for p in trainers:
+            p.send_signal(signal.SIGCONT)
+    assert caught, "no checkpoint save was caught in progress"
+    # what SLURM sends before the time limit (sbatch --signal=USR2@launcher.signal_delay_s), to every process
     subprocess.run(["scancel", "--signal=USR2", str(job_id)], check=True)
+    wait_for(lambda: (run_dir / "stop.request").is_file(), 60, "the job's stop request")
+    for p in trainers:
+        p.send_signal(signal.SIGCONT)
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-4000:]
     assert steps(run_dir) == list(range(1, 17))
     attempts = sorted(run_dir.glob("metrics.attempt-*.jsonl"))
     assert len(attempts) == 2, attempts
-    resumed = [json.loads(line)["step"] for line in attempts[1].read_text().splitlines()]
-    assert resumed[0] > 4 and resumed[-1] == 16, resumed
+    first, resumed = ([json.loads(line)["step"] for line in a.read_text().splitlines()] for a in attempts)
+    assert first[-1] == caught, (first, caught)  # the save in progress finished; no step trained after it
+    assert resumed[0] == caught + 1 and resumed[-1] == 16, resumed
+
     # the same SLURM job, requeued (not a second submission)
     def history() -> list[str]:
         return subprocess.run(["sacct", "-n", "-X", "-P", "--duplicates", "-j", str(job_id), "-o", "State"],

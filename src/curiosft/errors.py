@@ -12,7 +12,7 @@ A leaf module: plain Python, imported by every layer (config checks, stages, lau
 from __future__ import annotations
 
 __all__ = [
-    "ConfigError", "CuriosftError", "InputDataError", "MissingInputError", "StageFailed", "UnknownNameError",
+    "ConfigError", "CuriosftError", "InputDataError", "MissingInputError", "StageFailed", "StageStopped", "UnknownNameError",
     "choose", "require",
 ]
 
@@ -41,6 +41,11 @@ class MissingInputError(CuriosftError, FileNotFoundError):
 
 class StageFailed(CuriosftError, RuntimeError):
     """A stage's worker processes (torchrun, verl main_ppo, a SLURM job) ended in failure; see its log."""
+
+
+class StageStopped(StageFailed):
+    """A stage stopped early on the time-limit signal (curiosft.preemption), its last checkpoint complete;
+    running it again resumes from there. Under SLURM the job requeues itself instead of raising this."""
 
 
 def require(condition: bool, message: str) -> None:

@@ -114,6 +114,21 @@ def check_sft_data(cfg: DictConfig, run_dir: str | Path | None = None, *, log=pr
     return Path(run_dir) / KEPT_ROWS
 
 
+def check_rl_steps(cfg: DictConfig, sft_model: str | Path) -> None:
+    """rl.max_steps within what rl.epochs over the RL prompts give (both backends; verl's PPO trainer would
+    stop at the end of the data with exit 0). Skipped while the model or the data is not there yet."""
+    if not (Path(sft_model, "config.json").is_file() and Path(cfg.data.rl_train).is_file()):
+        return
+    from transformers import AutoTokenizer
+
+    from curiosft.rl.prompts import load_prompts, total_steps
+
+    rl = cfg.rl
+    prompts = load_prompts(cfg.data.rl_train, AutoTokenizer.from_pretrained(str(sft_model)),
+                           int(cfg.data.max_prompt_length))
+    total_steps(len(prompts), int(rl.batch_size), int(rl.epochs), rl.max_steps)
+
+
 def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
     """What can be checked before a job is queued (the job checks again, and measures the data)."""
     prompt = int(cfg.data.max_prompt_length)
@@ -127,6 +142,7 @@ def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
         check_context_length(kwargs["sft_model"], prompt + response_length(cfg),
                              "data.max_prompt_length + the RL response length (rl.max_response_length or "
                              "data.max_response_length)")
+        check_rl_steps(cfg, kwargs["sft_model"])
     elif stage == "eval":
         check_context_length(kwargs["model_dir"], prompt + int(cfg.eval.max_new_tokens),
                              "data.max_prompt_length + eval.max_new_tokens")

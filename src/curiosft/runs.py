@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,10 +33,16 @@ def next_attempt(run_dir: Path) -> Path:
     return run_dir / f"metrics.attempt-{len(attempts) + 1:03d}.jsonl"
 
 
+# running totals a trainer keeps in memory only (verl's SFT trainer restarts "train/total_tokens(B)" at 0 on
+# resume): name -> (the per-step metric it sums, the divisor verl reports it in); merge_metrics recomputes them
+RUNNING_TOTALS = {"train/total_tokens(B)": ("train/global_tokens", 1e9)}
+
+
 def merge_metrics(run_dir: Path, run: RunId, rename: Callable[[dict], dict] | None = None) -> int:
     """metrics.jsonl from every attempt; a later attempt's line for a step replaces an earlier one (a
     resumed run repeats the steps after its checkpoint). Every line carries the run's identity (`run`);
-    `rename` maps each line's metric names. Returns the number of steps."""
+    `rename` maps each line's metric names; RUNNING_TOTALS are summed again over the merged steps (a
+    resumed run's equal an unbroken run's). Returns the number of steps."""
     by_step: dict[int, dict] = {}
     for attempt in sorted(run_dir.glob("metrics.attempt-*.jsonl")):
         for line in attempt.read_text().splitlines():
@@ -48,6 +52,13 @@ def merge_metrics(run_dir: Path, run: RunId, rename: Callable[[dict], dict] | No
                     record["data"] = rename(record["data"])
                 record["run"] = run.as_dict()
                 by_step[int(record["step"])] = record
+    totals = dict.fromkeys(RUNNING_TOTALS, 0)
+    for step in sorted(by_step):
+        data = by_step[step]["data"]
+        for total, (per_step, divisor) in RUNNING_TOTALS.items():
+            if total in data and per_step in data:
+                totals[total] += data[per_step]
+                data[total] = totals[total] / divisor
     with atomic_path(run_dir / METRICS) as tmp:
         tmp.write_text("".join(json.dumps(by_step[s], sort_keys=True) + "\n" for s in sorted(by_step)))
     return len(by_step)
@@ -115,18 +126,3 @@ def is_complete(run_dir: Path) -> bool:
     if total is None or checkpoint is None:
         return False
     return int(checkpoint.name.removeprefix("global_step_")) >= total
-
-
-def run_forwarding_signals(cmd: list[str], env: dict, log=None) -> int:
-    """Run cmd; SIGTERM/SIGINT to this process stop it too (torchrun or Ray then stop their workers)."""
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
-
-    def forward(signum, frame):
-        proc.send_signal(signum)
-
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        return proc.wait()
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)

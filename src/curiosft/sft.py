@@ -18,8 +18,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from curiosft.errors import StageFailed
+from curiosft.errors import StageFailed, StageStopped
 from curiosft.io import atomic_path
+from curiosft.preemption import run_until_stopped, stop_at_a_safe_point, stop_grace_s
 from curiosft.runid import RunId
 from curiosft.runs import (
     export_model,
@@ -28,7 +29,6 @@ from curiosft.runs import (
     merge_metrics,
     next_attempt,
     planned_steps,
-    run_forwarding_signals,
 )
 from curiosft.topology import job_topology
 
@@ -72,6 +72,8 @@ def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
 
     Starting it again after a crash or a requeue resumes from the latest checkpoint (verl's resume_mode=auto).
     On several nodes every node runs torchrun; the first one writes the configs, metrics and model.
+    On the time-limit signal the trainer saves the step it is at and stops (curiosft.preemption); then
+    StageStopped, or under SLURM a requeue.
     """
     topo = job_topology(cfg.launcher)
     lead = topo.node_rank == 0
@@ -79,21 +81,33 @@ def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
     if lead:
         prepare_run(cfg, run_dir, nproc=topo.nproc_per_node)
     if not is_complete(run_dir):
-        env = dict(os.environ)
-        env["VERL_FILE_LOGGER_PATH"] = str(next_attempt(run_dir))
-        env.setdefault("OMP_NUM_THREADS", str(topo.threads_per_process))
-        cmd = torchrun_command(run_dir, topo)
-        returncode = run_forwarding_signals(cmd, env, log)
-        if lead:
-            merge_metrics(run_dir, RunId.of_config("sft", cfg))
-        if returncode != 0:
-            raise StageFailed(f"SFT run failed (exit {returncode}): {' '.join(cmd)}; see its log")
-        if lead and not is_complete(run_dir):
-            # exit 0 but short of its steps (an empty epoch, a data loader that ran dry): never export that model
-            raise StageFailed(f"SFT run ended (exit 0) at {latest_checkpoint(run_dir)} short of its "
-                              f"{planned_steps(run_dir)} steps: the trainer stopped early; see its log "
-                              f"(metrics in {run_dir / 'metrics.jsonl'})")
+        with stop_at_a_safe_point() as stop:
+            _train(cfg, run_dir, topo, lead, stop, log)
     elif lead:
         # a finished run is not trained again; its attempts are merged anew (the current metrics layout)
         merge_metrics(run_dir, RunId.of_config("sft", cfg))
     return export_model(run_dir) if lead else run_dir / "model"
+
+
+STOP_FILE = "stop.request"
+
+
+def _train(cfg: DictConfig, run_dir: Path, topo, lead: bool, stop, log) -> None:
+    env = dict(os.environ)
+    env["VERL_FILE_LOGGER_PATH"] = str(next_attempt(run_dir))
+    env.setdefault("OMP_NUM_THREADS", str(topo.threads_per_process))
+    cmd = torchrun_command(run_dir, topo)
+    returncode = run_until_stopped(cmd, env, log, stop=stop, stop_file=run_dir / STOP_FILE,
+                                   grace_s=stop_grace_s(cfg.launcher))
+    if lead:
+        merge_metrics(run_dir, RunId.of_config("sft", cfg))
+    if stop.requested and not is_complete(run_dir):
+        raise StageStopped(f"SFT run stopped (exit {returncode}) at {latest_checkpoint(run_dir)}, before its "
+                           f"{planned_steps(run_dir)} steps")
+    if returncode != 0:
+        raise StageFailed(f"SFT run failed (exit {returncode}): {' '.join(cmd)}; see its log")
+    if lead and not is_complete(run_dir):
+        # exit 0 but short of its steps (an empty epoch, a data loader that ran dry): never export that model
+        raise StageFailed(f"SFT run ended (exit 0) at {latest_checkpoint(run_dir)} short of its "
+                          f"{planned_steps(run_dir)} steps: the trainer stopped early; see its log "
+                          f"(metrics in {run_dir / 'metrics.jsonl'})")

@@ -6,8 +6,9 @@
   running re-attaches to it instead of submitting a duplicate.
 - SIGINT/SIGTERM while waiting (Ctrl-C on snakemake, or snakemake stopping its jobs) cancels the job.
 - A failed job fails the caller with its state, log paths and the end of its error log.
-- Timeout/preemption: submitit's signal (USR2, 90 s before the limit) requeues the job, which resumes from
-  the stage's latest checkpoint (StageJob.checkpoint).
+- Timeout/preemption: submitit's signal (USR2, launcher.signal_delay_s before the limit) stops the stage at
+  a safe point (curiosft.preemption), then requeues the job, which resumes from the stage's latest complete
+  checkpoint (StageJob.checkpoint).
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def executor(launcher, folder: Path, name: str) -> submitit.SlurmExecutor:
         "nodes": int(launcher.nodes), "ntasks_per_node": 1, "cpus_per_task": int(launcher.cpus_per_task),
         "gpus_per_node": int(launcher.gpus_per_node) or None, "mem": f"{int(launcher.mem_gb)}GB",
         "time": int(launcher.timeout_min), "constraint": launcher.constraint,
+        "signal_delay_s": int(launcher.get("signal_delay_s", 300)),
         "additional_parameters": dict(launcher.additional_parameters or {}),
     }
     ex.update_parameters(**{k: v for k, v in params.items() if v is not None})

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
 from curiosft.errors import CuriosftError
+from curiosft.preemption import spawn_ignoring_time_limit_signal
 from curiosft.reward.client import TOKEN_ENV, RewardClient, RewardServerError
 from curiosft.scoring.graders import DEFAULT_GRADER, get_grader
 
@@ -55,7 +56,9 @@ def reward_service(*, url: str | None = None, workers: int = GRADING_WORKERS, ti
         if token:
             env[TOKEN_ENV] = token
         with open(log_path, "ab") as log_file:
-            proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            # the time-limit signal is the job's to act on: it stops training first, then this server
+            proc = spawn_ignoring_time_limit_signal(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env,
+                                                    start_new_session=True)
         try:
             port = _wait_ready(proc, ready, log_path, start_timeout_s)
             yield f"http://{host}:{port}"

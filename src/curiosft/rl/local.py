@@ -21,38 +21,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from curiosft.errors import ConfigError
 from curiosft.evaluation.generation import HFGenerator, SamplingSettings, render_prompt
-from curiosft.evaluation.prompts import EvalPrompt, load_eval_prompts
+from curiosft.evaluation.prompts import EvalPrompt
 from curiosft.io import atomic_path
 from curiosft.objectives.temperature import entropy_from_log_probs
-from curiosft.runs import TRACKER, check_steps_fit_the_data, latest_checkpoint
+from curiosft.preemption import StopRequest
+from curiosft.rl.prompts import load_prompts, total_steps
+from curiosft.runs import TRACKER, latest_checkpoint
 
 STATE_FILE = "local_state.pt"
 # logits (floats) a no-grad log-prob pass holds at once: 2**27 x 4 bytes = 512 MiB, x2 with the log-softmax
 LOGITS_BUDGET = 2**27
-
-
-def load_prompts(path: str, tokenizer, max_prompt_length: int) -> list[EvalPrompt]:
-    """The RL parquet's rows (the evaluation's reader, no option shuffling); prompts over
-    max_prompt_length tokens are dropped (verl: filter_overlong_prompts)."""
-    prompts = [p for p in load_eval_prompts(path, "rl_train", "math", shuffle=False, shuffle_seed=0)
-               if len(tokenizer(render_prompt(tokenizer, p.messages), add_special_tokens=False)["input_ids"])
-               <= max_prompt_length]
-    if not prompts:
-        raise ConfigError(f"{path}: no RL prompt fits data.max_prompt_length={max_prompt_length}")
-    return prompts
-
-
-def total_steps(n_prompts: int, batch_size: int, epochs: int, max_steps: int | None) -> int:
-    """verl's count: full batches per epoch (the last partial one dropped) x epochs, or max_steps (ConfigError
-    when max_steps is more than that: curiosft.runs.check_steps_fit_the_data)."""
-    per_epoch = n_prompts // batch_size
-    if per_epoch == 0:
-        raise ConfigError(f"{n_prompts} RL prompts do not fill one batch of rl.batch_size={batch_size}; "
-                         "lower rl.batch_size")
-    check_steps_fit_the_data(max_steps, per_epoch, epochs, "rl")
-    return max_steps or per_epoch * epochs
 
 
 class LocalGRPO:
@@ -87,7 +66,9 @@ class LocalGRPO:
         self.generator = HFGenerator(self.model, self.tokenizer, batch_size=int(self.rl.rollout_batch_size))
 
     # ------------------------------------------------------------------------------------------ loop
-    def fit(self, progress: bool = True) -> None:
+    def fit(self, progress: bool = True, stop: StopRequest | None = None) -> None:
+        """Train to total_steps; on a stop request (curiosft.preemption), save the step just trained and
+        return early (self.step < self.total_steps)."""
         from tqdm import tqdm
 
         bar = tqdm(total=self.total_steps, initial=self.step, desc="GRPO", unit="step", disable=not progress)
@@ -97,10 +78,14 @@ class LocalGRPO:
             self.step += 1
             metrics["timing_s/step"] = time.perf_counter() - started
             self.log(self.step, metrics)
-            if self.step % int(self.rl.save_freq) == 0 or self.step == self.total_steps:
+            stopping = stop is not None and stop.requested and self.step < self.total_steps
+            if self.step % int(self.rl.save_freq) == 0 or self.step == self.total_steps or stopping:
                 self.save_checkpoint()
             bar.update(1)
             bar.set_postfix(reward=f"{metrics['critic/score/mean']:.3f}", entropy=f"{metrics['actor/entropy']:.3f}")
+            if stopping:
+                print(f"curiosft: stop requested; stopped after the checkpoint of step {self.step}", flush=True)
+                break
         bar.close()
 
     def _batch(self, step: int) -> list[EvalPrompt]:

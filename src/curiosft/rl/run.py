@@ -20,11 +20,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from curiosft.errors import ConfigError, MissingInputError, StageFailed
+from curiosft.errors import ConfigError, MissingInputError, StageFailed, StageStopped
 from curiosft.io import atomic_path, write_json
+from curiosft.preemption import StopRequest, run_until_stopped, stop_at_a_safe_point, stop_grace_s
 from curiosft.rl.metrics import curiosft_metrics, metrics_line
 from curiosft.runid import RunId
-from curiosft.runs import export_model, merge_metrics, next_attempt, run_forwarding_signals
+from curiosft.runs import export_model, merge_metrics, next_attempt
 from curiosft.topology import job_topology
 
 RL_MODEL_SUBDIR = "actor/huggingface"
@@ -74,26 +75,29 @@ def run_rl(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, progress: bo
 
 def _run_rl(cfg: DictConfig, run_dir, *, sft_model: str, host: str, progress: bool) -> Path:
     """The head's part: the reward server (on loopback; on the node's address with a token when reward
-    workers run on other nodes), training, export."""
+    workers run on other nodes), training, export. On the time-limit signal (curiosft.preemption) training
+    stops, then the reward server, then the job requeues (or StageStopped)."""
     from curiosft.reward.lifecycle import reward_service
 
     reward = cfg.rl.reward
     token = reward.token or (None if reward.url else secrets.token_urlsafe(24))
     run_dir = Path(run_dir).resolve()
     scoring = cfg.scoring
-    with reward_service(url=reward.url, workers=int(reward.workers), timeout_s=float(scoring.timeout_s),
-                        grader=str(scoring.grader), token=token, host=host,
-                        log=run_dir / "reward_server.log") as url:
+    with stop_at_a_safe_point() as stop, reward_service(
+            url=reward.url, workers=int(reward.workers), timeout_s=float(scoring.timeout_s),
+            grader=str(scoring.grader), token=token, host=host, log=run_dir / "reward_server.log") as url:
         run_dir, verl_cfg, actor_cfg = prepare_run(cfg, run_dir, sft_model=sft_model, reward_url=url,
                                                    reward_token=token)
         if cfg.rl.backend == "local":
-            _train_local(cfg, actor_cfg, run_dir, sft_model=sft_model, url=url, token=token, progress=progress)
+            _train_local(cfg, actor_cfg, run_dir, sft_model=sft_model, url=url, token=token, progress=progress,
+                         stop=stop)
         else:
-            _train_verl(cfg, run_dir)
+            _train_verl(cfg, run_dir, stop=stop)
     return export_model(run_dir, RL_MODEL_SUBDIR)
 
 
-def _train_local(cfg, actor_cfg, run_dir: Path, *, sft_model: str, url: str, token: str | None, progress: bool) -> None:
+def _train_local(cfg, actor_cfg, run_dir: Path, *, sft_model: str, url: str, token: str | None, progress: bool,
+                 stop: StopRequest) -> None:
     from curiosft.reward.client import RewardClient
     from curiosft.rl.local import LocalGRPO
 
@@ -109,16 +113,22 @@ def _train_local(cfg, actor_cfg, run_dir: Path, *, sft_model: str, url: str, tok
                         score=lambda items: client.score(items, cfg.rl.reward.format), log=log)
     write_json(run_dir / "progress.json", {"total_training_steps": trainer.total_steps})
     try:
-        trainer.fit(progress=progress)
+        trainer.fit(progress=progress, stop=stop)
     finally:
         merge_metrics(run_dir, RunId.of_config("rl", cfg))
+    if trainer.step < trainer.total_steps:
+        raise StageStopped(f"local GRPO stopped at step {trainer.step} of {trainer.total_steps} (checkpoint saved)")
 
 
-def _train_verl(cfg, run_dir: Path) -> None:
-    """verl.trainer.main_ppo on the saved config (Ray, FSDP actor, vLLM rollout; GPUs)."""
+def _train_verl(cfg, run_dir: Path, *, stop: StopRequest) -> None:
+    """verl.trainer.main_ppo on the saved config (Ray, FSDP actor, vLLM rollout; GPUs). verl's PPO trainer
+    has no point to stop at: on the time-limit signal it gets SIGTERM at once, and the run resumes from the
+    last checkpoint its tracker names (the steps since are trained again)."""
     env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(next_attempt(run_dir)))
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
-    returncode = run_forwarding_signals(cmd, env)
+    returncode = run_until_stopped(cmd, env, stop=stop, grace_s=stop_grace_s(cfg.launcher))
     merge_metrics(run_dir, RunId.of_config("rl", cfg), rename=curiosft_metrics)
+    if stop.requested:
+        raise StageStopped(f"verl main_ppo stopped by the time-limit signal (exit {returncode})")
     if returncode != 0:
         raise StageFailed(f"verl main_ppo failed (exit {returncode}): {' '.join(cmd)}")

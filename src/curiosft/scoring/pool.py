@@ -70,8 +70,13 @@ def grade_choice(response: str, ground_truth: str, choices: Sequence[str], grade
 
 
 def _warm_up() -> None:
-    """Worker initializer: import math-verify (and sympy) before the first timed item."""
+    """Worker initializer: import math-verify (and sympy) before the first timed item; leave the time-limit
+    signal to the job (a worker it killed would score its item 0: curiosft.preemption)."""
     import math_verify  # noqa: F401
+
+    from curiosft.preemption import ignore_time_limit_signal
+
+    ignore_time_limit_signal()
 
 
 def _grade_math_worker(entry_point: str, response: str, ground_truth: str) -> tuple[float, str | None, str]:

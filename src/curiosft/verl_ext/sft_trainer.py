@@ -8,10 +8,14 @@ resume and tracking are used as they are) and changes two things:
   mini-batches; CurioSFT: its teacher inside the forward pass), then its `step_metrics`; metrics are
   aggregated exactly over micro-batches and ranks. A method's own state (CurioSFT's teacher) is saved
   beside every checkpoint and restored on resume.
+And it stops at a safe point when asked (curiosft.preemption: the file named by CURIOSFT_STOP_FILE exists):
+after a step, it makes that step verl's last (verl saves it, then returns from fit); after a save, it
+returns at once (`TrainingStopped`). Every rank takes the same decision (rank 0's view, broadcast).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -22,13 +26,24 @@ from verl.utils import tensordict_utils as tu
 from curiosft.io import write_json
 from curiosft.methods import build_method
 from curiosft.methods.verl_batch import VerlLoss, aggregate
+from curiosft.preemption import STOP_FILE_ENV
 from curiosft.runs import check_steps_fit_the_data
+
+
+class TrainingStopped(Exception):
+    """fit() left after the save of `step`, on a stop request (curiosft.preemption)."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"stopped after the checkpoint of step {step}")
+        self.step = step
 
 
 class CuriosftSFTTrainer(SFTTrainer):
     def __init__(self, config, *, method, schedule) -> None:
         """config: verl's trainer config; method, schedule: the run's curiosft config sections."""
         self.method = build_method(method, schedule)
+        self.stop_file = os.environ.get(STOP_FILE_ENV)
+        self.stopping = False
         super().__init__(config)
         check_steps_fit_the_data(self.config.trainer.total_training_steps, self.steps_per_epoch,
                                  int(self.config.trainer.total_epochs), "trainer")
@@ -61,7 +76,11 @@ class CuriosftSFTTrainer(SFTTrainer):
         def save_with_method_state(step, *args, **kwargs):
             # the method's state first: verl marks a checkpoint complete (its tracker file) only at the end of its save
             self.method.save(self._checkpoint_dir(step), self.rank)
-            return save(step, *args, **kwargs)
+            saved = save(step, *args, **kwargs)
+            if not self.stopping and self._stop_requested():
+                self._log_stop(f"after the checkpoint of step {step}")
+                raise TrainingStopped(step)
+            return saved
 
         self.ckpt_handler.save_checkpoint = save_with_method_state
         self._skip_exhausted_dataloader_state()
@@ -84,6 +103,27 @@ class CuriosftSFTTrainer(SFTTrainer):
 
         self.ckpt_handler._load_dataloader_state = restore_unless_at_an_epoch_boundary
 
+    def _stop_requested(self) -> bool:
+        """Whether the job asked to stop, as rank 0 sees it (a collective: every rank calls it at the same
+        point, and all get the same answer). False when no stop file is configured."""
+        if not self.stop_file:
+            return False
+        flag = torch.tensor([float(self.rank == 0 and os.path.exists(self.stop_file))], device=self.device_name)
+        if torch.distributed.is_initialized():
+            torch.distributed.broadcast(flag, src=0)
+        return bool(flag.item())
+
+    def _stop_after_this_step(self) -> None:
+        """On a stop request, the step just trained becomes verl's last: fit() saves it and returns."""
+        if not self.stopping and self.step < self.total_training_steps and self._stop_requested():
+            self.stopping = True
+            self._log_stop(f"at step {self.step} of {self.total_training_steps}: saving it")
+            self.total_training_steps = self.step
+
+    def _log_stop(self, where: str) -> None:
+        if self.rank == 0:
+            print(f"curiosft: stop requested; stopping {where}", flush=True)
+
     def _checkpoint_dir(self, step: int) -> Path:
         return Path(self.config.trainer.default_local_dir) / f"global_step_{step}"
 
@@ -100,6 +140,7 @@ class CuriosftSFTTrainer(SFTTrainer):
             metrics = tu.get(merged, "metrics")
             metrics.update(extra_metrics)
             metrics["perf/step_seconds"] = time.perf_counter() - started
+        self._stop_after_this_step()
         return merged
 
     @staticmethod

@@ -30,10 +30,13 @@ def main(run_dir: str) -> None:
         torch.distributed.init_process_group(backend="gloo")
         register_engines()
 
-    from curiosft.verl_ext.sft_trainer import CuriosftSFTTrainer
+    from curiosft.verl_ext.sft_trainer import CuriosftSFTTrainer, TrainingStopped
 
     trainer = CuriosftSFTTrainer(verl_cfg, method=cfg.method, schedule=cfg.schedule)
-    trainer.fit()
+    try:
+        trainer.fit()
+    except TrainingStopped:
+        pass  # the checkpoint is complete; the job requeues (curiosft.preemption)
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

@@ -39,6 +39,9 @@ class SlurmLauncher(LauncherConfig):
     mem_gb: int = MISSING
     timeout_min: int = MISSING
     constraint: Optional[str] = None
+    # the time-limit signal's lead (sbatch --signal=USR2@N, submitit's signal_delay_s): time for the step in
+    # progress, its checkpoint save and the requeue (curiosft.preemption); 30 s of it are kept for the requeue
+    signal_delay_s: int = 300
     # extra sbatch flags, e.g. {"exclusive": ""}
     additional_parameters: dict[str, Any] = field(default_factory=dict)
 
@@ -48,3 +51,6 @@ class SlurmLauncher(LauncherConfig):
         require(self.cpus_per_task >= 1, f"launcher.cpus_per_task={self.cpus_per_task} must be >= 1")
         require(self.mem_gb >= 1, f"launcher.mem_gb={self.mem_gb} must be >= 1")
         require(self.timeout_min >= 1, f"launcher.timeout_min={self.timeout_min} must be >= 1")
+        require(60 <= self.signal_delay_s < self.timeout_min * 60,
+                f"launcher.signal_delay_s={self.signal_delay_s} must be at least 60 s (a step, a checkpoint save "
+                f"and the requeue happen in it) and less than launcher.timeout_min={self.timeout_min} minutes")
