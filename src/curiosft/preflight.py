@@ -114,19 +114,19 @@ def check_sft_data(cfg: DictConfig, run_dir: str | Path | None = None, *, log=pr
     return Path(run_dir) / KEPT_ROWS
 
 
-def check_rl_steps(cfg: DictConfig, sft_model: str | Path) -> None:
-    """rl.max_steps within what rl.epochs over the RL prompts give (both backends; verl's PPO trainer would
-    stop at the end of the data with exit 0). Skipped while the model or the data is not there yet."""
-    if not (Path(sft_model, "config.json").is_file() and Path(cfg.data.rl_train).is_file()):
+def check_rl_steps(cfg: DictConfig) -> None:
+    """rl.max_steps within what rl.epochs over the RL prompts can give, from the parquet's row count (an upper
+    bound: verl also drops the prompts over data.max_prompt_length, which the job counts exactly before it
+    trains: curiosft.rl.prompts). ConfigError naming both numbers; skipped while the data is not there yet."""
+    if not Path(cfg.data.rl_train).is_file():
         return
-    from transformers import AutoTokenizer
+    import pyarrow.parquet as pq
 
-    from curiosft.rl.prompts import load_prompts, total_steps
+    from curiosft.runs import check_steps_fit_the_data
 
     rl = cfg.rl
-    prompts = load_prompts(cfg.data.rl_train, AutoTokenizer.from_pretrained(str(sft_model)),
-                           int(cfg.data.max_prompt_length))
-    total_steps(len(prompts), int(rl.batch_size), int(rl.epochs), rl.max_steps)
+    rows = pq.ParquetFile(cfg.data.rl_train).metadata.num_rows
+    check_steps_fit_the_data(rl.max_steps, rows // int(rl.batch_size), int(rl.epochs), "rl")
 
 
 def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
@@ -142,7 +142,7 @@ def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
         check_context_length(kwargs["sft_model"], prompt + response_length(cfg),
                              "data.max_prompt_length + the RL response length (rl.max_response_length or "
                              "data.max_response_length)")
-        check_rl_steps(cfg, kwargs["sft_model"])
+        check_rl_steps(cfg)
     elif stage == "eval":
         check_context_length(kwargs["model_dir"], prompt + int(cfg.eval.max_new_tokens),
                              "data.max_prompt_length + eval.max_new_tokens")

@@ -92,7 +92,7 @@ def _run_rl(cfg: DictConfig, run_dir, *, sft_model: str, host: str, progress: bo
             _train_local(cfg, actor_cfg, run_dir, sft_model=sft_model, url=url, token=token, progress=progress,
                          stop=stop)
         else:
-            _train_verl(cfg, run_dir, stop=stop)
+            _train_verl(cfg, run_dir, sft_model=sft_model, stop=stop)
     return export_model(run_dir, RL_MODEL_SUBDIR)
 
 
@@ -120,10 +120,18 @@ def _train_local(cfg, actor_cfg, run_dir: Path, *, sft_model: str, url: str, tok
         raise StageStopped(f"local GRPO stopped at step {trainer.step} of {trainer.total_steps} (checkpoint saved)")
 
 
-def _train_verl(cfg, run_dir: Path, *, stop: StopRequest) -> None:
+def _train_verl(cfg, run_dir: Path, *, sft_model: str, stop: StopRequest) -> None:
     """verl.trainer.main_ppo on the saved config (Ray, FSDP actor, vLLM rollout; GPUs). verl's PPO trainer
     has no point to stop at: on the time-limit signal it gets SIGTERM at once, and the run resumes from the
     last checkpoint its tracker names (the steps since are trained again)."""
+    from transformers import AutoTokenizer
+
+    from curiosft.rl.prompts import load_prompts, total_steps
+
+    # the exact count (prompts over data.max_prompt_length dropped, as verl's filter_overlong_prompts does)
+    prompts = load_prompts(cfg.data.rl_train, AutoTokenizer.from_pretrained(sft_model),
+                           int(cfg.data.max_prompt_length))
+    total_steps(len(prompts), int(cfg.rl.batch_size), int(cfg.rl.epochs), cfg.rl.max_steps)
     env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(next_attempt(run_dir)))
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
     returncode = run_until_stopped(cmd, env, stop=stop, grace_s=stop_grace_s(cfg.launcher))
