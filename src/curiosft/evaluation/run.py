@@ -8,7 +8,7 @@ from pathlib import Path
 from curiosft.errors import MissingInputError
 from curiosft.evaluation.benchmarks import get_benchmark
 from curiosft.evaluation.generation import SamplingSettings, make_generator
-from curiosft.evaluation.prompts import load_eval_prompts
+from curiosft.evaluation.prompts import check_prompt_lengths, load_eval_prompts
 from curiosft.evaluation.records import write_records
 from curiosft.runid import RunId
 from curiosft.scoring import ScoreItem, ScoringPool
@@ -56,6 +56,11 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
     prompts = load_eval_prompts(data_file, benchmark, spec.kind, shuffle=eval_cfg.shuffle_choices,
                                 shuffle_seed=eval_cfg.shuffle_seed, limit=eval_cfg.limit)
     settings = sampling_settings(eval_cfg, benchmark)
+    if max_model_len is not None:
+        from transformers import AutoTokenizer
+
+        check_prompt_lengths(prompts, AutoTokenizer.from_pretrained(model_dir), max_model_len - settings.max_new_tokens,
+                             benchmark)
     # the scoring workers start while the model loads and generates
     with ScoringPool(eval_cfg.scoring_workers, scoring.timeout_s, scoring.grader) as pool:
         started = time.perf_counter()

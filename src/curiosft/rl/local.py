@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from curiosft.evaluation.generation import HFGenerator, SamplingSettings, render_prompt
+from curiosft.evaluation.generation import HFGenerator, SamplingSettings, encode_prompt
 from curiosft.evaluation.prompts import EvalPrompt
 from curiosft.io import atomic_path
 from curiosft.objectives.temperature import entropy_from_log_probs
@@ -143,7 +143,7 @@ class LocalGRPO:
         for p, c in zip(prompts, completions):
             key = id(p)
             if key not in prompt_ids:
-                prompt_ids[key] = tok(render_prompt(tok, p.messages), add_special_tokens=False)["input_ids"]
+                prompt_ids[key] = encode_prompt(tok, p.messages)
             rows.append((prompt_ids[key], list(c.token_ids) or [self.generator.stop_ids[0]]))
         P = max(len(p) for p, _ in rows)
         R = max(len(r) for _, r in rows)

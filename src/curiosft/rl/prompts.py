@@ -8,7 +8,7 @@ steps than the data gives fails before it starts (curiosft.runs.check_steps_fit_
 from __future__ import annotations
 
 from curiosft.errors import ConfigError
-from curiosft.evaluation.generation import render_prompt
+from curiosft.evaluation.generation import encode_prompt
 from curiosft.evaluation.prompts import EvalPrompt, load_eval_prompts
 from curiosft.runs import check_steps_fit_the_data
 
@@ -17,7 +17,7 @@ def load_prompts(path: str, tokenizer, max_prompt_length: int) -> list[EvalPromp
     """The RL parquet's rows (the evaluation's reader, no option shuffling); prompts over
     max_prompt_length tokens are dropped (verl: filter_overlong_prompts)."""
     prompts = [p for p in load_eval_prompts(path, "rl_train", "math", shuffle=False, shuffle_seed=0)
-               if len(tokenizer(render_prompt(tokenizer, p.messages), add_special_tokens=False)["input_ids"])
+               if len(encode_prompt(tokenizer, p.messages))
                <= max_prompt_length]
     if not prompts:
         raise ConfigError(f"{path}: no RL prompt fits data.max_prompt_length={max_prompt_length}")

