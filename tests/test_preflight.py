@@ -126,7 +126,7 @@ def test_context_length_before_submission(smoke_world, tmp_path):
                            "--checkpoint", "base", "--out", str(tmp_path / "r.jsonl"), "experiment=smoke",
                            "eval.max_new_tokens=500"], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
-    assert "eval.max_new_tokens = 596 tokens" in proc.stderr and "context of 256" in proc.stderr
+    assert "eval.max_new_tokens = 612 tokens" in proc.stderr and "context of 256" in proc.stderr
     assert not (tmp_path / "r.jsonl").exists()
 
 
