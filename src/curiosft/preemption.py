@@ -27,7 +27,6 @@ atomically (curiosft.io), and their scoring workers ignore the signal too.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import threading
@@ -139,7 +138,7 @@ def run_until_stopped(cmd: list[str], env: dict, log=None, *, stop: StopRequest 
         proc.send_signal(signum)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
-    asked = terminated = None
+    asked, terminated = False, None
     try:
         while True:
             try:
@@ -149,8 +148,8 @@ def run_until_stopped(cmd: list[str], env: dict, log=None, *, stop: StopRequest 
             if stop is None or not stop.requested:
                 continue
             now = time.monotonic()
-            if asked is None:
-                asked = now
+            if not asked:
+                asked = True
                 if stop_file is not None:
                     Path(stop_file).touch()
                 else:
@@ -165,7 +164,7 @@ def run_until_stopped(cmd: list[str], env: dict, log=None, *, stop: StopRequest 
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        if stop_file is not None and os.path.exists(stop_file):
+        if stop_file is not None:
             Path(stop_file).unlink(missing_ok=True)
 
 
