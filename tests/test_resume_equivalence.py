@@ -120,6 +120,13 @@ def assert_same_run(run_dir: Path, unbroken: Path) -> None:
         assert tensor.dtype == expected_weights[name].dtype and tensor.equal(expected_weights[name]), name
 
 
+def resume_to_the_same_end(results: Path, run_dir: Path, unbroken: Path, *, first_step: int) -> None:
+    """Start the interrupted run again: it trains from `first_step` and ends as the unbroken run did."""
+    finish(results, run_dir)
+    assert logged_steps(run_dir, 2)[0] == first_step
+    assert_same_run(run_dir, unbroken)
+
+
 @pytest.mark.parametrize("moment,reached,checkpoint", [
     ("between steps", lambda run_dir: len(logged_steps(run_dir)) >= 6, 4),
     # the checkpoint on epoch 1's last batch: resuming there restored an exhausted data loader (verl 7401)
@@ -132,9 +139,7 @@ def test_killed(smoke_world, unbroken, tmp_path, moment, reached, checkpoint):
     signal_all(tree(proc), signal.SIGKILL)
     proc.wait()
     assert tracker(run_dir) == checkpoint
-    finish(smoke_world, run_dir)
-    assert logged_steps(run_dir, 2)[0] == checkpoint + 1
-    assert_same_run(run_dir, unbroken)
+    resume_to_the_same_end(smoke_world, run_dir, unbroken, first_step=checkpoint + 1)
 
 
 def test_killed_during_a_checkpoint_save(smoke_world, unbroken, tmp_path):
@@ -144,9 +149,7 @@ def test_killed_during_a_checkpoint_save(smoke_world, unbroken, tmp_path):
     signal_all(tree(proc), signal.SIGKILL)
     proc.wait()
     assert tracker(run_dir) == step - 4  # the cut save does not count
-    finish(smoke_world, run_dir)
-    assert logged_steps(run_dir, 2)[0] == step - 3
-    assert_same_run(run_dir, unbroken)
+    resume_to_the_same_end(smoke_world, run_dir, unbroken, first_step=step - 3)
 
 
 def stopped(proc: subprocess.Popen, run_dir: Path) -> str:
@@ -167,9 +170,7 @@ def test_time_limit_signal_between_steps(smoke_world, unbroken, tmp_path):
     last = logged_steps(run_dir)[-1]
     assert f"stopping at step {last} of 16: saving it" in log
     assert tracker(run_dir) == last  # the step it stopped at is saved: nothing is trained twice
-    finish(smoke_world, run_dir)
-    assert logged_steps(run_dir, 2)[0] == last + 1
-    assert_same_run(run_dir, unbroken)
+    resume_to_the_same_end(smoke_world, run_dir, unbroken, first_step=last + 1)
 
 
 def test_time_limit_signal_during_a_checkpoint_save(smoke_world, unbroken, tmp_path):
@@ -182,6 +183,4 @@ def test_time_limit_signal_during_a_checkpoint_save(smoke_world, unbroken, tmp_p
     log = stopped(proc, run_dir)
     assert f"stopping after the checkpoint of step {step}" in log
     assert tracker(run_dir) == step and logged_steps(run_dir)[-1] == step  # the save finished, no step after it
-    finish(smoke_world, run_dir)
-    assert logged_steps(run_dir, 2)[0] == step + 1
-    assert_same_run(run_dir, unbroken)
+    resume_to_the_same_end(smoke_world, run_dir, unbroken, first_step=step + 1)
