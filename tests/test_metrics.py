@@ -15,6 +15,7 @@ from curiosft.evaluation.metrics import (
     pass_at_k,
     pass_at_k_array,
     per_benchmark,
+    per_prompt,
     split_averages,
 )
 
@@ -90,3 +91,40 @@ def test_seed_aggregation_is_per_seed_then_mean_and_sample_std():
     assert stats.loc[0, "ID avg mean"] == 75.0
     assert stats.loc[0, "ID avg std"] == pytest.approx(np.std([50.0, 100.0], ddof=1))
     assert stats.loc[0, "seeds"] == 2
+
+
+def test_maj_at_n_is_the_majority_answers_correctness():
+    """Per prompt: the most frequent extracted answer wins; ties go to the answer sampled first; samples
+    without an answer do not vote; a prompt with no answer at all is wrong."""
+    rows = [  # prompt, sample, extracted, score
+        (0, 0, "5", 0.0), (0, 1, "7", 1.0), (0, 2, "7", 1.0), (0, 3, "5", 0.0), (0, 4, "7", 1.0),  # 7 wins
+        (1, 0, "3", 0.0), (1, 1, "4", 1.0), (1, 2, "4", 1.0), (1, 3, "3", 0.0),  # tie: 3 sampled first
+        (2, 0, None, 0.0), (2, 1, None, 0.0), (2, 2, "9", 1.0),  # no-answers do not vote: 9
+        (3, 0, None, 0.0), (3, 1, None, 0.0),  # no answer at all
+    ]
+    frame = records([("sft", 1, "tiny_id", "id", p, s, score) for p, s, _, score in rows])
+    frame["extracted"] = [e for _, _, e, _ in rows]
+    prompts = per_prompt(frame).sort_values("prompt_id")
+    assert prompts["maj"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert per_benchmark(frame)["maj"].iloc[0] == pytest.approx(50.0)
+
+
+def test_maj_at_n_against_brute_force_on_random_votes():
+    rng = np.random.default_rng(4)
+    rows, expected = [], []
+    for prompt in range(200):
+        answers = rng.choice(["a", "b", "c", None], size=int(rng.integers(1, 9)), p=[0.4, 0.3, 0.2, 0.1])
+        truth = "a"
+        for sample, answer in enumerate(answers):
+            rows.append((prompt, sample, answer, float(answer == truth)))
+        voted = [a for a in answers if a is not None]
+        if not voted:
+            expected.append(0.0)
+            continue
+        counts = {a: voted.count(a) for a in voted}
+        top = max(counts.values())
+        winner = next(a for a in voted if counts[a] == top)  # first sampled among the most frequent
+        expected.append(float(winner == truth))
+    frame = records([("sft", 1, "tiny_id", "id", p, s, score) for p, s, _, score in rows])
+    frame["extracted"] = [e for _, _, e, _ in rows]
+    assert per_prompt(frame).sort_values("prompt_id")["maj"].tolist() == expected

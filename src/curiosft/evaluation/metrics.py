@@ -1,4 +1,4 @@
-"""Metrics from per-sample records: avg@n, unbiased pass@k, response entropy and length; seeds aggregated.
+"""Metrics from per-sample records: avg@n, unbiased pass@k, maj@n, response entropy and length; seeds aggregated.
 
 Aggregation order (honest seeds): each seed's checkpoint gets its own number per benchmark (mean over
 prompts of the per-prompt metric), split averages are means over that seed's benchmarks, and only
@@ -49,29 +49,60 @@ def k_values(n: int) -> list[int]:
     return sorted({*ks, n}) if n >= 1 else []
 
 
+CHECKPOINT_KEYS = ["checkpoint", *RUN_KEYS, "step"]
+
+
+def majority_correct(records: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """maj@n per prompt (`keys` name a prompt), in the order of `records.groupby(keys, sort=False, dropna=False)`:
+    1.0 when the answer extracted most often among its samples is correct, else 0.0 (self-consistency, Wang et
+    al., 2023). Samples with no answer do not vote; ties go to the answer sampled first; a prompt with no
+    answer at all scores 0. (Prompts are numbered first: a key may be NaN, e.g. the base model's step.)"""
+    prompt = records.groupby(keys, sort=False, observed=True, dropna=False).ngroup().to_numpy()
+    frame = pd.DataFrame({"prompt": prompt, "extracted": records["extracted"].to_numpy(),
+                          "sample": records["sample"].to_numpy(), "score": records["score"].to_numpy()})
+    voted = frame.dropna(subset=["extracted"])
+    votes = voted.groupby(["prompt", "extracted"], sort=False).agg(
+        votes=("score", "size"), first=("sample", "min"), score=("score", "first")).reset_index()
+    votes = votes.sort_values(["votes", "first"], ascending=[False, True], kind="stable")
+    winners = votes.drop_duplicates(subset="prompt", keep="first").set_index("prompt")["score"]
+    majority = np.zeros(int(prompt.max()) + 1 if len(prompt) else 0)
+    majority[winners.index.to_numpy()] = (winners.to_numpy() > 0.5).astype(float)
+    return majority
+
+
 def per_prompt(records: pd.DataFrame) -> pd.DataFrame:
-    """One row per (checkpoint, benchmark, prompt): samples n, correct c, mean score/entropy/length."""
-    keys = ["checkpoint", *RUN_KEYS, "benchmark", "split", "prompt_id"]
+    """One row per (checkpoint, benchmark, prompt): samples n, correct c, mean score/entropy/length, and maj
+    (maj@n: the majority answer's correctness) when the records hold the extracted answers."""
+    keys = [*CHECKPOINT_KEYS, "benchmark", "split", "prompt_id"]
+    if "step" not in records:
+        records = records.assign(step=np.nan)
     records = records.assign(correct=(records["score"] > 0.5).astype(np.int64))
-    grouped = records.groupby(keys, sort=False, observed=True)
+    grouped = records.groupby(keys, sort=False, observed=True, dropna=False)
     frame = grouped.agg(n=("score", "size"), score=("score", "mean"), correct=("correct", "sum"),
                         entropy=("mean_entropy", "mean"), length=("response_length", "mean"))
+    if "extracted" in records:
+        frame["maj"] = majority_correct(records, keys)
     return frame.reset_index()
 
 
-def per_benchmark(records: pd.DataFrame) -> pd.DataFrame:
-    """One row per (checkpoint, benchmark): avg@n (%), pass@k (%) for k = 1, 2, 4, ..., entropy, length."""
-    prompts = per_prompt(records)
+def per_benchmark(records: pd.DataFrame, prompts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (checkpoint, benchmark): avg@n (%), pass@k (%) for k = 1, 2, 4, ..., maj@n (%, column `maj`),
+    entropy, length, and the checkpoint's step (NaN where not known). `prompts`: per_prompt(records) if
+    already computed."""
+    prompts = per_prompt(records) if prompts is None else prompts.copy()
     max_n = int(prompts["n"].max())
     for k in k_values(max_n):
         prompts[f"pass@{k}"] = 100 * pass_at_k_array(prompts["n"].to_numpy(), prompts["correct"].to_numpy(), k)
-    keys = ["checkpoint", *RUN_KEYS, "benchmark", "split"]
+    keys = [*CHECKPOINT_KEYS, "benchmark", "split"]
     pass_cols = [c for c in prompts.columns if c.startswith("pass@")]
-    frame = prompts.groupby(keys, sort=False, observed=True).agg(
+    extra = {"maj": ("maj", "mean")} if "maj" in prompts else {}
+    frame = prompts.groupby(keys, sort=False, observed=True, dropna=False).agg(
         prompts=("prompt_id", "size"), n_samples=("n", "max"), avg=("score", "mean"),
-        entropy=("entropy", "mean"), length=("length", "mean"), **{c: (c, "mean") for c in pass_cols},
+        entropy=("entropy", "mean"), length=("length", "mean"), **{c: (c, "mean") for c in pass_cols}, **extra,
     ).reset_index()
     frame["avg"] *= 100
+    if "maj" in frame:
+        frame["maj"] *= 100
     return frame
 
 
