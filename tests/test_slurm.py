@@ -136,6 +136,12 @@ def test_timeout_signal_during_a_save_stops_cleanly_requeues_and_resumes(smoke_w
 
     wait_for(lambda: history()[-1] == "COMPLETED", 60, "accounting to record the completion")
     assert history() == ["REQUEUED", "COMPLETED"], history()
+    # the cost of both attempts: the job's own clocks, and SLURM's accounting once the job had ended
+    cost = json.loads((run_dir / "manifest.json").read_text())["cost"]
+    assert [a["finished"] for a in cost["attempts"]] == [False, True], cost
+    assert cost["sacct"]["job_id"] == str(job_id) and cost["sacct"]["attempts"] == 2, cost
+    assert cost["sacct"]["states"] == ["REQUEUED", "COMPLETED"] and cost["sacct"]["gpus"] == 0, cost
+    assert cost["source"] == "sacct" and cost["wall_s"] == cost["sacct"]["elapsed_s"] > 0, cost
 
 
 def test_interrupting_snakemake_cancels_its_slurm_jobs(repo, python, smoke_world, tmp_path):

@@ -32,7 +32,8 @@ def main(cfg: DictConfig) -> str:
     try:
         cfg = finalize(cfg)
         out = HydraConfig.get().runtime.output_dir
-        model = launch(cfg, StageJob("sft", cfg, out))
+        # the multirun's own overrides (method=..., seed=...): the swept keys of the manifest
+        model = launch(cfg, StageJob("sft", cfg, out, overrides=list(HydraConfig.get().overrides.task)))
     except CuriosftError as exc:
         raise SystemExit(f"curiosft.train: {exc}") from None
     print(f"{out}: trained {cfg.method.name} (schedule {cfg.schedule.name}, seed {cfg.seed}); model at {model}")

@@ -5,19 +5,23 @@ stage table: `STAGES[stage]` names the stage's entry point, `run_<stage>(cfg, ou
 only when the job runs (the launcher imports no stage). Under SLURM (submitit) it is the submitted
 callable: `checkpoint()` (submitit's hook for the timeout/preemption signal) asks for a requeue of the same
 job, and the stages resume from their own latest checkpoint (verl's resume_mode=auto for SFT and the verl
-RL backend; the local GRPO backend's checkpoints), so the step count continues.
+RL backend; the local GRPO backend's checkpoints), so the step count continues. Every attempt writes the
+output's manifest (curiosft.manifest: config, versions, commit, inputs, hardware) and its wall time.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import time
 from pathlib import Path
 
 import submitit
 from omegaconf import DictConfig, OmegaConf
 
+from curiosft import manifest
 from curiosft.errors import UnknownNameError
+from curiosft.runid import RunId
 
 # stage -> "module:function" of its entry point, run_<stage>(cfg, output, **kwargs) -> result
 STAGES = {
@@ -38,14 +42,31 @@ def stage_entry_point(stage: str):
 class StageJob(submitit.helpers.Checkpointable):
     """One stage of one run; the config travels resolved, so the job sees exactly what was validated."""
 
-    def __init__(self, stage: str, cfg: DictConfig, output: str | os.PathLike, **kwargs):
-        """output: the run directory (sft, rl) or the records file (eval) the job produces."""
+    def __init__(self, stage: str, cfg: DictConfig, output: str | os.PathLike, overrides: list[str] = (),
+                 **kwargs):
+        """output: the run directory (sft, rl) or the records file (eval) the job produces; overrides: the
+        Hydra overrides the config was composed with (recorded in the manifest: the swept keys)."""
         if stage not in STAGES:  # fails here, before anything is submitted
             raise UnknownNameError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
         self.stage = stage
         self.cfg = OmegaConf.to_container(cfg, resolve=True)
         self.output = str(Path(output).resolve())
+        self.overrides = list(overrides)
         self.kwargs = kwargs
+
+    @property
+    def manifest_path(self) -> Path:
+        return manifest.manifest_path(self.stage, self.output)
+
+    def _inputs(self) -> tuple[str, dict]:
+        """The checkpoint the output belongs to, and the input files and folders the stage reads."""
+        cfg = self.cfg
+        if self.stage == "eval":
+            return self.kwargs["checkpoint"], {"model": self.kwargs["model_dir"], "benchmark": self.kwargs["data_file"]}
+        run = RunId(self.stage, cfg["method"]["name"], cfg["schedule"]["name"], int(cfg["seed"])).checkpoint
+        if self.stage == "sft":
+            return run, {"model": cfg["model"]["path"], "data": cfg["data"]["sft_train"]}
+        return run, {"model": self.kwargs["sft_model"], "data": cfg["data"]["rl_train"]}
 
     @property
     def name(self) -> str:
@@ -60,5 +81,17 @@ class StageJob(submitit.helpers.Checkpointable):
         return output / "slurm" if self.stage != "eval" else output.parent / "slurm" / output.stem
 
     def __call__(self):
-        result = stage_entry_point(self.stage)(OmegaConf.create(self.cfg), self.output, **self.kwargs)
+        started = time.monotonic()
+        checkpoint, inputs = self._inputs()
+        if self.stage != "eval":
+            Path(self.output).mkdir(parents=True, exist_ok=True)
+        manifest.start_attempt(self.manifest_path, stage=self.stage, checkpoint=checkpoint, config=self.cfg,
+                               overrides=self.overrides, inputs=inputs, nodes=int(self.cfg["launcher"].get("nodes") or 1),
+                               benchmark=self.kwargs.get("benchmark"), curve=bool(self.kwargs.get("curve")))
+        finished = False
+        try:
+            result = stage_entry_point(self.stage)(OmegaConf.create(self.cfg), self.output, **self.kwargs)
+            finished = True
+        finally:
+            manifest.finish_attempt(self.manifest_path, started, finished=finished)
         return str(result) if isinstance(result, Path) else result

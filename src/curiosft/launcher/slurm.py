@@ -18,12 +18,14 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import submitit
 
+from curiosft import manifest
 from curiosft.errors import ConfigError, StageFailed
 from curiosft.io import write_json
 
@@ -138,6 +140,35 @@ def job_state(job_id: str) -> str | None:
     return state[0] if out.returncode == 0 and state else None
 
 
+def job_accounting(job_id: str) -> dict | None:
+    """SLURM's accounting of a job, every attempt (a requeued job is one id with several): {job_id, attempts,
+    elapsed_s, gpu_hours, states}, from `sacct --duplicates` (ElapsedRaw seconds x the gres/gpu of AllocTRES).
+    None where sacct has no record (accounting off)."""
+    try:
+        out = subprocess.run(["sacct", "-j", str(job_id), "-X", "-n", "-P", "--duplicates",
+                              "-o", "JobID,State,ElapsedRaw,AllocTRES"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    rows = [line.split("|") for line in out.stdout.splitlines() if line.strip()]
+    rows = [r for r in rows if len(r) == 4 and r[0] == str(job_id) and r[2].isdigit()]
+    if out.returncode != 0 or not rows:
+        return None
+    elapsed = [int(r[2]) for r in rows]
+    gpus = [_tres_gpus(r[3]) for r in rows]
+    return {"job_id": str(job_id), "attempts": len(rows), "states": [r[1] for r in rows],
+            "elapsed_s": sum(elapsed), "gpus": max(gpus),
+            "gpu_hours": round(sum(e * g for e, g in zip(elapsed, gpus)) / 3600, 4)}
+
+
+def _tres_gpus(tres: str) -> int:
+    """AllocTRES "billing=2,cpu=2,gres/gpu=1,mem=4G,node=1" -> 1 (0 without GPUs)."""
+    for item in tres.split(","):
+        key, _, value = item.partition("=")
+        if key == "gres/gpu" and value.isdigit():
+            return int(value)
+    return 0
+
+
 @contextmanager
 def cancel_on_signal(job: submitit.Job):
     """SIGINT/SIGTERM while waiting: cancel the SLURM job, then exit (130/143) instead of orphaning it."""
@@ -177,6 +208,14 @@ class SlurmLauncher:
                     f"SLURM job {slurm_job.job_id} ({job.name}) ended {slurm_job.state}; logs: "
                     f"{slurm_job.paths.stdout} and {slurm_job.paths.stderr}\n{str(exc)[-3000:]}") from None
         record.unlink(missing_ok=True)
+        # slurmdbd records the end a moment after the job's result is there
+        for _ in range(10):
+            accounting = job_accounting(slurm_job.job_id)
+            if accounting is None or accounting["states"][-1] not in ACTIVE_STATES:
+                break
+            time.sleep(1)
+        if accounting is not None:
+            manifest.record_sacct(job.manifest_path, accounting)
         return result
 
     @staticmethod
