@@ -13,6 +13,10 @@ min_version("9.0")
 configfile: Path(workflow.basedir) / "config" / "config.yaml"
 
 
+# `snakemake --report report.html`: the tables and figures with their captions (workflow/report/)
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/world.smk"
 include: "workflow/rules/data.smk"
@@ -30,6 +34,7 @@ localrules:
     all,
     tables,
     figures,
+    select,
 
 
 rule all:

@@ -76,6 +76,10 @@ def test_composed_nodes_are_typed_by_their_schema():
         (["method=psft", "trainer.micro_batch_size_per_device=8"],
          "gives 4 sequences per mini-batch and rank, not a multiple of trainer.micro_batch_size_per_device=8"),
         (["trainer.global_batch_size=30", "launcher.nproc_per_node=4"], "does not split over 4 data-parallel"),
+        (["eval.select=worst"], "eval.select='worst' must be `last` or `best:<benchmark>`"),
+        (["eval.select=best:tiny_id", "eval.curve.every=0"], "set eval.curve.every=1"),
+        (["eval.select=best:gpqa_diamond"], "'gpqa_diamond' is neither a split (id, ood) nor one of the curve"),
+        (["eval.curve.every=-1"], "eval.curve.every=-1 must be >= 0"),
     ],
 )
 def test_bad_input_fails_with_a_message_naming_it(overrides, fragment):

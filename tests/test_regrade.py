@@ -22,7 +22,7 @@ CHECKPOINT = "sft/method~psft/schedule~none/seed~1"
 
 def _records(cases, grades, benchmark):
     return [{
-        "checkpoint": CHECKPOINT, "stage": "sft", "method": "psft", "schedule": "none", "seed": 1,
+        "checkpoint": CHECKPOINT, "stage": "sft", "method": "psft", "schedule": "none", "seed": 1, "step": 60,
         "benchmark": benchmark, "split": "id" if c.kind == "math" else "ood", "kind": c.kind, "prompt_id": i,
         "sample": 0, "n_samples": 1, "temperature": 0.6, "top_p": 1.0, "top_k": None, "ground_truth": c.ground_truth,
         "response": c.response, "extracted": g.extracted, "score": g.score, "reason": g.reason,

@@ -10,6 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from curiosft.errors import InputDataError
 from curiosft.evaluation.records import FIELDS, RecordsError, read_records, write_records
 from curiosft.evaluation.synthetic import synthetic_records, write_synthetic_results
 from curiosft.report.build import build_report
@@ -202,3 +203,97 @@ def test_notebook_executes_on_fixture_results(results, monkeypatch):
     assert "In-distribution math" in text and "CurioSFT (entropy-guided)" in text
     assert "image/png" in text
     assert os.environ["CURIOSFT_RESULTS"] == str(root)
+
+
+def test_significance_table_and_the_stars_follow_the_paired_test(report):
+    frame = pd.read_csv(report / "tables" / "significance.csv")
+    assert set(frame["column"]) == {"Tiny-ID", "Tiny-MC", "ID avg", "OOD avg"}
+    assert (frame["ci_low"] <= frame["estimate"]).all() and (frame["estimate"] <= frame["ci_high"]).all()
+    assert frame.loc[frame["method"] == "sft", "p_value"].isna().all()
+    assert frame.loc[frame["method"] != "sft", "p_value"].between(0, 1).all()
+    # the star in the main table is exactly p < 0.05 on that table's average
+    table = pd.read_csv(report / "tables" / "in_distribution.csv")
+    for _, row in table[~table["method"].isin(["base", "sft"])].iterrows():
+        test = frame[(frame["method"] == row["method"]) & (frame["schedule"] == row["schedule"])
+                     & (frame["column"] == "ID avg")]
+        assert row["p < 0.05"] == (test["p_value"].item() < 0.05)
+    markdown = (report / "tables" / "in_distribution.md").read_text()
+    delta_cell = markdown.split("| CurioSFT (entropy-guided) |")[1].splitlines()[0].split("|")[-2].strip()
+    assert delta_cell.endswith("*") == bool(table.loc[table["label"] == "CurioSFT (entropy-guided)", "p < 0.05"].item())
+    assert "<table>" in (report / "tables" / "significance.html").read_text()
+
+
+def test_best_step_selection_and_the_tables_name_the_steps(tmp_path):
+    from curiosft.evaluation.synthetic import synthetic_records
+    from curiosft.report.selection import select_best
+
+    run = "sft/method~psft/schedule~none/seed~1"
+    curve = []
+    for step in (20, 40, 60):
+        for benchmark in ("tiny_id", "tiny_mc"):
+            path = tmp_path / "curves" / run / f"step~{step}" / f"{benchmark}.jsonl"
+            write_records(path, synthetic_records(f"{run}/step~{step}", benchmark, prompts=30, n=2))
+            curve.append(path)
+    choice = select_best(curve, "id")
+    assert choice["checkpoint"] == run and choice["last_step"] == 60
+    assert choice["values"][str(choice["step"])] == max(choice["values"].values())
+    by_benchmark = select_best(curve, "tiny_mc")
+    assert set(by_benchmark["values"]) == {"20", "40", "60"}
+    with pytest.raises(InputDataError, match="no benchmark .gpqa_diamond."):
+        select_best(curve, "gpqa_diamond")
+    # records of the selected steps (seed 1 at 40, seed 2 at 60): the tables say so and flag the selection
+    records = []
+    for seed, step in ((1, 40), (2, 60)):
+        for method in ("sft", "psft"):
+            checkpoint = f"sft/method~{method}/schedule~none/seed~{seed}/step~{step}"
+            for benchmark in ("tiny_id", "tiny_mc"):
+                path = tmp_path / "eval" / checkpoint / f"{benchmark}.jsonl"
+                write_records(path, synthetic_records(checkpoint, benchmark, prompts=10, n=2))
+                records.append(path)
+    build_report(records=records, out=tmp_path / "paper", what="tables", selected_by="tiny_id")
+    table = (tmp_path / "paper" / "tables" / "in_distribution.md").read_text()
+    assert "| Step |" in table and "| 40/60 |" in table
+    assert "Tiny-ID †" in table and "Avg †" in table and "eval.select=best:tiny_id" in table
+    assert "Tiny-MC †" not in (tmp_path / "paper" / "tables" / "out_of_distribution.md").read_text()
+    assert r"\dag{}" in (tmp_path / "paper" / "tables" / "in_distribution.tex").read_text()
+
+
+def _manifest(checkpoint, overrides, **changes):
+    manifest = {
+        "stage": "sft", "checkpoint": checkpoint, "benchmark": None, "curve": False, "overrides": overrides,
+        "config": {"method": {"name": checkpoint.split("~")[1].split("/")[0]}, "seed": 1,
+                   "trainer": {"lr": 1e-5, "epochs": 1}, "paths": {"results": "/a"}},
+        "packages": {"torch": "2.13.0", "transformers": "5.10.4"}, "git": {"commit": "a" * 40, "dirty": False},
+        "inputs": {"data": {"sha256": "d1"}, "model": {"config_sha256": "m"}},
+        "hardware": {"cpus": 2, "gpus": []}, "cost": {"attempts": [], "wall_s": 3600.0, "gpu_hours": 8.0},
+    }
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            manifest[section][field] = value
+        else:
+            manifest[section] = value
+    return manifest
+
+
+def test_runs_compared_in_a_table_warn_on_anything_but_the_swept_keys(tmp_path):
+    from curiosft.report.provenance import comparison_warnings, cost_frame, runs_frame
+
+    sft = _manifest("sft/method~sft/schedule~none/seed~1", ["method=sft", "seed=1"])
+    psft = _manifest("sft/method~psft/schedule~none/seed~1", ["method=psft", "seed=1", "trainer.lr=1e-6"],
+                     config={**sft["config"], "method": {"name": "psft"}, "trainer": {"lr": 1e-6, "epochs": 1},
+                             "paths": {"results": "/b"}})
+    # method, its override of trainer.lr and paths differ by design: no warning
+    assert comparison_warnings([sft, psft]) == []
+    drift = _manifest("sft/method~curiosft/schedule~fixed/seed~1", ["method=curiosft", "seed=1"],
+                      packages={"torch": "2.12.0", "transformers": "5.10.4"}, git={"commit": "b" * 40, "dirty": True},
+                      inputs={"data": {"sha256": "d2"}, "model": {"config_sha256": "other"}},
+                      config={**sft["config"], "trainer": {"lr": 1e-5, "epochs": 2}})
+    warnings = "\n".join(comparison_warnings([sft, psft, drift]))
+    for expected in ("config trainer.epochs: 1 (2:", "package torch: '2.13.0'", "git commit:",
+                     "input data sha256: 'd1'", "uncommitted changes"):
+        assert expected in warnings, (expected, warnings)
+    assert "model" not in warnings and "trainer.lr" not in warnings and "paths" not in warnings
+    cost = cost_frame(runs_frame([sft, psft, drift]))
+    total = cost[(cost["method"] == "psft") & (cost["part"] == "total")].iloc[0]
+    assert total["jobs"] == 1 and total["wall_hours"] == pytest.approx(1.0) and total["gpu_hours"] == 8.0

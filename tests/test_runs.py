@@ -65,3 +65,36 @@ def test_max_steps_beyond_the_data_is_refused_naming_both_numbers():
     assert total_steps(100, 16, 2, None) == 12 and total_steps(100, 16, 2, 5) == 5
     with pytest.raises(ConfigError, match="rl.max_steps=13 is more than the data gives: rl.epochs=2 x 6"):
         total_steps(100, 16, 2, 13)
+
+
+def test_saved_steps_are_the_finished_saves_with_an_export_and_every_kth_keeps_the_last(tmp_path):
+    from curiosft.runs import every_kth, model_step, saved_steps
+
+    root = tmp_path / "checkpoints"
+    for step in (20, 40, 60):
+        _complete_checkpoint(root, step)
+    (root / "global_step_80").mkdir()  # a save cut off: beyond the tracker
+    (root / TRACKER).write_text("60")
+    assert saved_steps(tmp_path, "huggingface") == [20, 40, 60]
+    assert saved_steps(tmp_path, "actor/huggingface") == []
+    assert every_kth([20, 40, 60], 1) == [20, 40, 60]
+    assert every_kth([20, 40, 60, 80, 100], 2) == [40, 80, 100]
+    assert every_kth([20, 40, 60], 0) == [] and every_kth([], 3) == []
+    assert model_step(root / "global_step_40" / "huggingface") == 40
+    (tmp_path / "progress.json").write_text(json.dumps({"total_training_steps": 60}))
+    assert model_step(export_model(tmp_path)) == 60
+    assert model_step(tmp_path) is None
+
+
+def test_checkpoint_names_with_a_step_parse_and_bad_ones_are_refused():
+    from curiosft.errors import ConfigError
+    from curiosft.runid import RunId, parse_checkpoint
+
+    run = RunId("rl", "psft", "none", 2)
+    assert run.checkpoint_at(30) == "rl/method~psft/schedule~none/seed~2/step~30"
+    assert parse_checkpoint(run.checkpoint_at(30)) == (run, 30)
+    assert parse_checkpoint(run.checkpoint) == (run, None)
+    assert parse_checkpoint("base") == (RunId.base(), None)
+    for bad in ("base/step~3", "rl/method~psft/schedule~none/seed~2/step~x"):
+        with pytest.raises(ConfigError, match="step"):
+            parse_checkpoint(bad)

@@ -78,7 +78,7 @@ def eval_records(vllm_python: Path, model: Path, benchmark: str, data: Path, out
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
-RECORD_KEYS = {"checkpoint", "stage", "method", "schedule", "seed", "benchmark", "split", "kind", "prompt_id", "sample",
+RECORD_KEYS = {"checkpoint", "stage", "method", "schedule", "seed", "step", "benchmark", "split", "kind", "prompt_id", "sample",
                "n_samples", "temperature", "top_p", "top_k", "ground_truth", "response", "extracted", "score", "reason",
                "response_length", "finish_reason", "mean_entropy", "choice_order", "choices", "grader",
                "grader_version"}

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import jsonschema
+import pandas as pd
 import pytest
 import yaml
 
@@ -114,12 +117,23 @@ def test_bad_config_fails_before_any_job(repo, python, tmp_path):
     assert "Key 'lrr' not in 'TrainerConfig'" in proc.stdout + proc.stderr
 
 
-@pytest.mark.e2e
-def test_smoke_experiment_runs_through_the_real_dag(repo, python, tmp_path):
-    """The whole path the demo runs, at minimal sizes; later stages extend this run."""
+@pytest.fixture(scope="module")
+def smoke_run(repo, python, tmp_path_factory):
+    """The smoke experiment through the real DAG, once for the tests below."""
+    tmp_path = tmp_path_factory.mktemp("smoke")
     proc = snakemake(repo, python, "--profile", str(repo / "profiles" / "default"), "--cores", "2",
-                     "--config", "experiment=smoke", workdir=tmp_path, timeout=900)
+                     "--config", "experiment=smoke", workdir=tmp_path, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return tmp_path
+
+
+SMOKE_RUNS = ("method~sft/schedule~none/seed~1", "method~curiosft/schedule~entropy_guided/seed~1")
+
+
+@pytest.mark.e2e
+def test_smoke_experiment_runs_through_the_real_dag(repo, python, smoke_run):
+    """The whole path the demo runs, at minimal sizes; later stages extend this run."""
+    tmp_path = smoke_run
     world = tmp_path / "results" / "world"
     for name in ("pretrain", "sft_train", "rl_train", "test_id", "test_mc"):
         assert (world / "data" / f"{name}.parquet").is_file()
@@ -163,16 +177,127 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, tmp_path):
     assert "| Base model |" in table and "| SFT |" in table and "| CurioSFT (entropy-guided) |" in table
     post_rl = (paper / "tables" / "post_rl.md").read_text()
     assert "| SFT |" in post_rl and "| CurioSFT (entropy-guided) |" in post_rl
-    for name in ("training_entropy", "eval_entropy", "pass_at_k", "rl_curves"):
+    for name in ("training_entropy", "eval_entropy", "pass_at_k", "rl_curves", "accuracy_over_training"):
         assert (paper / "figures" / f"{name}.png").stat().st_size > 10_000
     # cached: a second run has nothing to do
     again = snakemake(repo, python, "--cores", "2", "--config", "experiment=smoke", workdir=tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     # a change of grader re-runs the RL jobs (their reward) and the evaluations, a change of sampling only the
     # evaluations; never the world or the SFT training (their jobs do not get those overrides)
-    for override, rerun in (("scoring.grader=release", {"rl", "eval", "tables", "figures"}),
-                            ("eval.temperature=0.7", {"eval", "tables", "figures"})):
+    for override, rerun in (("scoring.grader=release", {"rl", "eval", "eval_curve", "select", "tables", "figures"}),
+                            ("eval.temperature=0.7", {"eval", "eval_curve", "select", "tables", "figures"})):
         dry = snakemake(repo, python, "-n", "--config", "experiment=smoke", f"overrides=[{override}]", workdir=tmp_path)
         assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
-        jobs = set(re.findall(r"^(?:local)?rule (\w+):", dry.stdout, re.MULTILINE))
+        jobs = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", dry.stdout, re.MULTILINE))
         assert jobs - {"all"} == rerun, (override, jobs)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.e2e
+def test_smoke_curves_selection_statistics_and_manifests(smoke_run):
+    """Issue "every figure": the saved steps evaluated (curve protocol), each run's best in-distribution
+    step selected and evaluated in full, the significance and provenance tables, a manifest per output."""
+    results = smoke_run / "results"
+    # curves: smoke saves SFT at steps 2, 4 and RL at 2, 3; curve protocol 8 prompts x 1 sample
+    for stage, steps in (("sft", (2, 4)), ("rl", (2, 3))):
+        for run in SMOKE_RUNS:
+            for step in steps:
+                for benchmark in ("tiny_id", "tiny_mc"):
+                    lines = (results / "curves" / stage / run / f"step~{step}" / f"{benchmark}.jsonl").read_text()
+                    records = [json.loads(line) for line in lines.splitlines()]
+                    assert len(records) == 8 and {r["step"] for r in records} == {step}
+                    assert {r["checkpoint"] for r in records} == {f"{stage}/{run}/step~{step}"}
+            # the selection: best:id over the run's curve steps, then that step in full (16 prompts x 2)
+            choice = json.loads((results / "select" / stage / f"{run}.json").read_text())
+            assert choice["by"] == "id" and set(choice["values"]) == {str(s) for s in steps}
+            assert choice["step"] in steps and choice["last_step"] == steps[-1]
+            best = max(choice["values"].values())
+            assert choice["values"][str(choice["step"])] == best
+            folder = results / "eval" / stage / run / ("" if choice["step"] == steps[-1] else f"step~{choice['step']}")
+            records = [json.loads(line) for line in (folder / "tiny_mc.jsonl").read_text().splitlines()]
+            assert len(records) == 32 and {r["step"] for r in records} == {choice["step"]}
+    # final models know their step (model/curiosft_step.json)
+    final = [json.loads(line) for line in (results / "eval" / "sft" / SMOKE_RUNS[0] / "tiny_id.jsonl").read_text()
+             .splitlines()]
+    assert {r["step"] for r in final} == {4}
+    tables = results / "paper" / "tables"
+    in_dist = (tables / "in_distribution.md").read_text()
+    assert "| Step |" in in_dist and "Tiny-ID †" in in_dist and "best step by id" in in_dist
+    significance = (tables / "significance.md").read_text()
+    assert "After SFT" in significance and "After RL (GRPO)" in significance and "p=" in significance
+    frame = pd.read_csv(tables / "significance.csv")
+    assert (frame["ci_low"] <= frame["estimate"]).all() and (frame["estimate"] <= frame["ci_high"]).all()
+    assert "maj" in pd.read_csv(tables / "benchmark_metrics.csv").columns
+    # a manifest with every output
+    data = results / "world" / "data"
+    for run in SMOKE_RUNS:
+        manifest = json.loads((results / "sft" / run / "manifest.json").read_text())
+        assert manifest["stage"] == "sft" and manifest["checkpoint"] == f"sft/{run}"
+        assert manifest["inputs"]["data"]["sha256"] == _sha256(data / "sft_train.parquet")
+        assert manifest["packages"]["torch"] and manifest["packages"]["verl"]
+        assert manifest["git"] is None or len(manifest["git"]["commit"]) == 40
+        assert manifest["config"]["method"]["name"] in run and "seed=1" in manifest["overrides"]
+        assert manifest["hardware"]["cpus"] >= 1 and manifest["cost"]["wall_s"] > 0
+        assert manifest["cost"]["attempts"][-1]["finished"] is True
+        rl = json.loads((results / "rl" / run / "manifest.json").read_text())
+        assert rl["inputs"]["model"]["config_sha256"] and rl["inputs"]["data"]["sha256"] == _sha256(
+            data / "rl_train.parquet")
+    evaluation = json.loads((results / "eval" / "base" / "tiny_mc.manifest.json").read_text())
+    assert evaluation["benchmark"] == "tiny_mc" and evaluation["inputs"]["benchmark"]["sha256"] == _sha256(
+        data / "test_mc.parquet")
+    curve = json.loads((results / "curves" / "rl" / SMOKE_RUNS[1] / "step~3" / "tiny_id.manifest.json").read_text())
+    assert curve["curve"] is True
+    runs = (tables / "runs.md").read_text()
+    assert f"sft/{SMOKE_RUNS[0]}" in runs and "| eval |" in runs
+    cost = pd.read_csv(tables / "cost.csv")
+    assert set(cost["part"]) >= {"SFT", "RL", "evaluation", "curve evaluation", "total"}
+    assert (cost.loc[cost["part"] == "total", "wall_hours"] > 0).all()
+
+
+@pytest.mark.e2e
+def test_snakemake_report_renders_in_headless_chromium(repo, python, smoke_run, tmp_path):
+    """`snakemake --report`: one HTML file with every figure and table, opened in Debian's chromium."""
+    report = smoke_run / "report.html"
+    proc = snakemake(repo, python, "--report", str(report), "--config", "experiment=smoke", workdir=smoke_run)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = report.read_text()
+    for name in ("accuracy_over_training.png", "training_entropy.png", "in_distribution.html", "significance.html",
+                 "cost.html", "runs.html"):
+        assert name in html, name
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed (make test installs Debian's package as root; apt-get install chromium)")
+    # a copy of the report with tests/data/report_probe.js: it opens each result as a user would (category,
+    # then the eye button) and writes what the content pane shows into the page, read back with --dump-dom
+    probe = (repo / "tests" / "data" / "report_probe.js").read_text()
+    head, body_end, tail = html.rpartition("</body>")
+    browse = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=30000",
+              "--window-size=1400,1000"]
+    out = Path(os.environ.get("CURIOSFT_TEST_OUTPUT", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    figures = ["training_entropy", "eval_entropy", "pass_at_k", "rl_curves", "accuracy_over_training"]
+    tables = ["in_distribution", "out_of_distribution", "post_rl", "pass_at_k", "significance", "runs", "cost"]
+    for category, label in [("Figures", f) for f in figures] + [("Tables", t) for t in tables]:
+        page = tmp_path / f"probe_{category}_{label}.html"
+        page.write_text(head + f"<script>{probe}\ncuriosftProbe({category!r}, {label!r});</script>" + body_end + tail)
+        dom = subprocess.run([*browse, "--dump-dom", f"file://{page}"], capture_output=True, text=True, timeout=180)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        shown = re.findall(r'<div id="curiosft-probe">([^<]*)</div>', dom.stdout)
+        assert shown, (category, label, dom.stdout[-1000:])
+        if category == "Figures":
+            # the PNG decoded at its full size (matplotlib at 150 dpi: far more than an icon)
+            width, height = map(int, re.fullmatch(r"image (\d+)x(\d+)", shown[-1]).groups())
+            assert width > 600 and height > 300, (label, shown[-1])
+        else:
+            assert shown[-1].startswith("iframe ") and "&lt;table&gt;" in shown[-1], (label, shown[-1][:500])
+        if label in ("accuracy_over_training", "significance"):
+            shot = out / f"snakemake_report_{label}.png"
+            proc = subprocess.run([*browse, f"--screenshot={shot}", f"file://{page}"], capture_output=True,
+                                  text=True, timeout=180)
+            assert proc.returncode == 0 and shot.stat().st_size > 20_000, proc.stderr[-2000:]
+            print(f"screenshot of the report: {shot}")

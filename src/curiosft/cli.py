@@ -64,22 +64,22 @@ def cmd_world_model(args: argparse.Namespace) -> None:
           f"{summary['greedy_accuracy_test_id']:.1%} ({summary['eval_problems']} problems)")
 
 
-def _launch(cfg, stage: str, output: str, **kwargs):
+def _launch(cfg, stage: str, output: str, overrides: list[str], **kwargs):
     """Run a stage where cfg.launcher says (this machine, or a SLURM job that this process waits for)."""
     from curiosft.launcher import StageJob, launch
 
-    return launch(cfg, StageJob(stage, cfg, output, **kwargs))
+    return launch(cfg, StageJob(stage, cfg, output, overrides=overrides, **kwargs))
 
 
 def cmd_sft(args: argparse.Namespace) -> None:
     cfg = _compose(args.overrides)
-    model = _launch(cfg, "sft", args.out)
+    model = _launch(cfg, "sft", args.out, args.overrides)
     print(f"{args.out}: trained {cfg.method.name} (schedule {cfg.schedule.name}, seed {cfg.seed}); model at {model}")
 
 
 def cmd_rl(args: argparse.Namespace) -> None:
     cfg = _compose(args.overrides)
-    model = _launch(cfg, "rl", args.out, sft_model=args.sft_model)
+    model = _launch(cfg, "rl", args.out, args.overrides, sft_model=args.sft_model)
     print(f"{args.out}: GRPO ({cfg.rl.backend} backend) from {args.sft_model}; model at {model}")
 
 
@@ -95,8 +95,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     import json
 
     cfg = _compose(args.overrides)
-    summary = _launch(cfg, "eval", args.out, model_dir=str(Path(args.model).resolve()), benchmark=args.benchmark,
-                      data_file=str(Path(args.data).resolve()), checkpoint=args.checkpoint,
+    summary = _launch(cfg, "eval", args.out, args.overrides, model_dir=str(Path(args.model).resolve()),
+                      benchmark=args.benchmark, data_file=str(Path(args.data).resolve()), checkpoint=args.checkpoint,
+                      curve=args.curve,
                       # on SLURM the job's CPUs decide (launcher.cpus_per_task)
                       threads=None if cfg.launcher.name == "slurm" else args.threads,
                       max_model_len=cfg.data.max_prompt_length + cfg.eval.max_new_tokens)
@@ -107,9 +108,18 @@ def cmd_report(args: argparse.Namespace) -> None:
     from curiosft.report.build import build_report
 
     written = build_report(records=args.records, training_metrics=args.training_metrics, out=args.out,
-                           what=args.what)
+                           what=args.what, curve_records=args.curve_records, selected_by=args.selected_by,
+                           warn=lambda message: print(f"curiosft report: warning: {message}", file=sys.stderr))
     for path in written:
         print(path)
+
+
+def cmd_select(args: argparse.Namespace) -> None:
+    from curiosft.report.selection import write_selection
+
+    choice = write_selection(args.records, args.by, args.out)
+    print(f"{choice['checkpoint']}: best step by {choice['by']} is {choice['step']} (last {choice['last_step']}); "
+          f"{args.out}")
 
 
 def cmd_regrade(args: argparse.Namespace) -> None:
@@ -198,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True,
                    help="what is evaluated: base, or sft|rl/" + RUN_PATTERN + " (recorded in every record)")
     p.add_argument("--threads", type=int, help="torch threads (hf backend)")
+    p.add_argument("--curve", action="store_true",
+                   help="the evaluation over training: eval.curve's samples and prompt limit (docs/evaluation.md)")
 
     p = add("report", cmd_report, "paper tables and figures from per-sample records and training metrics",
             overrides=False)
@@ -205,7 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--training-metrics", nargs="*", default=[],
                    help="training metrics.jsonl files (results/sft/... and results/rl/...), for the curves")
     p.add_argument("--out", required=True, help="output folder (tables/ and figures/ below it)")
+    p.add_argument("--curve-records", nargs="*", default=[],
+                   help="records of the evaluation over training (results/curves/...), for the accuracy curves")
     p.add_argument("--what", choices=["tables", "figures", "all"], default="all")
+    p.add_argument("--selected-by", help="the records are each run's best step by this benchmark or split "
+                   "(eval.select=best:<...>): the tables flag it")
+
+    p = add("select", cmd_select, "the best saved step of one run on its curve records (eval.select=best:...)",
+            overrides=False)
+    p.add_argument("--records", nargs="+", required=True, help="the run's curve records (results/curves/<run>/...)")
+    p.add_argument("--by", required=True, help="a benchmark, or a split: id | ood")
+    p.add_argument("--out", required=True, help="selection file (.json)")
 
     p = add("regrade", cmd_regrade, "re-score per-sample records with another grader and count the verdicts "
             "that change per benchmark and method (the inputs are only read)", overrides=False)

@@ -3,9 +3,12 @@
     RunId("sft", "curiosft", "fixed", 2).path        -> "method~curiosft/schedule~fixed/seed~2"
     RunId("sft", "curiosft", "fixed", 2).checkpoint  -> "sft/method~curiosft/schedule~fixed/seed~2"
     RunId.parse("rl/method~sft/schedule~none/seed~1") -> RunId("rl", "sft", "none", 1)
+    RunId("sft", "sft", "none", 1).checkpoint_at(40) -> "sft/method~sft/schedule~none/seed~1/step~40"
+    parse_checkpoint("sft/method~sft/schedule~none/seed~1/step~40") -> (RunId("sft", ...), 40)
 
 Results sit at results/<stage>/<path>/ (Snakemake Paramspace-style `key~value` folders) and evaluation
-records at results/eval/<checkpoint>/<benchmark>.jsonl; `base` is the model before SFT. Every metrics
+records at results/eval/<checkpoint>/<benchmark>.jsonl; `base` is the model before SFT. A checkpoint saved
+during training is `<checkpoint>/step~N` (verl's global_step_N); without a step, the run's final model. Every metrics
 line and evaluation record carries the identity itself (`as_dict()`): readers take it from the data,
 never from where a file happens to lie. A leaf module (plain Python).
 """
@@ -20,7 +23,9 @@ STAGES = ("base", "sft", "rl")
 # the path pattern, with Snakemake/format placeholders, and each wildcard's constraint (regex)
 RUN_PATTERN = "method~{method}/schedule~{schedule}/seed~{seed}"
 WILDCARD_CONSTRAINTS = {"method": r"[A-Za-z0-9_]+", "schedule": r"[A-Za-z0-9_]+", "seed": r"\d+",
-                        "checkpoint": r"base|(sft|rl)/method~[A-Za-z0-9_]+/schedule~[A-Za-z0-9_]+/seed~\d+"}
+                        "checkpoint": r"base|(sft|rl)/method~[A-Za-z0-9_]+/schedule~[A-Za-z0-9_]+/seed~\d+(/step~\d+)?",
+                        "step": r"\d+"}
+STEP_PATTERN = "step~{step}"
 NO_SCHEDULE = "none"
 
 
@@ -48,6 +53,10 @@ class RunId:
     def checkpoint(self) -> str:
         return "base" if self.stage == "base" else f"{self.stage}/{self.path}"
 
+    def checkpoint_at(self, step: int) -> str:
+        """The checkpoint saved at `step` of this run (verl's checkpoints/global_step_<step>)."""
+        return f"{self.checkpoint}/{STEP_PATTERN.format(step=int(step))}"
+
     def as_dict(self) -> dict:
         """{stage, method, schedule, seed}: the fields every metrics line and record carries."""
         return asdict(self)
@@ -68,3 +77,14 @@ class RunId:
     def of_config(cls, stage: str, cfg) -> RunId:
         """The run a composed config describes (its method, schedule and seed) at `stage`."""
         return cls(stage, str(cfg.method.name), str(cfg.schedule.name), int(cfg.seed))
+
+
+def parse_checkpoint(checkpoint: str) -> tuple[RunId, int | None]:
+    """`<checkpoint>[/step~N]` -> (its run, N or None for the run's final model); ConfigError otherwise."""
+    head, _, last = checkpoint.rpartition("/")
+    if last.startswith("step~"):
+        step = last.removeprefix("step~")
+        if not step.isdigit() or head == "base":
+            raise ConfigError(f"checkpoint {checkpoint!r}: the step must be step~<N> after a training run's path")
+        return RunId.parse(head), int(step)
+    return RunId.parse(checkpoint), None

@@ -9,7 +9,8 @@
     metrics.jsonl                all attempts merged: one line per step, a later attempt's line wins;
                                  each line {"step", "run": {stage, method, schedule, seed}, "data"}
     progress.json                the run's total steps (a finished run is not trained again)
-    model/                       the latest checkpoint's Hugging Face export
+    model/                       the latest checkpoint's Hugging Face export; model/curiosft_step.json names
+                                 its step (evaluation records carry it)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from curiosft.io import atomic_path
 from curiosft.runid import RunId
 
 METRICS = "metrics.jsonl"
+# stage -> where a checkpoint holds its Hugging Face export, below global_step_N (verl's SFT and PPO trainers)
+HF_SUBDIRS = {"sft": "huggingface", "rl": "actor/huggingface"}
 
 
 def next_attempt(run_dir: Path) -> Path:
@@ -111,7 +114,47 @@ def export_model(run_dir: Path, hf_subdir: str = "huggingface") -> Path:
     with atomic_path(run_dir / "model") as tmp:
         shutil.copytree(checkpoint / hf_subdir, tmp)
         save_stop_tokens(tmp)
+        (tmp / STEP_FILE).write_text(json.dumps({"step": checkpoint_step(checkpoint)}) + "\n")
     return run_dir / "model"
+
+
+STEP_FILE = "curiosft_step.json"
+
+
+def checkpoint_step(checkpoint: Path) -> int:
+    """global_step_N -> N."""
+    return int(Path(checkpoint).name.removeprefix("global_step_"))
+
+
+def model_step(model_dir: str | Path) -> int | None:
+    """The training step an exported model folder holds (export_model's STEP_FILE; a verl checkpoint's
+    global_step_N/huggingface or global_step_N/actor/huggingface), or None when it does not say."""
+    model_dir = Path(model_dir)
+    if (model_dir / STEP_FILE).is_file():
+        return int(json.loads((model_dir / STEP_FILE).read_text())["step"])
+    for parent in (model_dir.parent, model_dir.parent.parent):
+        if re.fullmatch(r"global_step_\d+", parent.name):
+            return checkpoint_step(parent)
+    return None
+
+
+def saved_steps(run_dir: Path, hf_subdir: str) -> list[int]:
+    """The steps of the finished saves that hold a Hugging Face export (`hf_subdir` below global_step_N),
+    in order: every global_step_N up to the one verl's tracker names (a folder beyond it is a save cut off)."""
+    latest = latest_checkpoint(run_dir)
+    if latest is None:
+        return []
+    last = checkpoint_step(latest)
+    steps = [checkpoint_step(p) for p in (Path(run_dir) / "checkpoints").glob("global_step_*")
+             if re.fullmatch(r"global_step_\d+", p.name) and (p / hf_subdir).is_dir()]
+    return sorted(s for s in steps if s <= last)
+
+
+def every_kth(steps: list[int], every: int) -> list[int]:
+    """Every `every`-th of `steps` (counting from the first) and always the last; [] for every=0."""
+    if every <= 0 or not steps:
+        return []
+    return sorted({*steps[every - 1::every], steps[-1]})
 
 
 def planned_steps(run_dir: Path) -> int | None:
@@ -125,4 +168,4 @@ def is_complete(run_dir: Path) -> bool:
     total, checkpoint = planned_steps(run_dir), latest_checkpoint(run_dir)
     if total is None or checkpoint is None:
         return False
-    return int(checkpoint.name.removeprefix("global_step_")) >= total
+    return checkpoint_step(checkpoint) >= total

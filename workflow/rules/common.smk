@@ -16,7 +16,9 @@ from curiosft.config.schema import SCHEDULE_SCHEMAS
 from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
 from curiosft.evaluation.benchmarks import BENCHMARKS as ALL_BENCHMARKS
 from curiosft.methods import method_names
-from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS
+from curiosft.config.schema.eval import parse_select
+from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
+from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
 from curiosft.sweep import runs_of
 from curiosft.topology import job_gpus, planned_topology
 
@@ -50,7 +52,8 @@ LOGS = f"{RESULTS}/logs"
 PAPER = f"{RESULTS}/paper"
 # what the tables and figures rules write (curiosft.report.build)
 TABLES = ["in_distribution", "out_of_distribution", "post_rl", "pass_at_k"]
-FIGURES = ["training_entropy", "eval_entropy", "pass_at_k", "rl_curves"]
+FIGURES = ["training_entropy", "eval_entropy", "pass_at_k", "rl_curves",
+           *(["accuracy_over_training"] if int(CFG.eval.curve.every) else [])]
 
 # The software environment of every rule (used with --use-conda; otherwise the current one).
 ENV = "../../environment.yml"
@@ -92,6 +95,8 @@ wildcard_constraints:
     seed=WILDCARD_CONSTRAINTS["seed"],
     checkpoint=WILDCARD_CONSTRAINTS["checkpoint"],
     benchmark="|".join(ALL_BENCHMARKS),
+    stage="sft|rl",
+    step=WILDCARD_CONSTRAINTS["step"],
 
 
 TOPOLOGY = planned_topology(CFG.launcher)
@@ -169,13 +174,92 @@ def eval_outputs():
     return [f"{RESULTS}/eval/{c}/{b}.jsonl" for c in eval_checkpoints() for b in CFG.eval.benchmarks]
 
 
+def checkpoint_model(checkpoint):
+    """The Hugging Face model folder of a checkpoint: the base model, a run's final model, or the export inside
+    a checkpoint saved at a step (verl's global_step_N; curiosft.runs.HF_SUBDIRS)."""
+    if checkpoint == "base":
+        return f"{WORLD}/model"
+    run, step = parse_checkpoint(checkpoint)
+    if step is None:
+        return f"{RESULTS}/{checkpoint}/model"
+    return f"{RESULTS}/{run.checkpoint}/checkpoints/global_step_{step}/{HF_SUBDIRS[run.stage]}"
+
+
 def eval_inputs(wildcards):
-    """The checkpoint's Hugging Face model folder and the benchmark's parquet."""
-    if wildcards.checkpoint == "base":
-        model = f"{WORLD}/model"
-    else:
-        model = f"{RESULTS}/{wildcards.checkpoint}/model"
+    """The checkpoint's Hugging Face model folder (for a step: the run's metrics, written after its last
+    save) and the benchmark's parquet."""
+    run, step = (None, None) if wildcards.checkpoint == "base" else parse_checkpoint(wildcards.checkpoint)
+    model = checkpoint_model(wildcards.checkpoint) if step is None else f"{RESULTS}/{run.checkpoint}/metrics.jsonl"
     return {"model": model, "data": benchmark_file(wildcards.benchmark)}
+
+
+# Evaluation over training (eval.curve; docs/evaluation.md "Over training"): the sft and rl rules are
+# Snakemake checkpoints, so once a run has finished its saved steps are listed and each adds its own curve
+# jobs (a longer run adds only the new steps' jobs).
+CURVE_EVERY = int(CFG.eval.curve.every)
+CURVE_BENCHMARKS = list(CFG.eval.curve.benchmarks) or list(CFG.eval.benchmarks)
+try:
+    SELECT_BY = parse_select(str(CFG.eval.select))
+except CuriosftError as exc:
+    raise WorkflowError(str(exc)) from None
+if SELECT_BY in ("id", "ood") and not any(ALL_BENCHMARKS[b].split == SELECT_BY for b in CURVE_BENCHMARKS):
+    raise WorkflowError(f"eval.select={CFG.eval.select}: no {SELECT_BY} benchmark among the curve benchmarks "
+                        f"{CURVE_BENCHMARKS}; add one to eval.curve.benchmarks")
+
+
+def curve_steps(run_id):
+    """The steps of a finished run that the curves evaluate (every eval.curve.every-th saved one, and the last)."""
+    training = getattr(checkpoints, run_id.stage)
+    metrics = training.get(method=run_id.method, schedule=run_id.schedule, seed=run_id.seed).output.metrics
+    return every_kth(saved_steps(Path(metrics).parent, HF_SUBDIRS[run_id.stage]), CURVE_EVERY)
+
+
+def curve_records_of(run_id):
+    return [f"{RESULTS}/curves/{run_id.checkpoint_at(step)}/{b}.jsonl"
+            for step in curve_steps(run_id) for b in CURVE_BENCHMARKS]
+
+
+def trained_runs():
+    return [run.run_id(stage) for stage in ("sft", "rl") for run in RUNS]
+
+
+def curve_records(wildcards):
+    return [f for run_id in trained_runs() for f in curve_records_of(run_id)] if CURVE_EVERY else []
+
+
+def run_curve_records(wildcards):
+    """The curve records of the run named by the wildcards (stage, method, schedule, seed)."""
+    return curve_records_of(RunId(wildcards.stage, wildcards.method, wildcards.schedule, int(wildcards.seed)))
+
+
+def selected_checkpoint(run_id):
+    """The checkpoint whose evaluation the tables report for a run: its final model (eval.select=last, or the
+    best step is the last), or the best step that the select rule wrote."""
+    if SELECT_BY is None:
+        return run_id.checkpoint
+    import json
+
+    selection = checkpoints.select.get(stage=run_id.stage, method=run_id.method, schedule=run_id.schedule,
+                                       seed=run_id.seed).output[0]
+    choice = json.loads(Path(selection).read_text())
+    return run_id.checkpoint if choice["step"] == choice["last_step"] else run_id.checkpoint_at(choice["step"])
+
+
+def table_records(wildcards):
+    """The records the tables report: the base model and, per run, its selected checkpoint on every benchmark."""
+    checkpoints_ = (["base"] if CFG.model.name == "tiny" else []) + [selected_checkpoint(r) for r in trained_runs()]
+    return [f"{RESULTS}/eval/{c}/{b}.jsonl" for c in checkpoints_ for b in CFG.eval.benchmarks]
+
+
+def selections(wildcards):
+    return [f"{RESULTS}/select/{r.checkpoint}.json" for r in trained_runs()] if SELECT_BY is not None else []
+
+
+def report_tables():
+    """Every table as HTML, flagged for `snakemake --report` (category Tables, caption workflow/report/tables/)."""
+    names = [*TABLES, "significance", "runs", "cost"]
+    return [report(f"{PAPER}/tables/{name}.html", caption=f"../report/tables/{name}.rst", category="Tables",
+                   labels={"table": name}) for name in names]
 
 
 def paper_outputs():

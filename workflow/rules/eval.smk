@@ -1,4 +1,5 @@
-# Evaluation: every checkpoint x benchmark -> per-sample records; then the paper tables and figures.
+# Evaluation: every checkpoint x benchmark -> per-sample records; over training (eval.curve) every
+# saved step of every run; the selected checkpoint of each run (eval.select); then the paper tables and figures.
 
 
 rule eval:
@@ -8,6 +9,7 @@ rule eval:
         f"{RESULTS}/eval/{{checkpoint}}/{{benchmark}}.jsonl",
     params:
         cli=EVAL_CLI,
+        model=lambda wildcards: checkpoint_model(wildcards.checkpoint),
         overrides=EVAL_OVERRIDES_ARG,
         launcher=EVAL_LAUNCHER_ARG,
     threads: EVAL_THREADS
@@ -18,34 +20,90 @@ rule eval:
     conda:
         ENV
     shell:
-        "{params.cli} eval --model {input.model} --benchmark {wildcards.benchmark} --data {input.data}"
+        "{params.cli} eval --model {params.model} --benchmark {wildcards.benchmark} --data {input.data}"
         " --out {output} --checkpoint {wildcards.checkpoint} --threads {threads} {params.overrides} {params.launcher}"
         " > {log} 2>&1"
 
 
+# one saved step of one run on one curve benchmark, with the curve protocol (--curve: eval.curve's samples
+# and prompt limit); its input is the run's metrics, written once the run (and its last save) has finished
+rule eval_curve:
+    input:
+        metrics=f"{RESULTS}/{{stage}}/{RUN}/metrics.jsonl",
+        data=lambda wildcards: benchmark_file(wildcards.benchmark),
+    output:
+        f"{RESULTS}/curves/{{stage}}/{RUN}/step~{{step}}/{{benchmark}}.jsonl",
+    params:
+        cli=EVAL_CLI,
+        model=lambda wildcards: checkpoint_model(f"{wildcards.stage}/{RUN.format(**wildcards)}/step~{wildcards.step}"),
+        checkpoint=lambda wildcards: f"{wildcards.stage}/{RUN.format(**wildcards)}/step~{wildcards.step}",
+        overrides=EVAL_OVERRIDES_ARG,
+        launcher=EVAL_LAUNCHER_ARG,
+    threads: EVAL_THREADS
+    resources:
+        gpus=EVAL_GPUS,
+    log:
+        f"{LOGS}/curves/{{stage}}/{RUN}/step~{{step}}/{{benchmark}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.cli} eval --curve --model {params.model} --benchmark {wildcards.benchmark} --data {input.data}"
+        " --out {output} --checkpoint {params.checkpoint} --threads {threads} {params.overrides} {params.launcher}"
+        " > {log} 2>&1"
+
+
+# eval.select=best:<benchmark or split>: the run's best step on its curve records (a checkpoint: the tables
+# then ask for that step's full evaluation)
+checkpoint select:
+    input:
+        run_curve_records,
+    output:
+        f"{RESULTS}/select/{{stage}}/{RUN}.json",
+    params:
+        cli=CURIOSFT,
+        by=SELECT_BY,
+    log:
+        f"{LOGS}/select/{{stage}}/{RUN}.log",
+    conda:
+        ENV
+    shell:
+        "{params.cli} select --by {params.by} --records {input} --out {output} > {log} 2>&1"
+
+
 rule tables:
     input:
-        records=eval_outputs(),
+        records=table_records,
+        selections=selections,
+        curves=curve_records,
+        training=sft_outputs() + rl_outputs(),
     output:
         [f"{PAPER}/tables/{name}.{ext}" for name in TABLES for ext in ("csv", "md", "tex")],
         metrics=f"{PAPER}/tables/benchmark_metrics.csv",
+        significance=[f"{PAPER}/tables/significance.{ext}" for ext in ("csv", "md")],
+        provenance=[f"{PAPER}/tables/{name}.{ext}" for name in ("runs", "cost") for ext in ("csv", "md")],
+        html=report_tables(),
     params:
         cli=CURIOSFT,
+        selected_by=f"--selected-by {SELECT_BY}" if SELECT_BY else "",
         out=lambda wildcards, output: Path(output[0]).parent.parent,
     log:
         f"{LOGS}/paper/tables.log",
     conda:
         ENV
     shell:
-        "{params.cli} report --what tables --records {input.records} --out {params.out} > {log} 2>&1"
+        "{params.cli} report --what tables --records {input.records} --curve-records {input.curves}"
+        " --training-metrics {input.training} {params.selected_by} --out {params.out} > {log} 2>&1"
 
 
 rule figures:
     input:
-        records=eval_outputs(),
+        records=table_records,
+        curves=curve_records,
         training=sft_outputs() + rl_outputs(),
     output:
-        [f"{PAPER}/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")],
+        [report(f"{PAPER}/figures/{name}.png", caption=f"../report/figures/{name}.rst", category="Figures",
+                labels={"figure": name}) for name in FIGURES],
+        [f"{PAPER}/figures/{name}.pdf" for name in FIGURES],
     params:
         cli=CURIOSFT,
         out=lambda wildcards, output: Path(output[0]).parent.parent,
@@ -54,5 +112,5 @@ rule figures:
     conda:
         ENV
     shell:
-        "{params.cli} report --what figures --records {input.records} --training-metrics {input.training}"
-        " --out {params.out} > {log} 2>&1"
+        "{params.cli} report --what figures --records {input.records} --curve-records {input.curves}"
+        " --training-metrics {input.training} --out {params.out} > {log} 2>&1"

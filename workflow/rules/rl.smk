@@ -2,7 +2,7 @@
 # server on a free loopback port (or uses rl.reward.url) and stops it when done.
 
 
-rule rl:
+checkpoint rl:
     input:
         sft_model=f"{RESULTS}/sft/{RUN}/model",
         data=CFG.data.rl_train,

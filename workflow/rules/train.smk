@@ -1,7 +1,7 @@
 # Stage 1: one SFT job per method x schedule x seed (verl's trainer with the method's objective).
 
 
-rule sft:
+checkpoint sft:
     input:
         unpack(sft_inputs),
     output:

@@ -1,8 +1,9 @@
 """Per-sample evaluation records: one JSON line per prompt x sample, the source of truth of every table.
 
 Layout: results/eval/<checkpoint>/<benchmark>.jsonl, where <checkpoint> is a run's checkpoint name
-(curiosft.runid: `base`, `sft/method~M/schedule~S/seed~N` or `rl/...`); every record carries the run's
-stage, method, schedule and seed as fields.
+(curiosft.runid: `base`, `sft/method~M/schedule~S/seed~N` or `rl/...`, `.../step~K` for a checkpoint saved
+during training); results/curves/<checkpoint>/step~K/<benchmark>.jsonl for the evaluation over training
+(eval.curve's protocol). Every record carries the run's stage, method, schedule, seed and step as fields.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SCHEMA = pa.schema([
     ("method", pa.string()),
     ("schedule", pa.string()),
     ("seed", pa.int64()),
+    ("step", pa.int64()),          # the training step of the weights (null: not known, e.g. the base model)
     ("benchmark", pa.string()),
     ("split", pa.string()),        # id | ood
     ("kind", pa.string()),         # math | multiple_choice
@@ -48,11 +50,12 @@ SCHEMA = pa.schema([
 ])
 FIELDS = tuple(SCHEMA.names)
 # null allowed: no answer found, no top-k; math records have no choices; records written before graders had
-# names lack the grader (they were graded by what is now the `release` grader)
-NULLABLE = ("extracted", "top_k", "choices", "grader", "grader_version")
+# names lack the grader (they were graded by what is now the `release` grader); records written before steps
+# were recorded lack the step
+NULLABLE = ("extracted", "top_k", "choices", "grader", "grader_version", "step")
 # what the metrics need (reading skips the response text)
-METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "benchmark", "split", "prompt_id", "sample",
-                 "n_samples", "score", "response_length", "mean_entropy")
+METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "step", "benchmark", "split", "prompt_id",
+                 "sample", "n_samples", "score", "extracted", "response_length", "mean_entropy")
 
 
 class RecordsError(InputDataError):

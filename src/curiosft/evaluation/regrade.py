@@ -85,8 +85,9 @@ def _json_row(row: dict) -> dict:
             row[key] = None
         elif hasattr(value, "tolist"):
             row[key] = value.tolist()
-    if row["top_k"] is not None:
-        row["top_k"] = int(row["top_k"])
+    for key in ("top_k", "step"):
+        if row[key] is not None:
+            row[key] = int(row[key])
     return row
 
 

@@ -10,7 +10,8 @@ from curiosft.evaluation.benchmarks import get_benchmark
 from curiosft.evaluation.generation import SamplingSettings, make_generator
 from curiosft.evaluation.prompts import check_prompt_lengths, load_eval_prompts
 from curiosft.evaluation.records import write_records
-from curiosft.runid import RunId
+from curiosft.runid import parse_checkpoint
+from curiosft.runs import model_step
 from curiosft.scoring import ScoreItem, ScoringPool
 
 
@@ -20,9 +21,10 @@ def sampling_settings(eval_cfg, benchmark: str) -> SamplingSettings:
                             seed=eval_cfg.seed)
 
 
-def run_eval(cfg, out: str, *, threads: int | None = None, **kwargs) -> dict:
+def run_eval(cfg, out: str, *, threads: int | None = None, curve: bool = False, **kwargs) -> dict:
     """The evaluation stage (curiosft.launcher's stage table): evaluate_checkpoint with the run's typed `eval`
-    section; threads default to the job's (curiosft.topology: processes x threads per process)."""
+    section (with curve=True its curve protocol: eval.curve's samples and prompt limit); threads default to
+    the job's (curiosft.topology: processes x threads per process)."""
     from omegaconf import OmegaConf
 
     from curiosft.config.schema import EvalConfig, ScoringConfig
@@ -31,6 +33,8 @@ def run_eval(cfg, out: str, *, threads: int | None = None, **kwargs) -> dict:
     topo = job_topology(cfg.launcher)
     threads = threads or topo.threads_per_process * topo.nproc_per_node
     eval_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EvalConfig), cfg.eval))
+    if curve:
+        eval_cfg = eval_cfg.for_curve()
     scoring = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ScoringConfig), cfg.scoring))
     return evaluate_checkpoint(eval_cfg, out=out, threads=threads, scoring=scoring, **kwargs)
 
@@ -46,9 +50,14 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
 
     scoring = scoring or ScoringConfig()
     spec = get_benchmark(benchmark)
-    run = RunId.parse(checkpoint).as_dict()
+    run_id, step = parse_checkpoint(checkpoint)
+    run = run_id.as_dict()
     if not Path(model_dir, "config.json").is_file():
         raise MissingInputError(f"no Hugging Face model at {model_dir} (config.json missing); train or export it first")
+    held = model_step(model_dir)
+    if step is not None and held is not None and held != step:
+        raise MissingInputError(f"checkpoint {checkpoint} names step {step}, but {model_dir} holds step {held}")
+    step = step if step is not None else held
     if max_model_len is not None:
         from curiosft.preflight import check_context_length
 
@@ -73,7 +82,7 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
                             progress=True)
     records = [
         {
-            "checkpoint": checkpoint, **run, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
+            "checkpoint": checkpoint, **run, "step": step, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
             "prompt_id": p.prompt_id, "sample": i, "n_samples": settings.n, "temperature": settings.temperature,
             "top_p": settings.top_p, "top_k": settings.top_k, "ground_truth": p.ground_truth, "response": c.text,
             "extracted": g.extracted, "score": g.score, "reason": g.reason, "response_length": c.num_tokens,
@@ -86,7 +95,7 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
     write_records(out, records)
     n = len(records)
     return {
-        "benchmark": benchmark, "checkpoint": checkpoint, "prompts": len(prompts), "records": n,
+        "benchmark": benchmark, "checkpoint": checkpoint, "step": step, "prompts": len(prompts), "records": n,
         "accuracy": sum(r["score"] for r in records) / n,
         "mean_entropy": sum(r["mean_entropy"] for r in records) / n,
         "mean_response_length": sum(r["response_length"] for r in records) / n,

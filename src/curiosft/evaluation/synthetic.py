@@ -14,7 +14,7 @@ from pathlib import Path
 from curiosft.evaluation.benchmarks import get_benchmark
 from curiosft.evaluation.records import write_records
 from curiosft.io import atomic_path
-from curiosft.runid import RunId
+from curiosft.runid import RunId, parse_checkpoint
 
 DEFAULT_RUNS = (("sft", "none"), ("psft", "none"), ("curiosft", "entropy_guided"), ("curiosft", "fixed"))
 SKILL = {"base": -0.6, "sft": 0.0, "psft": 0.1, "curiosft": 0.25, "entropy_reg": -0.05, "dft": 0.05}
@@ -26,10 +26,13 @@ def checkpoints(stage: str, runs: Sequence[tuple[str, str]], seeds: Sequence[int
 
 def synthetic_records(checkpoint: str, benchmark: str, *, prompts: int = 20, n: int = 4,
                       response_chars: int = 40) -> Iterator[dict]:
-    run = RunId.parse(checkpoint).as_dict()
+    run_id, step = parse_checkpoint(checkpoint)
+    run = run_id.as_dict()
     spec = get_benchmark(benchmark)
     rng = random.Random(f"{checkpoint}:{benchmark}")
     skill = SKILL.get(run["method"], 0.0) + (0.15 if run["stage"] == "rl" else 0.0) + rng.gauss(0, 0.05)
+    if step is not None:  # a checkpoint saved during training: skill rises with the step, then levels off
+        skill -= 0.4 * 0.9**step
     entropy = 0.3 + 0.2 * skill + rng.random() * 0.05
     for prompt_id in range(prompts):
         difficulty = random.Random(f"{benchmark}:{prompt_id}").gauss(0, 1)
@@ -38,7 +41,7 @@ def synthetic_records(checkpoint: str, benchmark: str, *, prompts: int = 20, n: 
             correct = rng.random() < p_correct
             answer = str(prompt_id) if correct else str(prompt_id + 1)
             yield {
-                "checkpoint": checkpoint, **run, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
+                "checkpoint": checkpoint, **run, "step": step, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
                 "prompt_id": prompt_id, "sample": sample, "n_samples": n, "temperature": 0.6, "top_p": 1.0,
                 "top_k": None,
                 "ground_truth": str(prompt_id), "response": ("x" * response_chars) + f" \\boxed{{{answer}}}",

@@ -107,10 +107,52 @@ def pass_at_k_curves(bench: pd.DataFrame):
     return fig
 
 
-def paper_figures(bench: pd.DataFrame, train: pd.DataFrame) -> dict[str, Figure]:
+SPLIT_TITLES = {"id": "in-distribution accuracy (%)", "ood": "out-of-distribution accuracy (%)"}
+STAGE_AXES = {"sft": "SFT step", "rl": "RL step"}
+
+
+def accuracy_over_training(curves: pd.DataFrame, train: pd.DataFrame):
+    """One row per stage (SFT, RL): avg@n per split against the step (a line per method, band: +-1 std over
+    seeds), next to the training curve of the same steps (SFT: token entropy; RL: mean reward)."""
+    per_split = curves.groupby(["stage", "method", "schedule", "seed", "step", "split"], as_index=False)["avg"].mean()
+    stages = [s for s in ("sft", "rl") if s in set(per_split["stage"])]
+    splits = [s for s in ("id", "ood") if s in set(per_split["split"])]
+    side = {"sft": ("train/entropy", "student token entropy (nats)"), "rl": ("train/reward", "mean reward")}
+    labels = ordered_labels(_labelled(per_split))
+    palette = _palette(labels)
+    ncols = len(splits) + 1
+    fig = Figure(figsize=(4.6 * ncols, 3.6 * len(stages)))
+    axes = fig.subplots(len(stages), ncols, squeeze=False)
+    for row, stage in zip(axes, stages):
+        part = _labelled(per_split[per_split["stage"] == stage])
+        for ax, split in zip(row, splits):
+            sns.lineplot(data=part[part["split"] == split], x="step", y="avg", hue="Method", hue_order=labels,
+                         palette=palette, errorbar="sd", marker="o", ax=ax, legend=False)
+            ax.set(xlabel=STAGE_AXES[stage], ylabel=SPLIT_TITLES[split])
+        column, axis_label = side[stage]
+        ax = row[-1]
+        trained = train[train["stage"] == stage] if not train.empty else train
+        if not trained.empty and column in trained:
+            sns.lineplot(data=_labelled(trained), x="step", y=column, hue="Method", hue_order=labels,
+                         palette=palette, errorbar="sd", ax=ax, legend=row is axes[0])
+            ax.set(xlabel=STAGE_AXES[stage], ylabel=axis_label)
+            if row is axes[0]:
+                sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1))
+        else:
+            ax.set_axis_off()
+    fig.suptitle("Accuracy over training (curve evaluation: eval.curve), next to the training curve "
+                 "(mean ± std over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def paper_figures(bench: pd.DataFrame, train: pd.DataFrame, curves: pd.DataFrame | None = None) -> dict[str, Figure]:
     """Name -> figure, for what the metrics hold: `bench` from curiosft.evaluation.metrics.per_benchmark,
-    `train` from curiosft.report.training.read_training_metrics (may be empty)."""
+    `train` from curiosft.report.training.read_training_metrics (may be empty), `curves` per_benchmark of
+    the curve records (None: no accuracy_over_training)."""
     out = {}
+    if curves is not None and not curves.empty:
+        out["accuracy_over_training"] = accuracy_over_training(curves, train)
     sft_train = train[train["stage"] == "sft"] if not train.empty else train
     if not sft_train.empty:
         out["training_entropy"] = training_curves(

@@ -1,7 +1,9 @@
 """Paper tables from benchmark metrics: one Table, rendered as CSV, Markdown and LaTeX (booktabs).
 
 Cells are mean +- std over seeds; the best mean per column is bold (the base model does not compete);
-"Δ SFT" is the row's average minus the SFT row's.
+"Δ SFT" is the row's average minus the SFT row's, starred where the paired test against SFT gives p < 0.05
+(curiosft.report.significance); "Step" names the training step of the numbers (per seed, when a best
+checkpoint was selected); a column the checkpoints were selected on carries a dagger.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class Table:
     empty_note: str = "no results yet"
     # columns that are differences (printed with a sign)
     signed: tuple[str, ...] = ()
+    # (method, schedule) -> the steps its numbers come from; (method, schedule) whose delta has p < 0.05
+    steps: dict = field(default_factory=dict)
+    significant: set = field(default_factory=set)
+    # columns the checkpoints were selected on (eval.select=best:...), and the note saying so
+    selected_on: tuple[str, ...] = ()
+    selection_note: str = ""
 
     @property
     def empty(self) -> bool:
@@ -100,14 +108,55 @@ def pass_at_k_table(bench: pd.DataFrame) -> Table:
                         {c: c for c in pass_cols}, delta_of=pass_cols[-1] if pass_cols else None)
 
 
-def paper_tables(bench: pd.DataFrame) -> list[Table]:
-    """The four paper tables from per-benchmark metrics (curiosft.evaluation.metrics.per_benchmark)."""
-    return [
+def checkpoint_steps(bench: pd.DataFrame) -> dict:
+    """(stage, method, schedule) -> "60" or, when the seeds' checkpoints differ (a selected best step), "40/60"
+    in seed order; "–" where a step is not known (the base model)."""
+    out = {}
+    for (stage, method, schedule), part in bench.groupby(["stage", "method", "schedule"], sort=False):
+        per_seed = part.groupby("seed")["step"].first().sort_index()
+        texts = ["–" if pd.isna(v) else str(int(v)) for v in per_seed]
+        out[(stage, method, schedule)] = texts[0] if len(set(texts)) == 1 else "/".join(texts)
+    return out
+
+
+def annotate(table: Table, steps: dict, significance: dict, selected_by: str | None) -> Table:
+    """Attach the steps, the stars of significant deltas and the selection flag to a table of one stage set."""
+    if table.empty:
+        return table
+    stages = set(table.rows["stage"])
+    table.steps = {(m, s): steps[(st, m, s)] for st, m, s in zip(table.rows["stage"], table.rows["method"],
+                                                                 table.rows["schedule"]) if (st, m, s) in steps}
+    key = {"Avg": None, "ID avg": "id", "OOD avg": "ood"}
+    if table.delta_of in key:
+        split = key[table.delta_of] or ("id" if table.name == "in_distribution" else "ood")
+        table.significant = {(m, s) for (st, m, s, column), result in significance.items()
+                             if st in stages and column == split and result.p_value < 0.05}
+    if selected_by:
+        split = selected_by if selected_by in ("id", "ood") else get_benchmark(selected_by).split
+        table_split = {"in_distribution": "id", "out_of_distribution": "ood"}.get(table.name)
+        if selected_by in ("id", "ood"):
+            labels = (set(table.columns) if table_split == split else set()) | {SPLIT_AVERAGES[split]}
+        else:
+            labels = {get_benchmark(selected_by).label, SPLIT_AVERAGES[split], *(["Avg"] if table_split == split else [])}
+        labels &= set(table.columns) - {"RL gain"}
+        table.selected_on = tuple(sorted(labels))
+        table.selection_note = (f"each run's checkpoint is its best step by {selected_by} on the curve evaluation "
+                                f"(eval.select=best:{selected_by})" + ("; † marks the columns it was selected on: "
+                                                                       "their numbers are optimistic" if labels else ""))
+    return table
+
+
+def paper_tables(bench: pd.DataFrame, significance: dict | None = None, selected_by: str | None = None) -> list[Table]:
+    """The four paper tables from per-benchmark metrics (curiosft.evaluation.metrics.per_benchmark);
+    `significance`: (stage, method, schedule, column) -> PairedTest (curiosft.report.significance)."""
+    steps = checkpoint_steps(bench) if "step" in bench else {}
+    tables = [
         accuracy_table("in_distribution", "In-distribution math, avg@n (%)", bench, PRE_RL, "id"),
         accuracy_table("out_of_distribution", "Out-of-distribution multiple choice, avg@n (%)", bench, PRE_RL, "ood"),
         post_rl_table(bench),
         pass_at_k_table(bench),
     ]
+    return [annotate(t, steps, significance or {}, selected_by) for t in tables]
 
 
 def _fmt(value: float, digits: int = 1, signed: bool = False) -> str:
@@ -126,6 +175,8 @@ def _cells(table: Table, bold, pm: str) -> list[list[str]]:
     lines = []
     for _, row in table.rows.iterrows():
         cells = [row["label"], str(int(row["seeds"]))]
+        if table.steps:
+            cells.append(table.steps.get((row["method"], row["schedule"]), "–"))
         for c in table.columns:
             mean, std = row[f"{c} mean"], row[f"{c} std"]
             text = _fmt(mean, signed=c in table.signed)
@@ -135,13 +186,28 @@ def _cells(table: Table, bold, pm: str) -> list[list[str]]:
                 text += f"{pm}{_fmt(std)}"
             cells.append(text)
         if table.delta_of is not None:
-            cells.append("" if row["method"] == REFERENCE_METHOD else _fmt(row[DELTA], signed=True))
+            star = "*" if (row["method"], row["schedule"]) in table.significant else ""
+            cells.append("" if row["method"] == REFERENCE_METHOD else _fmt(row[DELTA], signed=True) + star)
         lines.append(cells)
     return lines
 
 
 def _header(table: Table) -> list[str]:
-    return ["Method", "Seeds", *table.columns, *([DELTA] if table.delta_of is not None else [])]
+    columns = [f"{c} †" if c in table.selected_on else c for c in table.columns]
+    return ["Method", "Seeds", *(["Step"] if table.steps else []), *columns,
+            *([DELTA] if table.delta_of is not None else [])]
+
+
+def _notes(table: Table) -> str:
+    notes = ["Mean ± std over seeds (sample std)"]
+    if table.delta_of:
+        notes += ["best mean per column in bold", f"{DELTA}: difference to the SFT row's {table.delta_of}, * where "
+                  "the paired bootstrap test over prompts and seeds gives p < 0.05 (significance table)"]
+    if table.steps:
+        notes.append("Step: the training step of each seed's checkpoint")
+    if table.selection_note:
+        notes.append(table.selection_note)
+    return "; ".join(notes) + "."
 
 
 def to_markdown(table: Table) -> str:
@@ -153,14 +219,13 @@ def to_markdown(table: Table) -> str:
     lines.append("|" + "|".join([":---", *["---:"] * (len(header) - 1)]) + "|")
     for cells in _cells(table, lambda t: f"**{t}**", " ± "):
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Mean ± std over seeds (sample std); best mean per column in bold; "
-              f"{DELTA}: difference to the SFT row's {table.delta_of}." if table.delta_of else "Mean ± std over seeds.", ""]
+    lines += ["", _notes(table), ""]
     return "\n".join(lines)
 
 
 def _latex_escape(text: str) -> str:
     for a, b in [("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
-                 ("Δ", r"$\Delta$"), ("±", r"$\pm$")]:
+                 ("Δ", r"$\Delta$"), ("±", r"$\pm$"), ("†", r"\dag{}")]:
         text = text.replace(a, b)
     return text
 
@@ -173,6 +238,7 @@ def to_latex(table: Table) -> str:
             for cells in _cells(table, lambda t: rf"\textbf{{{t}}}", r"$\pm$")]
     lines = [
         "% " + table.title + " (generated by curiosft report; needs \\usepackage{booktabs})",
+        "% " + _notes(table),
         r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
         r"\toprule",
         " & ".join(header) + r" \\",
@@ -187,10 +253,14 @@ def to_latex(table: Table) -> str:
 def to_csv(table: Table) -> str:
     keep = ["label", "stage", "method", "schedule", "seeds"]
     values = [f"{c} {s}" for c in table.columns for s in ("mean", "std")]
-    delta = [DELTA] if table.delta_of is not None else []
+    delta = [DELTA, "p < 0.05"] if table.delta_of is not None else []
     if table.empty:
-        return ",".join([*keep, *values, *delta]) + "\n"
-    return table.rows[[*keep, *values, *delta]].to_csv(index=False, float_format="%.4f")
+        return ",".join([*keep, "steps", *values, *delta]) + "\n"
+    rows = table.rows.assign(steps=[table.steps.get((m, s), "") for m, s in zip(table.rows["method"],
+                                                                             table.rows["schedule"])])
+    if delta:
+        rows["p < 0.05"] = [(m, s) in table.significant for m, s in zip(rows["method"], rows["schedule"])]
+    return rows[[*keep, "steps", *values, *delta]].to_csv(index=False, float_format="%.4f")
 
 
 def write_table(table: Table, out_dir: str | Path) -> list[Path]:

@@ -25,10 +25,10 @@ from curiosft.io import atomic_path, write_json
 from curiosft.preemption import StopRequest, run_until_stopped, stop_at_a_safe_point, stop_grace_s
 from curiosft.rl.metrics import curiosft_metrics, metrics_line
 from curiosft.runid import RunId
-from curiosft.runs import export_model, merge_metrics, next_attempt
+from curiosft.runs import HF_SUBDIRS, export_model, merge_metrics, next_attempt
 from curiosft.topology import job_topology
 
-RL_MODEL_SUBDIR = "actor/huggingface"
+RL_MODEL_SUBDIR = HF_SUBDIRS["rl"]
 
 
 def prepare_run(cfg: DictConfig, run_dir: str | Path, *, sft_model: str, reward_url: str,

@@ -8,6 +8,40 @@ from typing import Optional
 from curiosft.defaults import GRADING_WORKERS
 from curiosft.errors import choose, require
 
+SPLITS = ("id", "ood")
+
+
+@dataclass
+class CurveConfig:
+    """Evaluation of the checkpoints saved during training (`eval.curve`; docs/evaluation.md "Over training"):
+    accuracy against the SFT and RL step, and the candidates of `eval.select: best:...`. A cheaper protocol
+    than the final one is usual (fewer benchmarks, samples, prompts); every curve point uses the same one."""
+
+    # every k-th saved checkpoint of every SFT and RL run, and always the last (0: none)
+    every: int = 0
+    # benchmarks of the curve evaluation ([]: eval.benchmarks)
+    benchmarks: list[str] = field(default_factory=list)
+    # samples per prompt (null: eval.n_samples and eval.n_samples_per_benchmark) and prompts per benchmark
+    # (null: eval.limit)
+    n_samples: Optional[int] = None
+    limit: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        require(self.every >= 0, f"eval.curve.every={self.every} must be >= 0 (0: no evaluation over training)")
+        require(self.n_samples is None or self.n_samples >= 1, f"eval.curve.n_samples={self.n_samples} must be >= 1")
+        require(self.limit is None or self.limit >= 1, f"eval.curve.limit={self.limit} must be >= 1")
+
+
+def parse_select(select: str) -> str | None:
+    """`eval.select`: "last" -> None; "best:<benchmark or id|ood>" -> the benchmark or split it names.
+    ConfigError naming both forms otherwise."""
+    if select == "last":
+        return None
+    by = select.removeprefix("best:")
+    require(select.startswith("best:") and by != "",
+            f"eval.select={select!r} must be `last` or `best:<benchmark>` / `best:id` / `best:ood`")
+    return by
+
 
 @dataclass
 class EvalConfig:
@@ -45,6 +79,12 @@ class EvalConfig:
     cpu_kv_cache_gb: float = 2.0
     # math grading worker processes (the grader and its timeout: the `scoring` section)
     scoring_workers: int = GRADING_WORKERS
+    # the saved checkpoints evaluated over training (curves; the candidates of select)
+    curve: CurveConfig = field(default_factory=CurveConfig)
+    # which checkpoint of each run the tables report: `last` (its final model) or `best:<benchmark or id|ood>`
+    # (the step with the best curve accuracy there, per run, then evaluated with the full protocol: PSFT's
+    # "best in-domain checkpoint"); the tables name the step of every number
+    select: str = "last"
 
     def __post_init__(self) -> None:
         choose(self.backend, ("vllm", "hf"), "eval.backend")
@@ -61,6 +101,26 @@ class EvalConfig:
         require(self.batch_size >= 1, f"eval.batch_size={self.batch_size} must be >= 1")
         require(self.threads >= 1, f"eval.threads={self.threads} must be >= 1")
         require(self.scoring_workers >= 1, f"eval.scoring_workers={self.scoring_workers} must be >= 1")
+        by = parse_select(self.select)
+        if by is not None:
+            require(self.curve.every >= 1, f"eval.select={self.select} picks among the checkpoints evaluated over "
+                    "training, but eval.curve.every=0 evaluates none; set eval.curve.every=1 (or select=last)")
+            candidates = self.curve_benchmarks()
+            # a split (id, ood) is checked against the benchmarks' splits by the workflow (curiosft.evaluation
+            # sits above this layer)
+            require(by in SPLITS or by in candidates, f"eval.select={self.select}: {by!r} is neither a split (id, "
+                    f"ood) nor one of the curve benchmarks {candidates}; add it to eval.curve.benchmarks")
+
+    def curve_benchmarks(self) -> list[str]:
+        return list(self.curve.benchmarks) or list(self.benchmarks)
+
+    def for_curve(self) -> EvalConfig:
+        """This section with the curve protocol's samples and prompt limit (what a curve job runs)."""
+        from dataclasses import replace
+
+        n = self.curve.n_samples
+        return replace(self, n_samples=n or self.n_samples, n_samples_per_benchmark={} if n else
+                       self.n_samples_per_benchmark, limit=self.curve.limit or self.limit)
 
     def samples_for(self, benchmark: str) -> int:
         return self.n_samples_per_benchmark.get(benchmark, self.n_samples)
