@@ -12,7 +12,7 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install vllm-env chromium demo test test-vllm test-slurm test-all lint dry-run clean-results slurm-profile
+.PHONY: install vllm-env chromium demo test test-vllm test-slurm test-all test-gpu gpu-wheels lint dry-run clean-results slurm-profile
 
 install: $(STAMP)
 
@@ -78,6 +78,23 @@ test-vllm: $(STAMP) $(VLLM_STAMP)
 test-slurm: $(STAMP)
 	.ci/slurm/up.sh
 	$(BIN)/python -m pytest -m slurm $(PYTEST_ARGS); rc=$$?; .ci/slurm/down.sh; exit $$rc
+
+# The GPU check (docs/testing.md "GPU check"). `make gpu-wheels` here (network): the packages a GPU machine
+# without network lacks, as wheels for its Python 3.12 (constraints/gpu-wheels.txt -> .gpu-wheels/, git-ignored,
+# ~42 MiB). `make test-gpu` there, from a copy of the working tree with .gpu-wheels/: installs them with --no-deps
+# on top of that machine's torch into $(GPU_SITE) and runs the tests marked `gpu` (tests/gpu_check.py) within
+# 8 minutes, writing gpu_check.json to $$OUT (or $$CURIOSFT_GPU_REPORT_DIR).
+GPU_PYTHON ?= python3
+GPU_SITE ?= /tmp/curiosft-gpu-site
+gpu-wheels: $(STAMP)
+	$(BIN)/python tools/gpu_wheels.py
+
+test-gpu:
+	@test -d .gpu-wheels || { echo "make test-gpu: no .gpu-wheels/ (make gpu-wheels on a machine with network)"; exit 1; }
+	$(GPU_PYTHON) -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target $(GPU_SITE) .gpu-wheels/*.whl
+	tar -xJf .gpu-wheels/ray-*-import-only.tar.xz -C $(GPU_SITE)
+	PYTHONPATH=$(GPU_SITE):$(CURDIR)/src PYTHONUNBUFFERED=1 timeout 420 $(GPU_PYTHON) -m pytest -m gpu tests/test_gpu.py \
+	  -p no:cacheprovider -q -s
 
 # `snakemake --profile slurm`: link profiles/slurm where Snakemake looks for named profiles.
 slurm-profile:

@@ -136,13 +136,19 @@ class HFGenerator:
 
     @classmethod
     def from_pretrained(cls, model_dir: str, *, batch_size: int = 64, threads: int | None = None,
-                        dtype: str = "float32") -> HFGenerator:
+                        dtype: str = "float32", device: str | None = None) -> HFGenerator:
+        """device: where the model runs (default: the first CUDA device when there is one, else the CPU)."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if threads:
             torch.set_num_threads(threads)
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
         return cls(model, AutoTokenizer.from_pretrained(model_dir), batch_size=batch_size)
+
+    @property
+    def device(self) -> str:
+        return str(self.model.device)
 
     def _left_padded(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(r) for r in rows)

@@ -10,6 +10,7 @@ from curiosft.evaluation.benchmarks import get_benchmark
 from curiosft.evaluation.generation import SamplingSettings, make_generator
 from curiosft.evaluation.prompts import check_prompt_lengths, load_eval_prompts
 from curiosft.evaluation.records import write_records
+from curiosft.evaluation.vllm_env import gpu_available
 from curiosft.runid import parse_checkpoint
 from curiosft.runs import model_step
 from curiosft.scoring import ScoreItem, ScoringPool
@@ -102,4 +103,6 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         # responses cut at max_new_tokens: a high share means the budget is too small (or no stop token)
         "truncated": sum(r["finish_reason"] == "length" for r in records) / n,
         "generate_seconds": round(generate_s, 2),
+        # where the samples were generated (hf: the model's device; vllm: its engine's)
+        "device": getattr(generator, "device", "cuda" if eval_cfg.backend == "vllm" and gpu_available() else "cpu"),
     }
