@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = (("sft", "none"), ("psft", "none"), ("curiosft", "entropy_guided"))
@@ -147,15 +148,24 @@ def resume(results: Path, work: Path, device: str) -> dict:
         deadline = time.monotonic() + 600
         while not tracker.is_file() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
+        # the job and every process under it, as SLURM's cgroup kill does: torchrun's trainers are not all in
+        # the job's process group (a killpg leaves one training on beside the next attempt)
+        job = psutil.Process(proc.pid)
+        tree = [job, *job.children(recursive=True)]
+        for p in tree:
+            p.send_signal(signal.SIGKILL)
         killed_at = int(tracker.read_text()) if tracker.is_file() else None
-        os.killpg(proc.pid, signal.SIGKILL)
+        psutil.wait_procs(tree, timeout=60)
         proc.wait()
     if killed_at is None or killed_at >= 8:
         raise AssertionError(f"the first attempt was not stopped between saves (tracker {killed_at})")
     _run(cmd, work / "resume_second.log")
     details = check_run(run_dir, 8)
     attempts = sorted(run_dir.glob("metrics.attempt-*.jsonl"))
-    second = [json.loads(line)["step"] for line in attempts[-1].read_text().splitlines() if line.strip()]
+    first, second = ([json.loads(line)["step"] for line in a.read_text().splitlines() if line.strip()]
+                     for a in (attempts[0], attempts[-1]))
+    if first and first[-1] > killed_at + 1:
+        raise AssertionError(f"the killed attempt logged steps {first}: a trainer lived on after the kill")
     if len(attempts) != 2 or second[0] != killed_at + 1:
         raise AssertionError(f"attempts {len(attempts)}; the second started at step {second[:1]}, saved {killed_at}")
     return {**details, "killed_after_save": killed_at, "second_attempt_steps": second}

@@ -119,3 +119,52 @@ def test_the_reward_server_survives_the_signal():
         time.sleep(0.5)
         scores = RewardClient(url).score([{"response": "</think>\\boxed{4}", "ground_truth": "4"}])
     assert scores[0]["score"] == 1.0
+
+
+def _processes_naming(text: str) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if any(text in part for part in p.info["cmdline"] or []):
+                found.append(p)
+        except psutil.Error:
+            pass
+    return found
+
+
+def _wait_gone(text: str, timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while (alive := [p for p in _processes_naming(text) if p.status() != psutil.STATUS_ZOMBIE]) and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)
+    return alive
+
+
+def test_a_sigkilled_sft_job_takes_its_trainer_with_it(smoke_world, tmp_path):
+    """torchrun starts the trainer in its own session: before, SIGKILL to the job (the OOM killer, kill -9)
+    left it training on and writing checkpoints beside the next attempt. Now it ends within seconds."""
+    run_dir = tmp_path / "run"
+    job = subprocess.Popen([sys.executable, "-m", "curiosft.cli", "sft", "--out", str(run_dir), "experiment=smoke",
+                            f"paths.results={smoke_world}", "trainer.epochs=50", "trainer.max_steps=400"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while not (run_dir / "metrics.attempt-001.jsonl").is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    trainer = [p for p in _processes_naming("curiosft.verl_ext.sft_worker")
+               if str(run_dir) in p.cmdline() and "torch.distributed.run" not in p.cmdline()]
+    assert trainer and trainer[0].pid != job.pid and os.getsid(trainer[0].pid) != os.getsid(job.pid)
+    job.kill()  # the job alone, as the OOM killer would
+    job.wait()
+    assert not _wait_gone(str(run_dir), 30), "the trainer (or torchrun) lived on after its job"
+
+
+def test_a_sigkilled_job_takes_its_reward_server_with_it(tmp_path):
+    code = ("import time; from curiosft.reward.lifecycle import reward_service\n"
+            "with reward_service(workers=1, timeout_s=5.0) as url:\n    print(url, flush=True); time.sleep(600)")
+    job = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    url = job.stdout.readline().strip()
+    port = int(url.rsplit(":", 1)[1])
+    server = next(c.pid for c in psutil.net_connections("tcp") if c.laddr.port == port and c.status == "LISTEN")
+    job.kill()
+    job.wait()
+    assert psutil.wait_procs([psutil.Process(server)], timeout=15)[1] == [], "the reward server outlived its job"

@@ -27,6 +27,7 @@ atomically (curiosft.io), and their scoring workers ignore the signal too.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import threading
@@ -123,6 +124,37 @@ class stop_at_a_safe_point:  # noqa: N801 - used as a context manager, like cont
                            "again to resume from the last complete checkpoint") from exc
 
 
+# the pid of the job that started a process (run_until_stopped sets it for its child and everything below it)
+JOB_PID_ENV = "CURIOSFT_JOB_PID"
+
+
+def exit_with_the_job(interval_s: float = 1.0) -> threading.Thread | None:
+    """In a process a job started (the SFT trainer, the reward server): a daemon thread that ends this process
+    (exit status 137, no cleanup) within `interval_s` of the job's end, however it ended.
+
+    torchrun starts its trainers in their own session, so a job killed by SIGKILL (the OOM killer, `kill -9`,
+    a laptop's snakemake killed) would leave them training on, and writing checkpoints, beside the next
+    attempt. SLURM's cgroup kill takes them all; elsewhere this does. No-op without $CURIOSFT_JOB_PID."""
+    pid = os.environ.get(JOB_PID_ENV)
+    if not pid:
+        return None
+    import psutil
+
+    try:
+        job = psutil.Process(int(pid))
+    except psutil.NoSuchProcess:
+        os._exit(137)
+
+    def watch():
+        while job.is_running() and job.status() != psutil.STATUS_ZOMBIE:
+            time.sleep(interval_s)
+        os._exit(137)
+
+    thread = threading.Thread(target=watch, name="curiosft-exit-with-the-job", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_until_stopped(cmd: list[str], env: dict, log=None, *, stop: StopRequest | None = None,
                       stop_file: Path | None = None, grace_s: float = DEFAULT_GRACE_S) -> int:
     """Run cmd to its end and return its exit code. SIGTERM/SIGINT to this process are passed on to it
@@ -132,6 +164,7 @@ def run_until_stopped(cmd: list[str], env: dict, log=None, *, stop: StopRequest 
     if stop_file is not None:
         Path(stop_file).unlink(missing_ok=True)  # a stop asked of an earlier attempt
         env = {**env, STOP_FILE_ENV: str(stop_file)}
+    env = {**env, JOB_PID_ENV: str(os.getpid())}  # its processes end with this one (exit_with_the_job)
     proc = spawn_ignoring_time_limit_signal(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
 
     def forward(signum, frame):

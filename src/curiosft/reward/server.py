@@ -175,8 +175,13 @@ def serve(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 
           timeout_s: float = GRADING_TIMEOUT_S,
           token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
           ready_file: str | None = None, log_level: str = "warning", grader: str = DEFAULT_GRADER) -> None:
-    """Run the server until SIGINT/SIGTERM (blocking)."""
+    """Run the server until SIGINT/SIGTERM (blocking), or until the job that started it ends
+    ($CURIOSFT_JOB_PID: curiosft.preemption.exit_with_the_job)."""
     import uvicorn
+
+    from curiosft.preemption import exit_with_the_job
+
+    exit_with_the_job()
 
     token = token or os.environ.get(TOKEN_ENV) or None
     sock = bind_socket(host, port)

@@ -15,6 +15,10 @@ from omegaconf import OmegaConf
 
 
 def main(run_dir: str) -> None:
+    from curiosft.preemption import exit_with_the_job
+
+    # torchrun starts this process in its own session: without this it would train on after a SIGKILLed job
+    exit_with_the_job()
     cfg = OmegaConf.load(Path(run_dir) / "config.yaml")
     verl_cfg = OmegaConf.load(Path(run_dir) / "verl_config.yaml")
 
