@@ -16,7 +16,7 @@ from curiosft.config.schema import SCHEDULE_SCHEMAS
 from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
 from curiosft.evaluation.benchmarks import BENCHMARKS as ALL_BENCHMARKS
 from curiosft.methods import method_names
-from curiosft.config.schema.eval import parse_select
+from curiosft.config.schema.eval import SPLITS, parse_select
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
 from curiosft.sweep import runs_of
@@ -202,7 +202,7 @@ try:
     SELECT_BY = parse_select(str(CFG.eval.select))
 except CuriosftError as exc:
     raise WorkflowError(str(exc)) from None
-if SELECT_BY in ("id", "ood") and not any(ALL_BENCHMARKS[b].split == SELECT_BY for b in CURVE_BENCHMARKS):
+if SELECT_BY in SPLITS and not any(ALL_BENCHMARKS[b].split == SELECT_BY for b in CURVE_BENCHMARKS):
     raise WorkflowError(f"eval.select={CFG.eval.select}: no {SELECT_BY} benchmark among the curve benchmarks "
                         f"{CURVE_BENCHMARKS}; add one to eval.curve.benchmarks")
 

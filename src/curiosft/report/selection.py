@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from curiosft.config.schema.eval import SPLITS
 from curiosft.errors import InputDataError
 from curiosft.evaluation.metrics import per_benchmark
 from curiosft.evaluation.records import read_records
 from curiosft.io import atomic_path
-
-SPLITS = ("id", "ood")
 
 
 def step_values(bench: pd.DataFrame, by: str) -> pd.Series:

@@ -17,16 +17,16 @@ from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
 from curiosft.io import atomic_path
 from curiosft.report.labels import REFERENCE_METHOD, run_label, run_sort_key
 from curiosft.report.statistics import bootstrap_ci, paired_matrices, paired_test, score_matrices
+from curiosft.report.tables import SPLIT_AVERAGES
 
 STAGE_TITLES = {"sft": "After SFT", "rl": "After RL (GRPO)"}
-COLUMNS_OF_SPLITS = {"id": "ID avg", "ood": "OOD avg"}
 
 
 def column_benchmarks(prompts: pd.DataFrame) -> dict[str, list[str]]:
     """column -> its benchmarks: each benchmark alone, then each split's average."""
     names = benchmark_order(prompts["benchmark"].unique())
     columns = {name: [name] for name in names}
-    for split, column in COLUMNS_OF_SPLITS.items():
+    for split, column in SPLIT_AVERAGES.items():
         members = [n for n in names if get_benchmark(n).split == split]
         if members:
             columns[split] = members
@@ -50,7 +50,7 @@ def significance(prompts: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
                 matrices, seeds = score_matrices(group, benchmarks)
                 ci = bootstrap_ci(matrices)
                 row = {"stage": stage, "method": method, "schedule": schedule, "label": run_label(method, schedule),
-                       "column": COLUMNS_OF_SPLITS.get(column) or get_benchmark(column).label, "seeds": len(seeds),
+                       "column": SPLIT_AVERAGES.get(column) or get_benchmark(column).label, "seeds": len(seeds),
                        "prompts": sum(m.shape[1] for m in matrices), "estimate": ci.estimate, "ci_low": ci.low,
                        "ci_high": ci.high, "effect": math.nan, "effect_low": math.nan, "effect_high": math.nan,
                        "p_value": math.nan, "paired_seeds": 0}

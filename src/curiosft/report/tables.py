@@ -132,9 +132,9 @@ def annotate(table: Table, steps: dict, significance: dict, selected_by: str | N
         table.significant = {(m, s) for (st, m, s, column), result in significance.items()
                              if st in stages and column == split and result.p_value < 0.05}
     if selected_by:
-        split = selected_by if selected_by in ("id", "ood") else get_benchmark(selected_by).split
+        split = selected_by if selected_by in SPLIT_AVERAGES else get_benchmark(selected_by).split
         table_split = {"in_distribution": "id", "out_of_distribution": "ood"}.get(table.name)
-        if selected_by in ("id", "ood"):
+        if selected_by in SPLIT_AVERAGES:
             labels = (set(table.columns) if table_split == split else set()) | {SPLIT_AVERAGES[split]}
         else:
             labels = {get_benchmark(selected_by).label, SPLIT_AVERAGES[split], *(["Avg"] if table_split == split else [])}
