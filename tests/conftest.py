@@ -34,16 +34,10 @@ def smoke_world(tmp_path_factory) -> Path:
     from omegaconf import OmegaConf
 
     from curiosft.config import compose_config
-    from curiosft.world.build import build_base_model, build_tokenizer
-    from curiosft.world.data import build_world_data
+    from curiosft.world.build import build_world
 
     results = tmp_path_factory.mktemp("results")
-    world_cfg = OmegaConf.to_object(compose_config(["experiment=smoke"]).world)
-    data = results / "world" / "data"
-    build_world_data(world_cfg, data)
-    build_tokenizer(world_cfg, data / "pretrain.parquet", results / "world" / "tokenizer")
-    build_base_model(world_cfg, results / "world" / "tokenizer", data / "pretrain.parquet", data / "test_id.parquet",
-                     results / "world" / "model", results / "world" / "base_model.json")
+    build_world(OmegaConf.to_object(compose_config(["experiment=smoke"]).world), results)
     return results
 
 

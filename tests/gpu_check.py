@@ -93,15 +93,9 @@ def build_world(results: Path) -> dict:
     from omegaconf import OmegaConf
 
     from curiosft.config import compose_config
-    from curiosft.world.build import build_base_model, build_tokenizer
-    from curiosft.world.data import build_world_data
+    from curiosft.world.build import build_world as build
 
-    world_cfg = OmegaConf.to_object(compose_config(["experiment=smoke"]).world)
-    data = results / "world" / "data"
-    build_world_data(world_cfg, data)
-    build_tokenizer(world_cfg, data / "pretrain.parquet", results / "world" / "tokenizer")
-    return build_base_model(world_cfg, results / "world" / "tokenizer", data / "pretrain.parquet",
-                            data / "test_id.parquet", results / "world" / "model", results / "world" / "base_model.json")
+    return build(OmegaConf.to_object(compose_config(["experiment=smoke"]).world), results)
 
 
 def sft_overrides(results: Path, method: str, schedule: str, device: str, *extra: str) -> list[str]:

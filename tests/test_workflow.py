@@ -199,6 +199,17 @@ def _sha256(path: Path) -> str:
 
 
 @pytest.mark.e2e
+def test_build_world_makes_the_files_the_world_rules_make(smoke_run, smoke_world):
+    """The fixtures' and the GPU check's world (`world.build.build_world`) is the DAG's, byte for byte."""
+    ours, dags = smoke_world / "world", smoke_run / "results" / "world"
+    files = sorted(p.relative_to(dags) for p in dags.rglob("*")
+                   if p.is_file() and p.suffix in {".parquet", ".json", ".safetensors"}
+                   and not p.name.startswith("sft_train.lengths") and p.name != "base_model.json")
+    assert {"data/sft_train.parquet", "tokenizer/tokenizer.json", "model/model.safetensors"} <= {str(f) for f in files}
+    assert {str(f): _sha256(ours / f) for f in files} == {str(f): _sha256(dags / f) for f in files}
+
+
+@pytest.mark.e2e
 def test_smoke_curves_selection_statistics_and_manifests(smoke_run):
     """Issue "every figure": the saved steps evaluated (curve protocol), each run's best in-distribution
     step selected and evaluated in full, the significance and provenance tables, a manifest per output."""

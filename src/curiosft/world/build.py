@@ -1,4 +1,8 @@
-"""The tiny world's three build steps, one per workflow rule: data, tokenizer, base model."""
+"""The tiny world's three build steps, one per workflow rule: data, tokenizer, base model.
+
+`build_world` runs all three in the workflow's layout (`<results>/world/{data,tokenizer,model}`), for the
+callers that need a world outside the DAG: the test fixtures and the GPU check.
+"""
 
 from __future__ import annotations
 
@@ -53,3 +57,19 @@ def build_base_model(world: WorldConfig, tokenizer_dir: str | Path, corpus: str 
     }
     write_json(report, summary)
     return summary
+
+
+def build_world(world: WorldConfig, results: str | Path) -> dict:
+    """Build the whole tiny world under `<results>/world/` as the workflow's three rules lay it out.
+
+    Writes `data/*.parquet`, `tokenizer/`, `model/` and `base_model.json`; returns that summary (parameters,
+    pretraining steps and seconds, greedy accuracy on `test_id`). Deterministic for `world.seed`.
+    """
+    from curiosft.world.data import build_world_data
+
+    root = Path(results) / "world"
+    data = root / "data"
+    build_world_data(world, data)
+    build_tokenizer(world, data / "pretrain.parquet", root / "tokenizer")
+    return build_base_model(world, root / "tokenizer", data / "pretrain.parquet", data / "test_id.parquet",
+                            root / "model", root / "base_model.json")
