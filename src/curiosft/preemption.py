@@ -128,6 +128,11 @@ class stop_at_a_safe_point:  # noqa: N801 - used as a context manager, like cont
 JOB_PID_ENV = "CURIOSFT_JOB_PID"
 
 
+def ending_with_this_job(env: dict) -> dict:
+    """`env` for a child that must end with this process (it calls `exit_with_the_job`): adds $CURIOSFT_JOB_PID."""
+    return {**env, JOB_PID_ENV: str(os.getpid())}
+
+
 def exit_with_the_job(interval_s: float = 1.0) -> threading.Thread | None:
     """In a process a job started (the SFT trainer, the reward server): a daemon thread that ends this process
     (exit status 137, no cleanup) within `interval_s` of the job's end, however it ended.
@@ -164,7 +169,7 @@ def run_until_stopped(cmd: list[str], env: dict, log=None, *, stop: StopRequest 
     if stop_file is not None:
         Path(stop_file).unlink(missing_ok=True)  # a stop asked of an earlier attempt
         env = {**env, STOP_FILE_ENV: str(stop_file)}
-    env = {**env, JOB_PID_ENV: str(os.getpid())}  # its processes end with this one (exit_with_the_job)
+    env = ending_with_this_job(env)
     proc = spawn_ignoring_time_limit_signal(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
 
     def forward(signum, frame):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from curiosft.defaults import GRADING_TIMEOUT_S, GRADING_WORKERS
 from curiosft.errors import CuriosftError
-from curiosft.preemption import JOB_PID_ENV, spawn_ignoring_time_limit_signal
+from curiosft.preemption import ending_with_this_job, spawn_ignoring_time_limit_signal
 from curiosft.reward.client import TOKEN_ENV, RewardClient, RewardServerError
 from curiosft.scoring.graders import DEFAULT_GRADER, get_grader
 
@@ -52,8 +52,7 @@ def reward_service(*, url: str | None = None, workers: int = GRADING_WORKERS, ti
                "--ready-file", str(ready)]
         if max_body_bytes:
             cmd += ["--max-body-bytes", str(max_body_bytes)]
-        # the server ends with the job that started it, however the job ends (preemption.exit_with_the_job)
-        env = {**os.environ, JOB_PID_ENV: str(os.getpid())}
+        env = ending_with_this_job(os.environ)  # the server ends with its job, however the job ends
         if token:
             env[TOKEN_ENV] = token
         with open(log_path, "ab") as log_file:
