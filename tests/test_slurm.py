@@ -59,6 +59,16 @@ def steps(run_dir: Path) -> list[int]:
     return [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+def test_the_time_limit_signal_lead_reaches_sbatch(tmp_path):
+    """launcher.signal_delay_s is submitit's signal_delay_s: sbatch --signal=USR2@N (curiosft.preemption)."""
+    from curiosft.config import compose_config
+    from curiosft.launcher.slurm import executor
+
+    ex = executor(compose_config(["experiment=paper", "launcher.signal_delay_s=240"]).launcher, tmp_path, "job")
+    assert ex.parameters["signal_delay_s"] == 240
+    assert "#SBATCH --signal=USR2@240" in ex._make_submission_file_text("python -c pass", "0")
+
+
 def test_smoke_sweep_runs_through_the_slurm_profile(repo, python, tmp_path):
     cmd = [python, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path), "--profile",
            str(repo / "profiles" / "slurm"), "--config", "experiment=smoke", f"overrides=[{','.join(FITS)}]"]
