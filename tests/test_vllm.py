@@ -79,7 +79,7 @@ def eval_records(vllm_python: Path, model: Path, benchmark: str, data: Path, out
 
 
 RECORD_KEYS = {"checkpoint", "stage", "method", "schedule", "seed", "step", "benchmark", "split", "kind", "prompt_id", "sample",
-               "n_samples", "temperature", "top_p", "top_k", "ground_truth", "response", "extracted", "score", "reason",
+               "n_samples", "temperature", "top_p", "top_k", "backend", "ground_truth", "response", "extracted", "score", "reason",
                "response_length", "finish_reason", "mean_entropy", "choice_order", "choices", "grader",
                "grader_version"}
 
@@ -98,7 +98,7 @@ def test_eval_cli_with_vllm_on_real_prompts(vllm_python, smoke_world, smollm2, b
     new_tokens = int(extra[-1].split("=")[1])
     for r in records:
         assert RECORD_KEYS <= set(r), sorted(RECORD_KEYS - set(r))
-        assert r["kind"] == ("multiple_choice" if benchmark == "arc_challenge" else "math")
+        assert r["kind"] == ("multiple_choice" if benchmark == "arc_challenge" else "math") and r["backend"] == "vllm"
         assert IM_END not in r["response"] and r["finish_reason"] in ("stop", "length")
         assert (r["response_length"] < new_tokens) == (r["finish_reason"] == "stop")
         assert math.isfinite(r["mean_entropy"]) and r["mean_entropy"] > 0 and r["score"] in (0.0, 1.0)

@@ -35,6 +35,7 @@ SCHEMA = pa.schema([
     ("temperature", pa.float64()),
     ("top_p", pa.float64()),
     ("top_k", pa.int64()),         # null: no top-k truncation
+    ("backend", pa.string()),      # eval.backend that sampled the response: hf | vllm (null: not recorded)
     ("ground_truth", pa.string()),
     ("response", pa.string()),
     ("extracted", pa.string()),
@@ -51,8 +52,9 @@ SCHEMA = pa.schema([
 FIELDS = tuple(SCHEMA.names)
 # null allowed: no answer found, no top-k; math records have no choices; records written before graders had
 # names lack the grader (they were graded by what is now the `release` grader); records written before steps
-# were recorded lack the step
-NULLABLE = ("extracted", "top_k", "choices", "grader", "grader_version", "step")
+# were recorded lack the step; drawn records (curiosft.evaluation.synthetic) and records written before the
+# backend was recorded lack the backend
+NULLABLE = ("extracted", "top_k", "choices", "grader", "grader_version", "step", "backend")
 # what the metrics need (reading skips the response text)
 METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "step", "benchmark", "split", "prompt_id",
                  "sample", "n_samples", "score", "extracted", "response_length", "mean_entropy")

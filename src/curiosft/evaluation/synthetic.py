@@ -43,7 +43,7 @@ def synthetic_records(checkpoint: str, benchmark: str, *, prompts: int = 20, n: 
             yield {
                 "checkpoint": checkpoint, **run, "step": step, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
                 "prompt_id": prompt_id, "sample": sample, "n_samples": n, "temperature": 0.6, "top_p": 1.0,
-                "top_k": None,
+                "top_k": None, "backend": None,
                 "ground_truth": str(prompt_id), "response": ("x" * response_chars) + f" \\boxed{{{answer}}}",
                 "extracted": answer, "score": float(correct), "reason": "boxed match" if correct else "wrong answer",
                 "response_length": rng.randint(20, 200), "finish_reason": "stop", "mean_entropy": max(0.0, rng.gauss(entropy, 0.05)),
