@@ -63,8 +63,11 @@ def tracker(run_dir: Path) -> int:
 
 
 def logged_steps(run_dir: Path, attempt: int = 1) -> list[int]:
+    from curiosft.runs import read_attempt
+
+    # read while the trainer writes: the last line may be half-written (read_attempt leaves it out)
     path = run_dir / f"metrics.attempt-{attempt:03d}.jsonl"
-    return [json.loads(line)["step"] for line in path.read_text().splitlines()] if path.is_file() else []
+    return [record["step"] for record in read_attempt(path)] if path.is_file() else []
 
 
 def tree(proc: subprocess.Popen, *, children_only: bool = False) -> list[psutil.Process]:

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from curiosft.errors import InputDataError
-from curiosft.runs import TRACKER, export_model, is_complete, latest_checkpoint
+from curiosft.runid import RunId
+from curiosft.runs import TRACKER, export_model, is_complete, latest_checkpoint, merge_metrics, read_attempt
 
 
 def _complete_checkpoint(root, step):
@@ -98,3 +99,39 @@ def test_checkpoint_names_with_a_step_parse_and_bad_ones_are_refused():
     for bad in ("base/step~3", "rl/method~psft/schedule~none/seed~2/step~x"):
         with pytest.raises(ConfigError, match="step"):
             parse_checkpoint(bad)
+
+
+def _line(step, **data):
+    return json.dumps({"step": step, "data": data}) + "\n"
+
+
+def test_a_torn_last_metrics_line_is_left_out_and_a_corrupt_one_is_named(tmp_path):
+    """A trainer killed (or still writing) mid-line leaves a last line without its newline: not yet a line.
+    The resume trains that step again, so the merged metrics lose nothing. A bad line before the end is a
+    damaged file, named with its line number."""
+    run = RunId("sft", "curiosft", "entropy_guided", 1)
+    (tmp_path / "metrics.attempt-001.jsonl").write_text(_line(1, loss=3.0) + _line(2, loss=2.5)
+                                                        + '{"step": 3, "data": {"lo')
+    assert [r["step"] for r in read_attempt(tmp_path / "metrics.attempt-001.jsonl")] == [1, 2]
+    (tmp_path / "metrics.attempt-002.jsonl").write_text(_line(3, loss=2.0) + _line(4, loss=1.5))
+    assert merge_metrics(tmp_path, run) == 4
+    merged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [(m["step"], m["data"]["loss"]) for m in merged] == [(1, 3.0), (2, 2.5), (3, 2.0), (4, 1.5)]
+    (tmp_path / "metrics.attempt-002.jsonl").write_text(_line(3, loss=2.0) + "not json\n" + _line(4, loss=1.5))
+    with pytest.raises(InputDataError, match=r"metrics.attempt-002.jsonl, line 2, is not a metrics line"):
+        merge_metrics(tmp_path, run)
+
+
+def test_lines_of_one_step_merge_within_an_attempt_and_a_later_attempt_replaces_the_step(tmp_path, capsys):
+    """verl logs validation as a second line at the step: both are that step's metrics. A resumed attempt
+    repeats steps after its checkpoint: its line replaces the earlier attempt's. A step no attempt logged
+    (verl's PPO trainer saves before it logs) is named on stderr."""
+    run = RunId("rl", "sft", "none", 2)
+    (tmp_path / "metrics.attempt-001.jsonl").write_text(_line(1, loss=3.0) + _line(1, **{"val/loss": 3.5})
+                                                        + _line(2, loss=2.0) + _line(3, loss=1.9))
+    (tmp_path / "metrics.attempt-002.jsonl").write_text(_line(3, loss=1.8) + _line(5, loss=1.0))
+    assert merge_metrics(tmp_path, run) == 4
+    merged = {m["step"]: m for m in map(json.loads, (tmp_path / "metrics.jsonl").read_text().splitlines())}
+    assert merged[1]["data"] == {"loss": 3.0, "val/loss": 3.5}
+    assert merged[3]["data"] == {"loss": 1.8} and merged[5]["run"] == run.as_dict()
+    assert "has no metrics for step(s) 4:" in capsys.readouterr().err

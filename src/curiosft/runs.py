@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,29 @@ def next_attempt(run_dir: Path) -> Path:
     return run_dir / f"metrics.attempt-{len(attempts) + 1:03d}.jsonl"
 
 
+def read_attempt(path: Path) -> list[dict]:
+    """The complete lines of one attempt's metrics file, {"step", "data"} each, in the order logged.
+
+    The file is written line by line while the attempt trains, so it may end in a torn line: the trainer was
+    killed (SIGKILL, OOM, node failure) or is still writing it. A last line without its newline is not yet a
+    line and is left out (its step is trained again after the resume: verl logs a step before saving its
+    checkpoint). Anything else that does not parse is an InputDataError naming the file and line."""
+    text = Path(path).read_text()
+    lines = text.split("\n")[:-1]  # what follows the last newline is a line still being (or never) written
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            int(record["step"]), record["data"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputDataError(f"{path}, line {number}, is not a metrics line ({exc}): {line[:80]!r}; delete the "
+                                 "line (or the file, to lose that attempt's metrics) and run the job again") from None
+        records.append(record)
+    return records
+
+
 # running totals a trainer keeps in memory only (verl's SFT trainer restarts "train/total_tokens(B)" at 0 on
 # resume): name -> (the per-step metric it sums, the divisor verl reports it in); merge_metrics recomputes them
 RUNNING_TOTALS = {"train/total_tokens(B)": ("train/global_tokens", 1e9)}
@@ -43,18 +67,30 @@ RUNNING_TOTALS = {"train/total_tokens(B)": ("train/global_tokens", 1e9)}
 
 def merge_metrics(run_dir: Path, run: RunId, rename: Callable[[dict], dict] | None = None) -> int:
     """metrics.jsonl from every attempt; a later attempt's line for a step replaces an earlier one (a
-    resumed run repeats the steps after its checkpoint). Every line carries the run's identity (`run`);
-    `rename` maps each line's metric names; RUNNING_TOTALS are summed again over the merged steps (a
-    resumed run's equal an unbroken run's). Returns the number of steps."""
+    resumed run repeats the steps after its checkpoint), while lines of one attempt for the same step are one
+    step's metrics (verl's trainers log validation as a second line at the step). Every line carries the run's
+    identity (`run`); `rename` maps each line's metric names; RUNNING_TOTALS are summed again over the merged
+    steps (a resumed run's equal an unbroken run's). Steps missing between the first and the last are named
+    on stderr: verl's PPO trainer saves a checkpoint before it logs the step, so an attempt killed between
+    the two resumes after a step that has no metrics. Returns the number of steps."""
     by_step: dict[int, dict] = {}
     for attempt in sorted(run_dir.glob("metrics.attempt-*.jsonl")):
-        for line in attempt.read_text().splitlines():
-            if line.strip():
-                record = json.loads(line)
-                if rename is not None:
-                    record["data"] = rename(record["data"])
-                record["run"] = run.as_dict()
-                by_step[int(record["step"])] = record
+        this_attempt: dict[int, dict] = {}
+        for record in read_attempt(attempt):
+            step = int(record["step"])
+            if step in this_attempt:
+                this_attempt[step]["data"].update(record["data"])
+            else:
+                this_attempt[step] = {"step": record["step"], "data": dict(record["data"])}
+        by_step.update(this_attempt)
+    for record in by_step.values():
+        if rename is not None:
+            record["data"] = rename(record["data"])
+        record["run"] = run.as_dict()
+    if by_step and (missing := sorted(set(range(min(by_step), max(by_step) + 1)) - set(by_step))):
+        print(f"curiosft: warning: {run_dir} has no metrics for step(s) {', '.join(map(str, missing[:10]))}"
+              f"{' ...' if len(missing) > 10 else ''}: an attempt stopped after saving the step's checkpoint and "
+              "before logging it (the weights are right; the curves have a gap there)", file=sys.stderr)
     totals = dict.fromkeys(RUNNING_TOTALS, 0)
     for step in sorted(by_step):
         data = by_step[step]["data"]
