@@ -24,7 +24,8 @@ def _records(cases, grades, benchmark):
     return [{
         "checkpoint": CHECKPOINT, "stage": "sft", "method": "psft", "schedule": "none", "seed": 1, "step": 60,
         "benchmark": benchmark, "split": "id" if c.kind == "math" else "ood", "kind": c.kind, "prompt_id": i,
-        "sample": 0, "n_samples": 1, "temperature": 0.6, "top_p": 1.0, "top_k": None, "backend": "hf", "ground_truth": c.ground_truth,
+        "sample": 0, "n_samples": 1, "temperature": 0.6, "top_p": 1.0, "top_k": None, "backend": "hf",
+        "ground_truth": c.ground_truth,
         "response": c.response, "extracted": g.extracted, "score": g.score, "reason": g.reason,
         "response_length": 10, "finish_reason": "stop", "mean_entropy": 0.5, "choice_order": [],
         "choices": list(c.choices) if c.kind == "multiple_choice" else None, "grader": "release", "grader_version": "1",

@@ -78,10 +78,7 @@ def merge_metrics(run_dir: Path, run: RunId, rename: Callable[[dict], dict] | No
         this_attempt: dict[int, dict] = {}
         for record in read_attempt(attempt):
             step = int(record["step"])
-            if step in this_attempt:
-                this_attempt[step]["data"].update(record["data"])
-            else:
-                this_attempt[step] = {"step": record["step"], "data": dict(record["data"])}
+            this_attempt.setdefault(step, {"step": step, "data": {}})["data"].update(record["data"])
         by_step.update(this_attempt)
     for record in by_step.values():
         if rename is not None:

@@ -85,7 +85,8 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         {
             "checkpoint": checkpoint, **run, "step": step, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
             "prompt_id": p.prompt_id, "sample": i, "n_samples": settings.n, "temperature": settings.temperature,
-            "top_p": settings.top_p, "top_k": settings.top_k, "backend": eval_cfg.backend, "ground_truth": p.ground_truth, "response": c.text,
+            "top_p": settings.top_p, "top_k": settings.top_k, "backend": eval_cfg.backend,
+            "ground_truth": p.ground_truth, "response": c.text,
             "extracted": g.extracted, "score": g.score, "reason": g.reason, "response_length": c.num_tokens,
             "finish_reason": c.finish_reason, "mean_entropy": c.mean_entropy, "choice_order": p.choice_order,
             "choices": list(p.choices) if p.kind == "multiple_choice" else None,
@@ -103,7 +104,7 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         # responses cut at max_new_tokens: a high share means the budget is too small (or no stop token)
         "truncated": sum(r["finish_reason"] == "length" for r in records) / n,
         "generate_seconds": round(generate_s, 2),
-        # where the samples were generated (hf: the model's device; vllm: its engine's)
         "backend": eval_cfg.backend,
+        # where the samples were generated (hf: the model's device; vllm: its engine's)
         "device": getattr(generator, "device", "cuda" if eval_cfg.backend == "vllm" and gpu_available() else "cpu"),
     }
