@@ -81,20 +81,49 @@ def test_row_counts_and_manifest(prepared, name):
 
 @pytest.mark.parametrize("name", MATH_SETS)
 def test_math_answers_and_prompts_match_the_source_row_by_row(prepared, name):
-    _, df, _ = prepared[name]
+    manifest, df, _ = prepared[name]
     src = source_rows(name)
+    # code-written golds become LaTeX once, here (curiosft.scoring.golds); the manifest names each one
+    normalised = {g["index"]: g for g in manifest["golds"][f"{name}.parquet"]["normalised"]}
     for i, (row, prompt, truth, info) in enumerate(
         zip(src, df["prompt"], df["reward_model"], df["extra_info"])
     ):
         gt = truth["ground_truth"]
         assert isinstance(gt, str) and gt.strip(), f"{name} row {i}: ground truth {gt!r}"
-        assert gt == answer_as_text(row["answer"]), f"{name} row {i}: {gt!r} vs source {row['answer']!r}"
+        written = normalised[i]["from"] if i in normalised else gt
+        assert written == answer_as_text(row["answer"]), f"{name} row {i}: {gt!r} vs source {row['answer']!r}"
         question = row[QUESTION_KEY[name]]
         assert [m["role"] for m in prompt] == ["system", "user"]
         assert prompt[0]["content"] == MATH_INSTRUCTION
         assert question.strip() in prompt[1]["content"], f"{name} row {i}: question missing from the prompt"
         assert info["question"] == question.strip() and list(info["choices"]) == []
     assert set(df["ability"]) == {"math"}
+
+
+def test_code_written_golds_become_latex_and_unparsed_golds_are_listed(prepared):
+    """Minerva writes three golds as Python (`-1./3`, `-3./2`, `np.arcsin(10/13)`): no model answer matched them.
+    They are normalised once, and the golds the grader cannot parse whole are listed for the user."""
+    from curiosft.scoring.math import grade_math
+
+    golds = prepared["minerva_math"][0]["golds"]["minerva_math.parquet"]
+    assert {g["from"]: g["to"] for g in golds["normalised"]} == {
+        "np.arcsin(10/13)": "\\arcsin(10/13)", "-1./3": "-1/3", "-3./2": "-3/2"}
+    truths = [rm["ground_truth"] for rm in prepared["minerva_math"][1]["reward_model"]]
+    for g in golds["normalised"]:
+        assert truths[g["index"]] == g["to"]
+    assert grade_math("So $\\boxed{-\\frac{1}{3}}$.", truths[38])[0] == 1.0
+    assert grade_math("$\\boxed{\\sin^{-1}(10/13)}$", truths[5])[0] == 1.0
+    assert grade_math("$\\boxed{-\\frac{1}{2}}$", truths[38])[0] == 0.0
+    unparsed = {g["index"]: g for g in golds["unparsed"]}
+    assert 261 in unparsed and 268 in unparsed, unparsed  # the physics golds math-verify parses as a fragment
+    assert unparsed[268]["problem"].startswith("parsed partly")
+    assert len(unparsed) < 20, unparsed  # the rest parse whole
+    for name in MATH_SETS:
+        report = prepared[name][0]["golds"][f"{name}.parquet"]
+        assert report["rows"] == ROWS[name]
+        if name != "minerva_math":
+            assert report == {"rows": ROWS[name], "normalised": [], "unparsed": []}, name
+    assert prepared["arc_challenge"][0]["golds"] == {}  # letters: nothing to parse
 
 
 def test_aime25_integer_answers_become_text(prepared):

@@ -86,9 +86,19 @@ def cmd_rl(args: argparse.Namespace) -> None:
 def cmd_prepare_data(args: argparse.Namespace) -> None:
     from curiosft.data.prepare import prepare_dataset
 
-    manifest = prepare_dataset(args.name, args.out, local=args.local, revision=args.revision, limit=args.limit)
+    manifest = prepare_dataset(args.name, args.out, local=args.local, revision=args.revision, limit=args.limit,
+                               progress=True)
     for file_name, info in manifest["files"].items():
         print(f"{args.out}/{file_name}: {info['rows']} rows")
+        golds = manifest["golds"].get(file_name)
+        if golds and golds["normalised"]:
+            print(f"  {len(golds['normalised'])} code-written golds normalised "
+                  f"({', '.join(g['from'] + ' -> ' + g['to'] for g in golds['normalised'][:3])})")
+        if golds and golds["unparsed"]:
+            print(f"  {len(golds['unparsed'])} of {golds['rows']} golds do not parse whole and are compared as "
+                  f"text only (rows {', '.join(str(g['index']) for g in golds['unparsed'][:10])}"
+                  f"{', ...' if len(golds['unparsed']) > 10 else ''}; listed in manifest.{manifest['name']}.json)",
+                  file=sys.stderr)
 
 
 def cmd_eval(args: argparse.Namespace) -> None:

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Sequence
 
-from curiosft.errors import InputDataError
+from curiosft.letters import LETTERS, choice_letters  # noqa: F401 - re-exported: prompts and records use them
 
 # The Qwen2.5-Math / PSFT instruction, sent as the system message.
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 CHOICE_INSTRUCTION = (
     "Please reason step by step, and put the letter of your final choice within \\boxed{} (for example \\boxed{A})."
 )
-LETTERS = string.ascii_uppercase
-
-
-def choice_letters(n: int) -> list[str]:
-    if not 2 <= n <= len(LETTERS):
-        raise InputDataError(f"{n} choices: multiple-choice questions need between 2 and {len(LETTERS)} options")
-    return list(LETTERS[:n])
 
 
 def format_choices(question: str, choices: Sequence[str]) -> str:

@@ -13,6 +13,10 @@ Candidates, the LAST by position decides:
   unit word dropped ("18 dollars" -> 18) and a number word read ("fifteen" -> 15); a negated statement
   gives the value it goes on to ("the answer is not 12, it is 13" -> 13);
 - GSM8K's "#### 42" line.
+
+Only when none of these exists: the response's closing sentence, when it states a value ("So the total cost
+is $29.00." -> $29.00; "... equals 12", "... = 12"), read like a statement's answer. Only the last sentence
+is read, never a question ("... is 12?") or a condition ("If x is 3, ..."), and never a negation ("is not").
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ _SENTENCE_END = re.compile(r"\.(?=\s|$)|[?!;]|\s+(?:since|because|as|which|where
 _SEGMENT_GAP = re.compile(r"^\s*,?\s*(?:and\s+)?$")
 _LAST_AND = re.compile(r"\s*,?\s+and\s+(?=[-+\\\d(\[{$])")
 _NUMBER_WITH_UNIT = re.compile(r"^([-+]?\d[\d,]*(?:\.\d+)?)\s+[A-Za-z][A-Za-z\s]*$")
+# the closing sentence: its first "is" / "are" / "equals" / "comes to" / "=" (not "is not")
+_CLOSING_VERB = re.compile(r"(?:\b(?:is|are|equals|comes\s+to|was)|=)\s+(?!not\b|n't\b)(?=\S)", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!])\s+")
+_CONDITION = re.compile(r"^\W*(?:if|when|whether|suppose|assume|assuming|unless|is|are|what|which|how)\b", re.IGNORECASE)
 _NUMBER_WORDS = {
     word: str(i) for i, word in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -43,7 +51,8 @@ _NUMBER_WORDS = {
 @dataclass(frozen=True)
 class FinalAnswer:
     text: str
-    # "boxed": a \boxed{} (list); "statement": an answer statement; "marker": GSM8K's "#### N"
+    # "boxed": a \boxed{} (list); "statement": an answer statement; "marker": GSM8K's "#### N";
+    # "closing sentence": the value the last sentence states (no box, no statement)
     source: str
 
 
@@ -109,13 +118,28 @@ def _box_candidates(text: str):
         i += 1
 
 
+def closing_sentence_answer(text: str) -> str | None:
+    """The value the response's last sentence states ("So the total cost is $29.00." -> "$29.00"), or None (a
+    question, a condition, a negation, or no "is" / "equals" / "=" in it)."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    last = _SENTENCE_BREAK.split(lines[-1].strip())[-1].strip()
+    if not last or last.endswith("?") or _CONDITION.match(last):
+        return None
+    verb = _CLOSING_VERB.search(last)
+    return statement_answer(last[verb.end():]) if verb else None
+
+
 def final_answer(text: str) -> FinalAnswer | None:
-    """The response's final answer: the last of its box groups and answer statements, or None."""
+    """The response's final answer: the last of its box groups and answer statements; else the value its closing
+    sentence states; else None."""
     boxes = list(_box_candidates(text))
     statement = _last_statement(text)
     candidates = sorted([*boxes[-1:], *([statement] if statement else [])], key=lambda c: c[0])
     if not candidates:
-        return None
+        closing = closing_sentence_answer(text)
+        return FinalAnswer(closing, "closing sentence") if closing else None
     # a statement holding a box ("the answer is \boxed{3}") starts before the box: the box comes last anyway
     _, answer, source = candidates[-1]
     return FinalAnswer(answer, source)

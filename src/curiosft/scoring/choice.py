@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from curiosft.data.prompts import choice_letters
+from curiosft.letters import choice_letters
 from curiosft.scoring.boxed import boxed_answers, normalize_answer
 from curiosft.scoring.statement import CHOICE_KEYWORDS, statements_from_end
 

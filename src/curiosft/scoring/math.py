@@ -5,9 +5,14 @@
 2. Both sides normalised as text (thin spaces and `{,}` as thousands separators, `\\dfrac`, `\\left`,
    `\\%`, `\\textbf`): equal text is a match without sympy.
 3. AMC-style letter gold (`\\text{(B)}`): the answer must name that letter (`\\textbf{(B)}\\ 12`).
-4. Otherwise both are parsed by math-verify (`parse` of the boxed text alone) and compared:
-   - numbers: exactly when both are exact (rationals, surds, pi: 1/2^99 is not 1/2^98), else within a
-     relative tolerance of REL_TOL (a decimal on either side); containers of numbers element by element;
+4. Otherwise both are parsed by math-verify (`parse` of the boxed text alone) and compared, each side only
+   as a whole: a parse that dropped part of its text (`\\frac{1}{3} E_1 + \\frac{2}{3} E_2` parses as 2/3) is
+   not compared at all, the two texts are (`not parsed whole`):
+   - numbers: exactly when both are exact (integers, rationals, powers and factorials as exact rationals;
+     surds and pi to 60 digits: 1/2^99 is not 1/2^98), else within a relative tolerance of REL_TOL (a
+     decimal on either side), in arbitrary-precision arithmetic (10^400 is not 204); a value beyond
+     10^MAX_DIGITS is not compared (`unverifiable`, score 0), an infinity equals only itself;
+     containers of numbers element by element;
    - an inequality (or several joined by "or"/"and") against an interval, on either side, as solution sets;
    - anything else by math-verify's `verify`.
 
@@ -29,6 +34,9 @@ _EXACT_DIGITS = 60
 _EXACT_REL = 1e-45
 # math-verify's own (signal-based) timeouts, kept below the pool's hard timeout
 _PARSE_TIMEOUT_S = 5
+# a number whose magnitude exceeds 10^MAX_DIGITS (or is below 10^-MAX_DIGITS) is not compared: "unverifiable"
+# (score 0). Golds go up to ~10^870 (400! in OlympiadBench-style answers); exact arithmetic stays cheap here.
+MAX_DIGITS = 10_000
 
 # LaTeX spacing inside a number is a thousands separator (10\,000, 10{,}000); a plain comma or space only when
 # the whole answer is one grouped number (1,000 but not the pair (2,100))
@@ -40,12 +48,31 @@ _LETTER_ANSWER = re.compile(r"^(?:\\(?:text(?:bf)?|mathrm|mathbf)\s*\{\s*)?\(?\s
 _LETTER_PREFIX = re.compile(r"^(?:\\(?:text(?:bf)?|mathrm|mathbf)\s*\{\s*\(\s*[A-E]\s*\)\s*\}|\(\s*[A-E]\s*\))"
                             r"(?:\s|\\ |~|\\quad)*(?=\S)")
 _OTHER_LETTER = re.compile(r"(?<![A-Za-z\\])[A-E](?![A-Za-z])")
-_E_NOTATION = re.compile(r"^([+-]?\d+(?:\.\d+)?)[eE]([+-]?\d+)$")
+# e-notation anywhere in the answer ("8.7e8 \\text{ cm}"), not inside a name or after a backslash command
+_E_NOTATION = re.compile(r"(?<![\w.\\])(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w.])")
+# unicode math symbols models write (44°, −3, 2×3, √2, π, ∞) as the LaTeX the parser reads
+_UNICODE = str.maketrans({"°": "^{\\circ}", "−": "-", "–": "-", "×": "\\times ", "÷": "\\div ", "·": "\\cdot ",
+                          "π": "\\pi ", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ",
+                          "\u2009": " ", "\u202f": " ", "\u00a0": " "})
+_UNICODE_ROOT = re.compile(r"√\s*(?:\(([^()]*)\)|\{([^{}]*)\}|(\d+(?:\.\d+)?|[A-Za-z]))")
 _ELLIPSIS = re.compile(r"\\[lc]?dots\b|\\dotsc\b|\.\.\.|…")
 _OVERLINE = re.compile(r"^([+-]?)(\d*)\.(\d*)\\overline\{(\d+)\}$")
 _REPEATING = re.compile(r"^([+-]?)(\d*)\.(\d+)\\ldots$")
 _PERCENT = re.compile(r"\\?%")
 _PLAIN_DECIMAL = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)$")
+# names in an answer's text, for the whole-parse check (_whole): text groups and environments are not names
+_TEXT_GROUP = re.compile(r"\\(?:text\w*|math(?:rm|sf|tt|it)|mbox|operatorname|begin|end)\s*\{[^{}]*\}")
+_GREEK = re.compile(r"\\(alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|"
+                    r"xi|rho|sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|Upsilon|"
+                    r"Phi|Psi|Omega|hbar|ell)(?![A-Za-z])")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+_LONE_LETTER = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])")
+# "x =", "x \in", "\theta =", "a_n =" at the start: the name an answer assigns to is not part of its value
+_ASSIGNED = re.compile(r"^\s*(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*(?:=|\\in(?![A-Za-z]))")
+# a subscript belongs to its base's name (`\\omega_{n}`, `\\theta_w`)
+_SUBSCRIPT = re.compile(r"_(?:\{[^{}]*\}|\\?[A-Za-z0-9])")
+# Euler's number and the imaginary unit are values, not names
+_CONSTANT_LETTERS = frozenset("ei")
 _PLAIN_FRACTION = re.compile(r"^([-+]?)(\d+)/(\d+)$|^([-+]?)\\frac\{(\d+)\}\{(\d+)\}$")
 
 
@@ -80,6 +107,8 @@ def normalize_math(answer: str) -> str:
     """Answer text for comparison: single spaces, no spacing commands or thousands separators, `\\left`/
     `\\right`, `\\dfrac`, one spelling of the ellipsis, e-notation and repeating decimals as values; `$` off."""
     text = answer.strip().strip("$").strip()
+    text = _UNICODE_ROOT.sub(lambda m: f"\\sqrt{{{next(g for g in m.groups() if g is not None).strip()}}}", text)
+    text = text.translate(_UNICODE).strip()
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     text = re.sub(r"\\(?:left|right)(?![a-zA-Z])", "", text)
     while (joined := _LATEX_THOUSANDS.sub("", text)) != text:
@@ -89,8 +118,7 @@ def normalize_math(answer: str) -> str:
     text = re.sub(r"(?<!\\)\\[,!;: ]|~", " ", text)
     text = _ELLIPSIS.sub(r"\\ldots ", text)
     text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
-    if match := _E_NOTATION.match(text):
-        text = f"{match.group(1)}\\times 10^{{{match.group(2)}}}"
+    text = _E_NOTATION.sub(lambda m: f"{m.group(1)}\\times 10^{{{int(m.group(2))}}}", text)
     return _repeating_decimal(text.replace(" ", "")) if "\\overline" in text or text.endswith("\\ldots") else text
 
 
@@ -104,13 +132,18 @@ def texts_equal(answer: str, ground_truth: str) -> bool:
     return _canonical(answer) == _canonical(ground_truth)
 
 
+def _source_note(final) -> str:
+    """The reason's note on where the final answer came from: nothing for a box."""
+    return {"boxed": "", "closing sentence": " (closing sentence)"}.get(final.source, " (answer statement)")
+
+
 def decide_without_sympy(response: str, ground_truth: str) -> tuple[float, str | None, str] | None:
     """The grade when no parsing is needed (the pool decides these in the parent, without a worker): no final
     answer, the same text, or two plain numbers (integers, decimals, a/b); None otherwise."""
     final = final_answer(response)
     if final is None:
         return 0.0, None, "no final answer"
-    suffix = "" if final.source == "boxed" else " (answer statement)"
+    suffix = _source_note(final)
     answer_key, gold_key = _canonical(final.text), _canonical(ground_truth)
     if answer_key == gold_key:
         return 1.0, final.text, "boxed match" if final.source == "boxed" else f"exact match{suffix}"
@@ -163,32 +196,110 @@ def _parse(text: str):
                  parsing_timeout=_PARSE_TIMEOUT_S)
 
 
+def _names(text: str) -> set[str]:
+    """The variable names an answer's text writes (lower case): lone letters (a subscript's base: `E_1` -> e) and
+    Greek letters; not units or words in \\text{}, not commands, not e and i, not an assigned name ("x = 3")."""
+    text = _SUBSCRIPT.sub(" ", _ASSIGNED.sub("", _TEXT_GROUP.sub(" ", text), count=1))
+    names = {m.group(1).lower() for m in _GREEK.finditer(text)}
+    text = _COMMAND.sub(" ", text)
+    return names | {m.group().lower() for m in _LONE_LETTER.finditer(text) if m.group() not in _CONSTANT_LETTERS}
+
+
+def _parsed_names(expr) -> set[str]:
+    """The names in a parsed answer (symbols and undefined functions), lower case, a subscript's base only."""
+    import sympy
+    from sympy.core.function import AppliedUndef
+
+    found = {str(s) for s in getattr(expr, "free_symbols", ())}
+    if isinstance(expr, sympy.Basic):
+        # atoms, not free_symbols: the t of Derivative(x, t) is written in the text too
+        found |= {str(s) for s in expr.atoms(sympy.Symbol)} | {type(f).__name__ for f in expr.atoms(AppliedUndef)}
+        if expr.has(sympy.Derivative):
+            found.add("d")  # the d of dx/dt
+    return {m.group().lower() for name in found if (m := re.search(r"[A-Za-z]+", name))}
+
+
+def _whole(parsed: list, text: str):
+    """The parsed answer when math-verify parsed `text` whole, else None: not parsed (only its text back), or a
+    parse that lost a name the text writes (`\\frac{1}{3} E_1 + \\frac{2}{3} E_2` parses as 2/3: comparing that
+    fragment once accepted a flipped sign)."""
+    if not parsed or isinstance(parsed[0], str):
+        return None
+    return parsed[0] if _names(text) <= _parsed_names(parsed[0]) else None
+
+
 def _is_number(expr) -> bool:
     import sympy
 
     return isinstance(expr, sympy.Expr) and bool(expr.is_number) and not expr.has(sympy.zoo, sympy.nan)
 
 
-def numbers_equal(a, b) -> bool:
-    """Exact values compare exactly, two decimals as the decimals they are (2450318.75 is not 2450318.57);
-    a decimal against an exact value within REL_TOL (relative): 0.333333 is 1/3, 0.33 is not."""
+class Unverifiable(Exception):
+    """A value the grader cannot compare within its bounds (beyond 10^MAX_DIGITS): the item scores 0."""
+
+
+def _log10_magnitude(expr) -> float:
+    """log10 |expr| of a number, from a 15-digit arbitrary-precision evaluation (no float overflow: 10^400 is 400.0,
+    not inf); -inf for zero. Raises Unverifiable when the value does not evaluate to a number."""
     import sympy
 
-    if a.has(sympy.oo) or b.has(sympy.oo) or a.has(-sympy.oo) or b.has(-sympy.oo):
+    size = sympy.N(abs(sympy.N(expr, 15)), 15)
+    if not isinstance(size, sympy.Float | sympy.Integer | sympy.Rational) or not size.is_finite:
+        raise Unverifiable(f"{expr} does not evaluate to a finite number")
+    if size == 0:
+        return float("-inf")
+    return float(sympy.N(sympy.log(size, 10), 15))
+
+
+def _bounded(expr) -> None:
+    """Raise Unverifiable for a number beyond 10^MAX_DIGITS in magnitude (or a nonzero one below 10^-MAX_DIGITS)."""
+    digits = _log10_magnitude(expr)
+    if abs(digits) > MAX_DIGITS and digits != float("-inf"):
+        raise Unverifiable(f"a value of magnitude 10^{digits:.0f} (bound 10^{MAX_DIGITS})")
+
+
+def _exact_value(expr):
+    """An exact sympy number (integers, rationals, powers, factorials) evaluated to a Rational; the expression
+    itself when its value is irrational (surds, pi) or not exact. Only called on bounded values."""
+    import sympy
+
+    try:
+        value = expr.doit()
+    except (ValueError, TypeError, ArithmeticError):
+        return expr
+    return value if isinstance(value, sympy.Rational) else expr
+
+
+def numbers_equal(a, b) -> bool:
+    """Exact values compare exactly, two decimals as the decimals they are (2450318.75 is not 2450318.57);
+    a decimal against an exact value within REL_TOL (relative): 0.333333 is 1/3, 0.33 is not.
+
+    Infinities equal only themselves. Everything is computed in sympy's arbitrary-precision arithmetic, never
+    through a Python float: 10^400 is not 204, 3^1009 is not 2^1009 (both once compared equal through an
+    overflow to inf). Raises Unverifiable for a value beyond 10^MAX_DIGITS.
+    """
+    import sympy
+
+    if a.has(sympy.oo, -sympy.oo) or b.has(sympy.oo, -sympy.oo):
         return a == b
+    _bounded(a)
+    _bounded(b)
     a_floats, b_floats = a.atoms(sympy.Float), b.atoms(sympy.Float)
     if a_floats and b_floats:
         a = a.xreplace({f: sympy.Rational(str(f)) for f in a_floats})
         b = b.xreplace({f: sympy.Rational(str(f)) for f in b_floats})
     exact = not (a.atoms(sympy.Float) or b.atoms(sympy.Float))
-    if exact and isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
-        return a == b
+    if exact:
+        a, b = _exact_value(a), _exact_value(b)
+        if isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
+            return a == b
     digits = _EXACT_DIGITS if exact else 30
-    difference = abs(complex(sympy.N(a - b, digits)))
-    scale = max(abs(complex(sympy.N(a, digits))), abs(complex(sympy.N(b, digits))))
+    # sympy Floats (mpmath underneath): any exponent, so no overflow to inf and no inf <= inf
+    difference = abs(sympy.N(a - b, digits))
+    scale = max(abs(sympy.N(a, digits)), abs(sympy.N(b, digits)))
     if scale == 0:
-        return difference == 0
-    return difference <= (_EXACT_REL if exact else REL_TOL) * scale
+        return bool(difference == 0)
+    return bool(difference <= (_EXACT_REL if exact else REL_TOL) * scale)
 
 
 def _numbers(expr) -> list | None:
@@ -293,16 +404,21 @@ def _values_equal(answer_text: str, gold_text: str, answer: str, ground_truth: s
     from math_verify import verify
 
     gold, parsed = _parse(gold_text), _parse(answer_text)
-    if not gold or not parsed:
-        return False, "answer not parsed" if gold else "ground truth not parsed"
+    whole_gold, whole_answer = _whole(gold, gold_text), _whole(parsed, answer_text)
+    if whole_gold is None or whole_answer is None:
+        # never compare a fragment: the texts were compared (normalised) and differ
+        side = "ground truth" if whole_gold is None else "answer"
+        return False, f"{side} not parsed whole (compared as text)"
     from math_verify.errors import TimeoutException
     from math_verify.utils import timeout
 
     try:
         # math-verify's signal-based timeout, below the pool's hard one: a huge power tower answers in 5 s, not 10
-        verdict = timeout(_PARSE_TIMEOUT_S)(_compare)(gold[0], parsed[0], ground_truth, answer)
+        verdict = timeout(_PARSE_TIMEOUT_S)(_compare)(whole_gold, whole_answer, ground_truth, answer)
     except TimeoutException:
         return False, f"comparison timed out after {_PARSE_TIMEOUT_S} s"
+    except Unverifiable as exc:
+        return False, f"unverifiable: {exc}"
     if verdict is not None:
         return verdict
     same = bool(verify(gold, parsed, timeout_seconds=_PARSE_TIMEOUT_S))
@@ -318,6 +434,32 @@ def _compare(g, a, ground_truth: str, answer: str) -> tuple[bool, str] | None:
     return None
 
 
+def is_plain_number(text: str) -> bool:
+    """The text is an integer, a decimal or a plain fraction (decided without parsing)."""
+    return _plain_number(_canonical(text)) is not None
+
+
+def gold_problem(ground_truth: str) -> str | None:
+    """Why this grader cannot compare `ground_truth` by value (answers are then matched to it as normalised text
+    only), or None when it can: "not parsed", "parsed partly, as <fragment>" or "unverifiable: ...". Run by
+    `curiosft prepare-data` on every gold (ScoringPool.check_golds), in a worker under the pool's timeout."""
+    text = normalize_math(_PERCENT.sub("", ground_truth))
+    if (_plain_number(text.replace(" ", "")) is not None or _letter_gold(ground_truth) is not None
+            or _ELLIPSIS.search(text)):
+        return None
+    parsed = _parse(text)
+    if not parsed or isinstance(parsed[0], str):
+        return "not parsed"
+    if (whole := _whole(parsed, text)) is None:
+        return f"parsed partly, as {parsed[0]}"
+    try:
+        for value in _numbers(whole) or []:
+            _bounded(value)
+    except Unverifiable as exc:
+        return f"unverifiable: {exc}"
+    return None
+
+
 def grade_math(response: str, ground_truth: str) -> tuple[float, str | None, str]:
     """(score, extracted final answer, reason) for one response; 1.0 only when its final answer equals the truth."""
     final = final_answer(response)
@@ -327,4 +469,4 @@ def grade_math(response: str, ground_truth: str) -> tuple[float, str | None, str
         same, how = answers_equal(final.text, ground_truth)
     except Exception as exc:  # noqa: BLE001 - sympy raising on odd input is a wrong answer, not a crash
         return 0.0, final.text, f"grader error: {type(exc).__name__}"
-    return float(same), final.text, how if final.source == "boxed" else f"{how} (answer statement)"
+    return float(same), final.text, f"{how}{_source_note(final)}"

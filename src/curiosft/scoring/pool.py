@@ -79,11 +79,12 @@ def _warm_up() -> None:
     ignore_time_limit_signal()
 
 
-def _grade_math_worker(entry_point: str, response: str, ground_truth: str) -> tuple[float, str | None, str]:
+def _call_in_worker(entry_point: str, *args):
+    """`module:function`(*args) in a worker: the grader's math function, or the gold check."""
     import importlib
 
     module, function = entry_point.split(":")
-    return getattr(importlib.import_module(module), function)(response, ground_truth)
+    return getattr(importlib.import_module(module), function)(*args)
 
 
 class ScoringPool:
@@ -125,7 +126,7 @@ class ScoringPool:
             elif (decided := self.grader.decide_in_parent(text, item.ground_truth)) is not None:
                 grades[i] = Grade(*decided)  # no parsing needed: no worker, no sympy
             else:
-                pending[i] = (text, self._pool.schedule(_grade_math_worker,
+                pending[i] = (text, self._pool.schedule(_call_in_worker,
                                                         (self.grader.math, text, item.ground_truth),
                                                         timeout=self.timeout_s))
         futures = pending.items()
@@ -136,6 +137,32 @@ class ScoringPool:
         for i, (text, future) in futures:
             grades[i] = self._result(future, text)
         return grades  # type: ignore[return-value]
+
+    def check_golds(self, golds: Sequence[str], progress: bool = False) -> dict[int, str]:
+        """{index: problem} of the golds the default grader cannot compare by value (curiosft.scoring.math.
+        gold_problem: not parsed, parsed partly, unverifiable; a timeout is a problem too), each parsed in a worker
+        under the pool's timeout. Plain numbers are settled in the parent without a worker."""
+        from curiosft.scoring.math import is_plain_number
+
+        futures = {i: self._pool.schedule(_call_in_worker, ("curiosft.scoring.math:gold_problem", gold),
+                                          timeout=self.timeout_s)
+                   for i, gold in enumerate(golds) if not is_plain_number(gold)}
+        items = futures.items()
+        if progress and futures:
+            from tqdm import tqdm
+
+            items = tqdm(items, total=len(futures), desc="check golds", unit="gold", mininterval=2.0)
+        problems = {}
+        for i, future in items:
+            try:
+                problem = future.result()
+            except FutureTimeout:
+                problem = f"timeout after {self.timeout_s:g} s"
+            except Exception as exc:  # noqa: BLE001 - a gold that breaks the parser is a problem to report
+                problem = f"grader error: {type(exc).__name__}"
+            if problem:
+                problems[i] = problem
+        return problems
 
     def _result(self, future, text: str) -> Grade:
         """The worker's grade; a timeout or a dead worker scores 0 (with the boxed answer of the graded text)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from curiosft.data.prompts import choice_letters
+from curiosft.letters import choice_letters
 from curiosft.scoring.boxed import boxed_match, last_boxed_answer, normalize_answer
 
 # math-verify's own (signal-based) timeouts, kept below the pool's hard timeout
