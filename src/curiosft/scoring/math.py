@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from curiosft.errors import CuriosftError
 from curiosft.scoring.answer import final_answer
 
 # a decimal answer matches within this relative error (math-verify rounds to 6 decimals: an absolute tolerance)
@@ -234,8 +235,9 @@ def _is_number(expr) -> bool:
     return isinstance(expr, sympy.Expr) and bool(expr.is_number) and not expr.has(sympy.zoo, sympy.nan)
 
 
-class Unverifiable(Exception):
-    """A value the grader cannot compare within its bounds (beyond 10^MAX_DIGITS): the item scores 0."""
+class Unverifiable(CuriosftError, ValueError):
+    """A value the grader cannot compare within its bounds (beyond 10^MAX_DIGITS): the item scores 0 and its
+    reason says so (`unverifiable: ...`); raised and caught inside the grader, never reaches a caller."""
 
 
 def _log10_magnitude(expr) -> float:
