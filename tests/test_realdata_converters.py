@@ -107,13 +107,17 @@ def test_code_written_golds_become_latex_and_unparsed_golds_are_listed(prepared)
 
     golds = prepared["minerva_math"][0]["golds"]["minerva_math.parquet"]
     assert {g["from"]: g["to"] for g in golds["normalised"]} == {
-        "np.arcsin(10/13)": "\\arcsin(10/13)", "-1./3": "-1/3", "-3./2": "-3/2"}
+        "np.arcsin(10/13)": "\\arcsin(10/13)", "-1./3": "-1/3", "-3./2": "-3/2",
+        # a math-mode break left inside a gold (row 72)
+        "x_{0} \\cos (\\omega t)+$ $\\dot{x}_{0} \\sin (\\omega t) / \\omega":
+            "x_{0} \\cos (\\omega t)+ \\dot{x}_{0} \\sin (\\omega t) / \\omega"}
     truths = [rm["ground_truth"] for rm in prepared["minerva_math"][1]["reward_model"]]
     for g in golds["normalised"]:
         assert truths[g["index"]] == g["to"]
     assert grade_math("So $\\boxed{-\\frac{1}{3}}$.", truths[38])[0] == 1.0
     assert grade_math("$\\boxed{\\sin^{-1}(10/13)}$", truths[5])[0] == 1.0
     assert grade_math("$\\boxed{-\\frac{1}{2}}$", truths[38])[0] == 0.0
+    assert grade_math("$\\boxed{x_0\\cos(\\omega t) + \\frac{\\dot{x}_0}{\\omega}\\sin(\\omega t)}$", truths[72])[0] == 1.0
     unparsed = {g["index"]: g for g in golds["unparsed"]}
     assert 261 in unparsed and 268 in unparsed, unparsed  # the physics golds math-verify parses as a fragment
     assert unparsed[268]["problem"].startswith("parsed partly")

@@ -48,15 +48,30 @@ def test_scores_come_back_in_order_with_reasons(client):
 
 def test_the_server_names_its_grader_and_a_run_refuses_a_server_with_another(url, client):
     health = client.health()
-    assert (health["grader"], health["grader_version"]) == ("curiosft", "2")
+    assert (health["grader"], health["grader_version"]) == ("curiosft", "3")
     reply = post(url, {"items": [{"response": "<think></think>\\boxed{1}", "ground_truth": "1"}]}).json()
-    assert reply["grader"] == "curiosft-2"
+    assert reply["grader"] == "curiosft-3"
     with reward_service(url=url, token=TOKEN, grader="curiosft") as same:
         assert same == url
-    with pytest.raises(RewardServerError, match=r"grades with curiosft-2, the run with release-1 \(scoring.grader="
+    with pytest.raises(RewardServerError, match=r"grades with curiosft-3, the run with release-1 \(scoring.grader="
                                                 r"release\); restart it with --grader release"):
         with reward_service(url=url, token=TOKEN, grader="release"):
             pass
+
+
+def test_reward_hacks_are_paid_nothing_over_http(client):
+    """Issue 33: a value beyond float range once compared equal to every number (reward 1.0 for 10^{400})."""
+    think = "<think>\nNo idea; a huge number should do.\n</think>\n\n"
+    hacks = ["$\\boxed{10^{400}}$", "$\\boxed{-10^{999}}$", "$\\boxed{2^{5000}}$", "$\\boxed{\\frac{400!}{2^{50}}}$",
+             "$\\boxed{\\infty}$", "$\\boxed{\\text{NaN}}$", "$\\boxed{}$", "$\\boxed{10^{10^{10}}}$"]
+    results = client.score([{"response": think + hack, "ground_truth": "204"} for hack in hacks], "rl")
+    assert [r["score"] for r in results] == [0.0] * len(hacks), results
+    assert results[-1]["reason"].startswith("unverifiable"), results  # beyond 10^10000: not compared at all
+    assert not any("equal" in r["reason"] for r in results), results
+    choices = ["10", "11", "12", "13"]
+    hedges = ["\\boxed{A}\\boxed{B}\\boxed{C}\\boxed{D}", "The answer is A; B; C; D.", "The answer is: 10; 11; 12; 13."]
+    results = client.score([{"response": think + h, "ground_truth": "C", "choices": choices} for h in hedges], "rl")
+    assert [r["score"] for r in results] == [0.0] * len(hedges), results
 
 
 def test_eval_format_grades_the_whole_response_and_choices_are_graded_by_letter(client):

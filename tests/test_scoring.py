@@ -186,3 +186,13 @@ def test_parent_side_extraction_stays_linear_on_pathological_text(text):
     extract_choice(text, CHOICES)
     # generous: each takes well under a second; a quadratic regex would take hours
     assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize("gold,settled", [
+    ("-1./3", "-1/3"), ("np.arcsin(10/13)", "\\arcsin(10/13)"), ("np.sqrt(2)*np.pi", "\\sqrt{2} \\cdot \\pi"),
+    ("a+$ $b", "a+ b"), ("\\$36", "\\$36"), ("\\frac{1}{3}", "\\frac{1}{3}"), ("3.5", "3.5"), ("12", "12")])
+def test_golds_are_settled_once_as_latex(gold, settled):
+    """Issue 33: code-written golds and stray math-mode breaks become the LaTeX a model writes; others stay."""
+    from curiosft.scoring.golds import normalize_gold
+
+    assert normalize_gold(gold) == settled

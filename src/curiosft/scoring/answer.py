@@ -30,7 +30,8 @@ from curiosft.scoring.statement import CONTINUATION, MATH_KEYWORDS, statements_f
 _GSM8K_MARKER = re.compile(r"^####[ \t]*(\S[^\n]*)$", re.MULTILINE)
 # text allowed between boxes of one list answer: "\boxed{3}, \boxed{5}, and \boxed{7}", "$ and $x = "
 _BOX_LIST_GAP = re.compile(r"^[\s$,;]*(?:(?:and|or)\b[\s$,;]*)?(?:[a-zA-Z]_?\{?\w?\}?\s*=\s*)?$|^\s*\\q?quad\s*$")
-_MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# a math segment; an escaped dollar (`$\$36$`) is the currency sign inside one, not a delimiter
+_MATH_SEGMENT = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|[?!;]|\s+(?:since|because|as|which|where|given|due\s+to|so\s+that)\b|,\s+(?:so|and\s+so|"
                            r"since|because|as|which|where|given|due\s+to|i\s+hope|hence|thus|therefore)\b",
                            re.IGNORECASE)

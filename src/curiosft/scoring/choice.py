@@ -54,6 +54,7 @@ _IS_CORRECT = re.compile(r"(?<![A-Za-z(\"'*])(?:(?:option|choice)\s+)?[(\"'*]*([
                          r"(?:correct|right|best)\b(?!\s+only)", re.IGNORECASE)
 _LONE_LAST_LINE = re.compile(r"^[\s#*(]*([A-Z])[\s*).]*$")
 _LAST_LINE = re.compile(r"^\W*?\(?\s*([A-Z])\s*\)?\s*(?:([.:)])\s*(.*?))?\W*$")
+_LABELLED = re.compile(r"^[\s*]*\(?([A-Z])\)\s*(.+?)[\s*]*$")
 _TRAILING_LETTER = re.compile(r"(?:^|[\s(*：:])\(?([A-Z])\)?[\s.*]*$")
 
 
@@ -92,6 +93,58 @@ def _box_choice(content: str, choices, letters) -> str | None:
     return _option_letter(content, choices, letters)
 
 
+# what may stand between two boxes or two stated options of one answer: `\boxed{A}, \boxed{B}`, "A; B", "A. B", "A or B"
+_JOINER = re.compile(r"^[\s$,;/&*.]*(?:(?:or|and|\\text\s*\{\s*(?:or|and)\s*\}|\\(?:quad|qquad|,|;))[\s$,;/&*.]*)*$",
+                     re.IGNORECASE)
+# what separates the items of a list of options: "A; B", "t1, t2 or t3", "A/B", "A. B"
+_LIST_SEPARATOR = re.compile(r"(?:\s*(?:[;,/]|\.(?=\s)|\bor\b|\band\b)\s*)+", re.IGNORECASE)
+_ITEM_OPEN, _ITEM_CLOSE = re.compile(r"[\s*\"'(]*"), re.compile(r"[\s*\"')]*")
+
+
+def _boxes_choice(response: str, choices, letters) -> tuple[int, str] | None:
+    """(position, letter) of the last box that states a choice; HEDGE when the boxes joined to it (nothing but
+    commas, "or", "and" between them: `\boxed{A}\boxed{B}\boxed{C}\boxed{D}`) state other choices."""
+    boxes = list(boxed_answers(response))
+    for i in range(len(boxes) - 1, -1, -1):
+        if letter := _box_choice(boxes[i][0], choices, letters):
+            stated = {letter}
+            j = i
+            while j > 0 and _JOINER.match(response[boxes[j - 1][2]:boxes[j][1]]):
+                j -= 1
+                stated.add(_box_choice(boxes[j][0], choices, letters) or HEDGE)
+            return boxes[i][1], letter if len(stated) == 1 else HEDGE
+    return None
+
+
+def _listed_choices(text: str, choices, letters) -> set[str]:
+    """The options a list written after an answer cue names ("A; B; C", "solid, only; liquid, only", "t1, t2 or
+    t3"): the first line read whole as option letters and option texts joined by separators (an option's own
+    commas and periods stay inside it). An empty set when the line is not such a list (then it is prose)."""
+    line = text.split("\n", 1)[0].strip().rstrip(".").strip()
+    items = [(letter, re.compile(rf"{letter}(?![A-Za-z0-9])", re.IGNORECASE)) for letter in letters]
+    items += [(letter, re.compile(r"\s+".join(map(re.escape, choice.strip().rstrip(".").split())) + r"\.?",
+                                  re.IGNORECASE)) for letter, choice in zip(letters, choices) if choice.strip()]
+    memo: dict[int, frozenset[str] | None] = {}
+
+    def tile(position: int) -> frozenset[str] | None:
+        """The options naming line[position:] whole, or None."""
+        if position not in memo:
+            memo[position] = None
+            start = _ITEM_OPEN.match(line, position).end()
+            for letter, pattern in items:
+                if found := pattern.match(line, start):
+                    end = _ITEM_CLOSE.match(line, found.end()).end()
+                    if end == len(line):
+                        memo[position] = frozenset({letter})
+                        break
+                    if (gap := _LIST_SEPARATOR.match(line, end)) and (rest := tile(gap.end())) is not None:
+                        memo[position] = rest | {letter}
+                        break
+        return memo[position]
+
+    return set(tile(0) or ()) if line else set()
+
+
 def _letters_in(sentence: str, letters: Sequence[str]) -> list[str]:
     """The option letters a statement's sentence names, rejected ones ("not B") left out, in order."""
     found: list[str] = []
@@ -113,6 +166,10 @@ def _letters_in(sentence: str, letters: Sequence[str]) -> list[str]:
 
 def _statement_choice(rest: str, negated: bool, choices, letters) -> str | None:
     """The letter an answer statement names (HEDGE for two), from the rest of its sentence."""
+    if not negated and (labelled := _LABELLED.match(rest)):
+        letter, text = labelled.groups()
+        if letter in letters and _option_letter(text, choices, letters) == letter:
+            return letter  # "Answer: B) 21°C": the option with its own text (the C of °C is no letter)
     end = _SENTENCE_END.search(rest)
     sentence = rest[:end.start()] if end else rest
     if whole := _WHOLE_LETTER.match(sentence):
@@ -123,9 +180,10 @@ def _statement_choice(rest: str, negated: bool, choices, letters) -> str | None:
         found = found[1:]  # "the answer isn't B, it's D"
     if len(found) > 1:
         return HEDGE
-    if found:
-        return found[0]
-    return None if negated else _option_letter(sentence.rstrip(".").strip(), choices, letters)
+    chosen = found[0] if found else None if negated else _option_letter(sentence.rstrip(".").strip(), choices, letters)
+    if chosen and not negated and len(_listed_choices(rest, choices, letters) | {chosen}) > 1:
+        return HEDGE  # "The answer is: A; B; C" or every option's text in a row
+    return chosen
 
 
 def choice_candidates(response: str, choices: Sequence[str]) -> list[tuple[int, str]]:
@@ -133,10 +191,8 @@ def choice_candidates(response: str, choices: Sequence[str]) -> list[tuple[int, 
     letters = choice_letters(len(choices))
     # of each kind only the last one that states a choice can decide: read from the end, stop at it
     candidates = []
-    for content, position, _ in reversed(list(boxed_answers(response))):
-        if letter := _box_choice(content, choices, letters):
-            candidates.append((position, letter))
-            break
+    if boxed := _boxes_choice(response, choices, letters):
+        candidates.append(boxed)
     for statement in statements_from_end(response, CHOICE_KEYWORDS):
         if letter := _statement_choice(statement.rest, statement.negated, choices, letters):
             candidates.append((statement.start, letter))

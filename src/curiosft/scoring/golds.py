@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+_STRAY_DOLLAR = re.compile(r"(?<!\\)\$")
 _CODE_MARKS = re.compile(r"\b(?:np|numpy|math)\.|\*\*|(?<=\d)\.(?!\d)")
 _MODULE = r"(?:np|numpy|math)\."
 _CONSTANTS = [(re.compile(rf"\b{_MODULE}pi\b"), r"\\pi"), (re.compile(rf"\b{_MODULE}e\b"), "e"),
@@ -38,8 +39,11 @@ def _closing_paren(text: str, start: int) -> int | None:
 
 def normalize_gold(gold: str) -> str:
     """A code-written gold as LaTeX (`-1./3` -> `-1/3`, `np.arcsin(10/13)` -> `\\arcsin(10/13)`, `np.sqrt(2)` ->
-    `\\sqrt{2}`, `x**2` -> `x^{2}`, `np.pi` -> `\\pi`); any other gold unchanged. An unknown numpy function or an
-    unbalanced call is left as written (the gold check then reports it)."""
+    `\\sqrt{2}`, `x**2` -> `x^{2}`, `np.pi` -> `\\pi`); math-mode delimiters left inside a gold dropped (Minerva's
+    `x_{0} \\cos (\\omega t)+$ $\\dot{x}_{0} ...`; an escaped `\\$` stays); any other gold unchanged. An unknown
+    numpy function or an unbalanced call is left as written (the gold check then reports it)."""
+    if _STRAY_DOLLAR.search(gold):
+        gold = re.sub(r"\s+", " ", _STRAY_DOLLAR.sub(" ", gold)).strip()
     text = gold.strip()
     if "\\" in text or not _CODE_MARKS.search(text):
         return gold

@@ -66,6 +66,8 @@ def _pattern(keywords: str) -> re.Pattern:
 
 
 _PATTERNS: dict[str, re.Pattern] = {}
+# a rest that quotes an option with its label: its "?" is the option's ("Answer: B) Which seeds grew tallest?")
+_LABELLED_OPTION = re.compile(r"^[\s*]*\(?[A-Z]\)\s*\S")
 _BOUNDARY = re.compile(r"[.!?](?=\s)|\n")
 
 
@@ -99,7 +101,7 @@ def statements_from_end(text: str, keywords: str = MATH_KEYWORDS) -> Iterator[St
         lead_start = max(boundaries[before - 1] if before else 0, match.start() - 200)
         lead = text[lead_start:match.start()]
         sentence_end = re.search(r"[?]|\.(?=\s|$)|!", rest)
-        if sentence_end and sentence_end.group() == "?":
+        if sentence_end and sentence_end.group() == "?" and not _LABELLED_OPTION.match(rest):
             continue  # a question
         if _IMMEDIATE_LEAD.search(lead) or (_MODAL.match(connector) and _CONDITIONAL_LEAD.search(lead)):
             continue  # a conditional or a check
