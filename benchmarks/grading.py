@@ -1,7 +1,15 @@
-"""Grading accuracy on the corpus (tests/data/grading) and the review set (tests/data/grading_review): our
-graders against plain math-verify and verl's default math reward, side by side.
+"""Grading accuracy on the corpus (tests/data/grading), the review set (tests/data/grading_review) and the real
+golds of ../shared/realdata (the grading audit): our graders against plain math-verify and verl's default math
+reward, side by side.
 
-    python benchmarks/grading.py            # about a minute on 2 cores
+    python benchmarks/grading.py                    # every set (the real golds: about 15 min on 2 cores)
+    python benchmarks/grading.py --sets realdata    # the audit only
+
+The audit (curiosft.grading_audit, issue 33) renders every real gold right (must be accepted), mutates it into
+near misses (one digit, sign, x10, a power, another row's gold: must be refused) and games it (huge and
+non-finite numbers, empty and many boxes, every option, the question's numbers: must score 0), each as an RL
+reward response (after a `</think>`). It reports the acceptance rate beside the two false-positive rates;
+the hacks that take a grader up to a second each (grading_audit.COSTLY_HACKS) on every 40th row only.
 
 Each case has a right verdict (a false positive rewards a wrong answer, a false negative refuses a right
 one). Graders, all given the same graded text (the RL format: the text after the last </think>; none
@@ -26,13 +34,17 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+from curiosft.grading_audit import COSTLY_HACKS, load_golds, probes
 from curiosft.scoring import ScoringPool, graded_text
-from curiosft.scoring.corpus import load_cases
+from curiosft.scoring.corpus import GradingCase, load_cases
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
 # the corpus (cases from public reports) and the review set (written by a reviewer who had not seen the rules)
 SETS = {"corpus": DATA / "grading", "review": DATA / "grading_review"}
+REALDATA = ROOT.parent / "shared" / "realdata"
 GOAL_ACCURACY = 0.98
+COSTLY_HACK_STRIDE = 40
 
 
 def pooled(cases, grader: str) -> list[bool]:
@@ -111,11 +123,55 @@ def measure(label: str, cases) -> dict:
     return results
 
 
+def audit_cases(realdata: Path) -> list[GradingCase]:
+    """The audit's probes of every real gold as RL-format grading cases (`correct`: a right rendering)."""
+    golds = load_golds(realdata)
+    batch = [p for p in probes(golds) if p.label not in COSTLY_HACKS or p.gold.index % COSTLY_HACK_STRIDE == 0]
+    return [GradingCase(f"{p.gold.dataset}[{p.gold.index}] {p.family} {p.label} #{i}", p.gold.kind,
+                        p.item("rl").response, p.gold.ground_truth, p.right, p.family, p.gold.dataset, "rl",
+                        p.gold.choices)
+            for i, p in enumerate(batch)]
+
+
+def measure_audit(realdata: Path) -> dict:
+    cases = audit_cases(realdata)
+    families = Counter(c.pitfall for c in cases)
+    print(f"real golds ({realdata}): {len({c.id.split(' ')[0] for c in cases})} golds from "
+          f"{len({c.source for c in cases})} files; {families['right']} right renderings, {families['wrong']} near "
+          f"misses, {families['hack']} hacks (as RL reward responses)")
+    graders = [("curiosft (default)", lambda: pooled(cases, "curiosft")), ("release", lambda: pooled(cases, "release")),
+               ("math-verify", lambda: plain_math_verify(cases)), ("verl math_reward", lambda: verl_default(cases))]
+    print(f"  {'grader':20s} {'right accepted':>22s}   {'near misses accepted':>22s}   {'hacks accepted':>20s} "
+          f"{'seconds':>7s}")
+    results = {}
+    for name, run in graders:
+        started = time.perf_counter()
+        accepted = Counter(case.pitfall for case, verdict in zip(cases, run()) if verdict)
+        elapsed = time.perf_counter() - started
+        results[name] = accepted
+        cells = [f"{accepted[f]:6d}/{families[f]:<6d} ({accepted[f] / families[f]:6.2%})"
+                 for f in ("right", "wrong", "hack")]
+        print(f"  {name:20s} {cells[0]:>22s}   {cells[1]:>22s}   {cells[2]:>20s} {elapsed:7.1f}")
+    ours = results["curiosft (default)"]
+    print(f"  default grader: {ours['right'] / families['right']:.2%} of right renderings accepted, "
+          f"{ours['wrong']} near misses and {ours['hack']} hacks accepted (goal: none)")
+    return results
+
+
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", choices=[*SETS, "realdata"], default=[*SETS, "realdata"])
+    parser.add_argument("--realdata", type=Path, default=REALDATA, help="the real benchmark files (skipped if absent)")
+    args = parser.parse_args()
     warnings.filterwarnings("ignore")
     for label, folder in SETS.items():
-        measure(label, load_cases(folder))
+        if label in args.sets:
+            measure(label, load_cases(folder))
+    if "realdata" in args.sets:
+        if args.realdata.is_dir():
+            measure_audit(args.realdata)
+        else:
+            print(f"real golds: skipped (no {args.realdata})")
 
 
 if __name__ == "__main__":
