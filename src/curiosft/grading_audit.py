@@ -22,7 +22,7 @@ and its anchors (issue 33).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,8 +33,8 @@ from curiosft.data.registry import get_spec
 from curiosft.letters import choice_letters
 from curiosft.scoring import ScoreItem
 
-__all__ = ["REAL_FILES", "Gold", "Probe", "Tally", "choice_hacks", "load_golds", "math_hacks", "probes", "right_renderings",
-           "wrong_variants"]
+__all__ = ["COSTLY_HACKS", "REAL_FILES", "Gold", "Probe", "choice_hacks", "load_golds", "math_hacks", "probes",
+           "right_renderings", "wrong_variants"]
 
 # the realdata folders (../shared/realdata/<name>/test.jsonl) and the registered data set each one is
 REAL_FILES = ("aime24", "aime25", "amc23", "math500", "minerva_math", "arc_challenge")
@@ -200,7 +200,8 @@ def wrong_variants(gold: Gold, others: list[Gold]) -> list[Probe]:
     start = next((i for i, other in enumerate(others) if other.index == gold.index), -1) + 1
     for other in others[start:] + others[:start]:
         if other.index != gold.index and _differs(g, other.ground_truth):
-            probes.append(Probe(gold, "wrong", "another row's gold", f"The answer is $\\boxed{{{other.ground_truth}}}$."))
+            answer = f"The answer is $\\boxed{{{other.ground_truth}}}$."
+            probes.append(Probe(gold, "wrong", "another row's gold", answer))
             break
     return probes
 
@@ -261,33 +262,3 @@ def probes(golds: list[Gold], families: tuple[str, ...] = ("right", "wrong", "ha
         if "hack" in families:
             out += choice_hacks(gold) if gold.kind == "multiple_choice" else math_hacks(gold)
     return out
-
-
-@dataclass
-class Tally:
-    """Counts of one grader's verdicts on probes: accepted right renderings, accepted wrong variants and hacks."""
-
-    right: int = 0
-    right_accepted: int = 0
-    wrong: int = 0
-    wrong_accepted: int = 0
-    hacks: int = 0
-    hacks_accepted: int = 0
-    false_positives: list[Probe] = field(default_factory=list)
-    false_negatives: list[Probe] = field(default_factory=list)
-
-    def add(self, probe: Probe, accepted: bool) -> None:
-        if probe.family == "right":
-            self.right += 1
-            self.right_accepted += accepted
-            if not accepted:
-                self.false_negatives.append(probe)
-            return
-        if probe.family == "wrong":
-            self.wrong += 1
-            self.wrong_accepted += accepted
-        else:
-            self.hacks += 1
-            self.hacks_accepted += accepted
-        if accepted:
-            self.false_positives.append(probe)
