@@ -80,6 +80,7 @@ def test_composed_nodes_are_typed_by_their_schema():
         (["eval.select=best:tiny_id", "eval.curve.every=0"], "set eval.curve.every=1"),
         (["eval.select=best:gpqa_diamond"], "'gpqa_diamond' is neither a split (id, ood) nor one of the curve"),
         (["eval.curve.every=-1"], "eval.curve.every=-1 must be >= 0"),
+        (["eval.entropy_top_k=0"], "eval.entropy_top_k=0 must be >= 1"),
     ],
 )
 def test_bad_input_fails_with_a_message_naming_it(overrides, fragment):

@@ -92,7 +92,9 @@ def test_eval_cli_with_vllm_on_real_prompts(vllm_python, smoke_world, smollm2, b
         model_dir, extra = smoke_world / "world" / "model", ("experiment=smoke", "data.max_prompt_length=240",
                                                             "eval.max_new_tokens=16")
     else:
-        model_dir, extra = smollm2, ("experiment=tiny", "data.max_prompt_length=512", "eval.max_new_tokens=128")
+        # 32 log-probs per token: above vLLM's default max_logprobs (20), which once failed every such job
+        model_dir, extra = smollm2, ("experiment=tiny", "data.max_prompt_length=512", "eval.entropy_top_k=32",
+                                     "eval.max_new_tokens=128")
     records = eval_records(vllm_python, model_dir, benchmark, benchmark_files[benchmark], tmp_path / "r.jsonl", *extra)
     assert len(records) == 8
     new_tokens = int(extra[-1].split("=")[1])

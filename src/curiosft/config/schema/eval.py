@@ -100,6 +100,7 @@ class EvalConfig:
         require(self.cpu_kv_cache_gb > 0, f"eval.cpu_kv_cache_gb={self.cpu_kv_cache_gb} must be > 0")
         require(self.batch_size >= 1, f"eval.batch_size={self.batch_size} must be >= 1")
         require(self.threads >= 1, f"eval.threads={self.threads} must be >= 1")
+        require(self.entropy_top_k >= 1, f"eval.entropy_top_k={self.entropy_top_k} must be >= 1 (log-probs per token)")
         require(self.scoring_workers >= 1, f"eval.scoring_workers={self.scoring_workers} must be >= 1")
         by = parse_select(self.select)
         if by is not None:
