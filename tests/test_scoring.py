@@ -196,3 +196,12 @@ def test_golds_are_settled_once_as_latex(gold, settled):
     from curiosft.scoring.golds import normalize_gold
 
     assert normalize_gold(gold) == settled
+
+
+def test_a_thousand_listed_letters_are_read_without_recursion():
+    """A 2,000-character list of option letters (a policy's output) once overflowed the list reader's recursion."""
+    from curiosft.scoring.choice import extract_choice
+
+    choices = ["1", "2", "3", "4"]
+    assert extract_choice("The answer is " + ";".join(["A"] * 1000), choices) == "A"
+    assert extract_choice("The answer is " + ";".join(["A"] * 900) + ";B", choices) is None  # a hedge

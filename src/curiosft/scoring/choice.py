@@ -93,7 +93,7 @@ def _box_choice(content: str, choices, letters) -> str | None:
     return _option_letter(content, choices, letters)
 
 
-# what may stand between two boxes or two stated options of one answer: `\boxed{A}, \boxed{B}`, "A; B", "A. B", "A or B"
+# what may stand between two boxes of one answer: `\boxed{A}, \boxed{B}`, `\boxed{A}. \boxed{B}`, `\boxed{A} or \boxed{B}`
 _JOINER = re.compile(r"^[\s$,;/&*.]*(?:(?:or|and|\\text\s*\{\s*(?:or|and)\s*\}|\\(?:quad|qquad|,|;))[\s$,;/&*.]*)*$",
                      re.IGNORECASE)
 # what separates the items of a list of options: "A; B", "t1, t2 or t3", "A/B", "A. B"
@@ -119,30 +119,39 @@ def _boxes_choice(response: str, choices, letters) -> tuple[int, str] | None:
 def _listed_choices(text: str, choices, letters) -> set[str]:
     """The options a list written after an answer cue names ("A; B; C", "solid, only; liquid, only", "t1, t2 or
     t3"): the first line read whole as option letters and option texts joined by separators (an option's own
-    commas and periods stay inside it). An empty set when the line is not such a list (then it is prose)."""
+    commas and periods stay inside it). An empty set when the line is not such a list (then it is prose).
+    Iterative: a 2,000-character line of a thousand items once overflowed a recursive reading."""
     line = text.split("\n", 1)[0].strip().rstrip(".").strip()
+    if not line:
+        return set()
     items = [(letter, re.compile(rf"{letter}(?![A-Za-z0-9])", re.IGNORECASE)) for letter in letters]
     items += [(letter, re.compile(r"\s+".join(map(re.escape, choice.strip().rstrip(".").split())) + r"\.?",
                                   re.IGNORECASE)) for letter, choice in zip(letters, choices) if choice.strip()]
-    memo: dict[int, frozenset[str] | None] = {}
-
-    def tile(position: int) -> frozenset[str] | None:
-        """The options naming line[position:] whole, or None."""
-        if position not in memo:
-            memo[position] = None
-            start = _ITEM_OPEN.match(line, position).end()
-            for letter, pattern in items:
-                if found := pattern.match(line, start):
-                    end = _ITEM_CLOSE.match(line, found.end()).end()
-                    if end == len(line):
-                        memo[position] = frozenset({letter})
-                        break
-                    if (gap := _LIST_SEPARATOR.match(line, end)) and (rest := tile(gap.end())) is not None:
-                        memo[position] = rest | {letter}
-                        break
-        return memo[position]
-
-    return set(tile(0) or ()) if line else set()
+    # every item that can start at each reachable position: (its letter, where the next item starts; None at the
+    # line's end), in the order of `items`
+    steps: dict[int, list[tuple[str, int | None]]] = {}
+    todo = [0]
+    while todo:
+        position = todo.pop()
+        if position in steps:
+            continue
+        steps[position] = []
+        start = _ITEM_OPEN.match(line, position).end()
+        for letter, pattern in items:
+            if found := pattern.match(line, start):
+                end = _ITEM_CLOSE.match(line, found.end()).end()
+                if end == len(line):
+                    steps[position].append((letter, None))
+                elif gap := _LIST_SEPARATOR.match(line, end):
+                    steps[position].append((letter, gap.end()))
+                    todo.append(gap.end())
+    # the options naming line[position:] whole (None: no tiling), from the end: a next item starts further on
+    named: dict[int, frozenset[str] | None] = {}
+    for position in sorted(steps, reverse=True):
+        named[position] = next((frozenset({letter}) if following is None else named[following] | {letter}
+                                for letter, following in steps[position]
+                                if following is None or named[following] is not None), None)
+    return set(named[0] or ())
 
 
 def _letters_in(sentence: str, letters: Sequence[str]) -> list[str]:

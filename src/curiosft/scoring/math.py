@@ -260,6 +260,12 @@ def _bounded(expr) -> None:
         raise Unverifiable(f"a value of magnitude 10^{digits:.0f} (bound 10^{MAX_DIGITS})")
 
 
+def _bounded_numbers(expr) -> None:
+    """_bounded on each number of a number, set or tuple of numbers; nothing for anything else."""
+    for value in _numbers(expr) or []:
+        _bounded(value)
+
+
 def _exact_value(expr):
     """An exact sympy number (integers, rationals, powers, factorials) evaluated to a Rational; the expression
     itself when its value is irrational (surds, pi) or not exact. Only called on bounded values."""
@@ -434,8 +440,7 @@ def _compare(g, a, ground_truth: str, answer: str) -> tuple[bool, str] | None:
     if (same := _sets_equal(g, a, ground_truth, answer)) is not None:
         return same, "equal set" if same else "different set"
     for side in (g, a):
-        for value in _numbers(side) or []:
-            _bounded(value)  # 9^{9^{9}} against 15x - 80: unverifiable at once, not a simplify that times out
+        _bounded_numbers(side)  # 9^{9^{9}} against 15x - 80: unverifiable at once, not a simplify that times out
     for one, other in ((g, a), (a, g)):
         if len(_numbers(one) or ()) > 1 and _is_expression(other):
             return False, "a list against one expression"  # not math-verify's 5 s on 1,000 numbers
@@ -489,8 +494,7 @@ def gold_problem(ground_truth: str) -> str | None:
     if (whole := _whole(parsed, text)) is None:
         return f"parsed partly, as {parsed[0]}"
     try:
-        for value in _numbers(whole) or []:
-            _bounded(value)
+        _bounded_numbers(whole)
     except Unverifiable as exc:
         return f"unverifiable: {exc}"
     return None
