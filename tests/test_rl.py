@@ -92,13 +92,22 @@ def test_local_grpo_steps_through_the_reward_server_then_resume(smoke_world, tmp
     assert (run_dir / "model" / "config.json").is_file()
     assert "curiosft reward server on http://127.0.0.1:" in (run_dir / "reward_server.log").read_text()
 
-    # a longer budget continues from the step-2 checkpoint: steps keep counting, earlier lines are kept
+    # started again unchanged: a finished run is not trained again (same metrics, no new attempt)
+    proc = subprocess.run(rl_command(smoke_world, run_dir, "rl.max_steps=2"), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert read_metrics(run_dir) == metrics and len(list(run_dir.glob("metrics.attempt-*.jsonl"))) == 1
+
+    # another budget is another run (its schedule, its data order): the old folder is kept aside, never resumed
     proc = subprocess.run(rl_command(smoke_world, run_dir, "rl.max_steps=3"), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "rl.max_steps: 2 -> 3" in proc.stderr, proc.stderr[-3000:]
+    (stale,) = run_dir.parent.glob("rl.stale-*")
+    assert read_metrics(stale) == metrics
     resumed = read_metrics(run_dir)
     assert [m["step"] for m in resumed] == [1, 2, 3]
-    assert resumed[:2] == metrics
+    assert len(list(run_dir.glob("metrics.attempt-*.jsonl"))) == 1
     assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text() == "3"
 
 
@@ -193,3 +202,85 @@ def test_local_grpo_stops_at_a_step_on_the_time_limit_signal_and_resumes_to_the_
             {k: v for k, v in want["data"].items() if not k.startswith(timing)}, got["step"]
     weights, expected_weights = (load_file(p / "model" / "model.safetensors") for p in (run_dir, unbroken))
     assert all(weights[name].equal(expected_weights[name]) for name in expected_weights)
+
+
+def _perturbed_copy(model: Path, out: Path) -> Path:
+    """A copy of a model folder with one weight changed: another SFT model of the same shape."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(model, out)
+    weights = load_file(out / "model.safetensors")
+    name = sorted(weights)[0]
+    weights[name] = weights[name] + 0.01
+    save_file(weights, out / "model.safetensors", metadata={"format": "pt"})
+    return out
+
+
+@pytest.mark.timeout(900)
+def test_an_rl_run_from_a_retrained_sft_model_trains_afresh_and_stale_run_error_names_the_input(smoke_world,
+                                                                                              tmp_path):
+    """The RL run's input is its SFT model by content: retrained (same path, new weights), the finished RL
+    run is moved aside and trained again from the new model; with stale_run=error the job stops first,
+    naming the input that changed."""
+    from safetensors.torch import load_file
+
+    sft_model = tmp_path / "sft_model"
+    import shutil
+
+    shutil.copytree(smoke_world / "world" / "model", sft_model)
+    run_dir = tmp_path / "rl"
+
+    def rl(*extra):
+        command = rl_command(smoke_world, run_dir, "rl.max_steps=1", *extra)
+        command[command.index("--sft-model") + 1] = str(sft_model)
+        return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+    proc = rl()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    first = load_file(run_dir / "model" / "model.safetensors")
+    shutil.rmtree(sft_model)
+    _perturbed_copy(smoke_world / "world" / "model", sft_model)
+
+    proc = rl("stale_run=error")
+    assert proc.returncode != 0
+    assert "was made under another config or input (inputs.model: " in proc.stderr, proc.stderr[-3000:]
+    assert not list(tmp_path.glob("rl.stale-*"))
+
+    proc = rl()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (stale,) = tmp_path.glob("rl.stale-*")
+    assert load_file(stale / "model" / "model.safetensors").keys() == first.keys()
+    again = load_file(run_dir / "model" / "model.safetensors")
+    assert any(not again[name].equal(first[name]) for name in first)
+    assert json.loads((run_dir / "fingerprint.json").read_text())["inputs"]["model"].startswith("sha256:")
+
+
+def test_a_finished_verl_rl_run_is_never_trained_further(smoke_world, tmp_path):
+    """rl.backend=verl started again on a finished run exports its last checkpoint and starts no trainer
+    (verl's PPO trainer has no completion guard: it would train, save and export one more step)."""
+    import shutil
+
+    run_dir = tmp_path / "rl"
+    extra = ("rl.backend=verl", "rl.max_steps=2")
+    # a finished verl run's folder: its fingerprint, 2 planned steps, verl's tracker at step 2 with the export
+    from curiosft.config import compose_config
+    from curiosft.launcher import StageJob
+
+    cfg = compose_config(["experiment=smoke", f"paths.results={smoke_world}", *extra])
+    StageJob("rl", cfg, run_dir, sft_model=str(smoke_world / "world" / "model")).claim()
+    (run_dir / "progress.json").write_text(json.dumps({"total_training_steps": 2}))
+    checkpoint = run_dir / "checkpoints" / "global_step_2" / "actor" / "huggingface"
+    shutil.copytree(smoke_world / "world" / "model", checkpoint)
+    (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").write_text("2")
+    (run_dir / "metrics.attempt-001.jsonl").write_text(
+        "".join(json.dumps({"step": s, "data": {"critic/score/mean": 0.5}}) + "\n" for s in (1, 2)))
+
+    proc = subprocess.run(rl_command(smoke_world, run_dir, *extra), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "main_ppo" not in proc.stdout + proc.stderr
+    assert sorted(p.name for p in run_dir.glob("metrics.attempt-*.jsonl")) == ["metrics.attempt-001.jsonl"]
+    assert [m["step"] for m in read_metrics(run_dir)] == [1, 2]
+    assert json.loads((run_dir / "model" / "curiosft_step.json").read_text()) == {"step": 2}
+    assert not list(tmp_path.glob("rl.stale-*"))

@@ -178,3 +178,65 @@ def test_resuming_at_an_epoch_boundary_trains_the_next_epoch(world, tmp_path):
     assert [m["step"] for m in resumed] == [m["step"] for m in unbroken]
     for before, after in zip(unbroken[per_epoch:], second):
         assert after["data"]["train/loss"] == pytest.approx(before["data"]["train/loss"], rel=1e-6, abs=1e-7)
+
+
+def _weights(run_dir: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(run_dir / "model" / "model.safetensors")
+
+
+@pytest.mark.parametrize("method,before,after,key", [
+    ("sft", "trainer.lr=5e-4", "trainer.lr=3e-5", "trainer.lr: 0.0005 -> 3e-05"),
+    ("curiosft", "method.alpha=1.0", "method.alpha=0.5", "method.alpha: 1.0 -> 0.5"),
+    ("sft", "data", "data", "inputs.data: \"sha256:"),
+])
+def test_a_finished_run_started_under_another_config_or_data_trains_afresh(world, tmp_path, method, before, after,
+                                                                          key):
+    """Issue 26: a trainer key, a method key or the data file (same path, new content) changed after a run
+    finished. The job once found the run complete and re-exported the old weights under the new config;
+    now the old folder is kept aside (named on stderr) and the run trains again: new weights, new losses."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    run_dir = tmp_path / "run"
+    # no warmup: step 1 trains at the learning rate, so step 2's loss shows it
+    extra = ("trainer.max_steps=2", "trainer.save_freq=2", "trainer.warmup_steps=0")
+    if before == "data":
+        data = tmp_path / "sft_train.parquet"
+        shutil.copy(world / "world" / "data" / "sft_train.parquet", data)
+        extra += (f"data.sft_train={data}",)
+        first = run_sft(world, run_dir, method, *extra)
+        table = pq.read_table(data)
+        pq.write_table(table.slice(8), data)
+        command_extra = extra
+    else:
+        first = run_sft(world, run_dir, method, *extra, before)
+        command_extra = (*extra, after)
+    old_weights = _weights(run_dir)
+
+    proc = subprocess.run(sft_command(world, run_dir, method, *command_extra), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "was made under another config or input (" in proc.stderr and key in proc.stderr, proc.stderr[-2000:]
+    (stale,) = tmp_path.glob("run.stale-*")
+    assert read_metrics(stale) == first and all(_weights(stale)[n].equal(t) for n, t in old_weights.items())
+    again = read_metrics(run_dir)
+    assert [m["step"] for m in again] == [1, 2]
+    assert len(list(run_dir.glob("metrics.attempt-*.jsonl"))) == 1
+    assert [m["data"]["train/loss"] for m in again] != [m["data"]["train/loss"] for m in first]
+    new_weights = _weights(run_dir)
+    assert any(not new_weights[n].equal(t) for n, t in old_weights.items())
+
+
+def test_stale_run_error_stops_before_training_naming_the_key(world, tmp_path):
+    run_dir = tmp_path / "run"
+    run_sft(world, run_dir, "sft", "trainer.max_steps=2", "trainer.save_freq=2")
+    proc = subprocess.run(sft_command(world, run_dir, "sft", "trainer.max_steps=2", "trainer.save_freq=2",
+                                      "trainer.warmup_steps=1", "stale_run=error"),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "(trainer.warmup_steps: 5 -> 1); delete or move it, or set stale_run=move_aside" in proc.stderr, \
+        proc.stderr[-2000:]
+    assert len(list(run_dir.glob("metrics.attempt-*.jsonl"))) == 1 and not list(tmp_path.glob("run.stale-*"))

@@ -122,9 +122,10 @@ def _write(path: Path, manifest: dict) -> None:
 
 def start_attempt(path: str | os.PathLike, *, stage: str, checkpoint: str, config: dict, overrides: list[str],
                   inputs: dict[str, str | os.PathLike], nodes: int = 1, benchmark: str | None = None,
-                  curve: bool = False) -> dict:
+                  curve: bool = False, fingerprint: dict | None = None) -> dict:
     """Write the manifest as a job starts (a requeued or restarted job adds an attempt to the same file).
-    `benchmark`, `curve`: an evaluation's benchmark and whether it is the curve protocol."""
+    `benchmark`, `curve`: an evaluation's benchmark and whether it is the curve protocol; `fingerprint`:
+    what made the output (curiosft.fingerprint), with its digest."""
     path = Path(path)
     previous = read_manifest(path) or {}
     gpus = visible_gpus()
@@ -134,11 +135,18 @@ def start_attempt(path: str | os.PathLike, *, stage: str, checkpoint: str, confi
         "stage": stage, "checkpoint": checkpoint, "benchmark": benchmark, "curve": curve, "config": config, "overrides": list(overrides),
         "packages": package_versions(), "git": git_state(), "inputs": {k: describe_input(v) for k, v in inputs.items()},
         "hardware": hardware(),
+        "fingerprint": fingerprint if fingerprint is None else {**fingerprint, "digest": _digest(fingerprint)},
         "cost": {"attempts": [*previous.get("cost", {}).get("attempts", []), attempt],
                  "sacct": previous.get("cost", {}).get("sacct")},
     }
     _write(path, manifest)
     return manifest
+
+
+def _digest(fingerprint: dict) -> str:
+    from curiosft.fingerprint import digest
+
+    return digest(fingerprint)
 
 
 def finish_attempt(path: str | os.PathLike, started: float, *, finished: bool = True) -> None:

@@ -19,6 +19,7 @@ from curiosft.methods import method_names
 from curiosft.config.schema.eval import SPLITS, parse_select
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
+from curiosft.stages import overrides_for
 from curiosft.sweep import runs_of
 from curiosft.topology import job_gpus, planned_topology
 
@@ -62,22 +63,18 @@ ENV = "../../environment.yml"
 CURIOSFT = f"{shlex.quote(sys.executable)} -m curiosft.cli"
 
 
-def overrides_arg(*unread_sections):
-    """The Hydra overrides a stage's jobs get: the user's, less those of sections the stage never reads.
-    Snakemake re-runs a job when its params change, so changing the grader (scoring.*) or the sampling
-    (eval.*) re-runs the evaluations (and, for the grader, the RL jobs), never the SFT training."""
-
-    def read(override):
-        key = override.lstrip("+~").split("=", 1)[0]
-        return key.split(".", 1)[0] not in unread_sections
-
-    return shlex.join(o for o in HYDRA_OVERRIDES if read(o))
+def stage_overrides_arg(stage):
+    """The Hydra overrides a stage's jobs get: those of the config sections the stage reads (one declaration,
+    curiosft.stages, which also decides the fingerprint of its outputs). Snakemake re-runs a job when its
+    params change, so a trainer key re-runs the SFT training (and what follows), an eval key only the
+    evaluations, a scoring key the RL jobs (their reward) and the evaluations; none rebuilds the world."""
+    return shlex.join(overrides_for(stage, HYDRA_OVERRIDES))
 
 
-# the tiny world and SFT read neither evaluation, grading nor RL; RL grades (scoring) but does not evaluate
-SFT_OVERRIDES_ARG = overrides_arg("eval", "scoring", "rl")
-RL_OVERRIDES_ARG = overrides_arg("eval")
-EVAL_OVERRIDES_ARG = overrides_arg()
+WORLD_OVERRIDES_ARG = stage_overrides_arg("world")
+SFT_OVERRIDES_ARG = stage_overrides_arg("sft")
+RL_OVERRIDES_ARG = stage_overrides_arg("rl")
+EVAL_OVERRIDES_ARG = stage_overrides_arg("eval")
 
 USES_TINY_WORLD = CFG.data.name == "tiny"
 ON_SLURM = CFG.launcher.name == "slurm"
@@ -149,10 +146,15 @@ def sft_inputs(wildcards):
     return inputs
 
 
-def method_overrides_arg(wildcards):
-    """The sweep's extra overrides for this run's method (config sweeps.<experiment>.method_overrides)."""
-    overrides = config["sweeps"][EXPERIMENT].get("method_overrides", {}).get(wildcards.method, [])
-    return shlex.join(overrides)
+def method_overrides_arg(stage):
+    """The sweep's extra overrides for a run's method (config sweeps.<experiment>.method_overrides) that
+    `stage` reads: a function of the rule's wildcards."""
+
+    def arg(wildcards):
+        overrides = config["sweeps"][EXPERIMENT].get("method_overrides", {}).get(wildcards.method, [])
+        return shlex.join(overrides_for(stage, overrides))
+
+    return arg
 
 
 def sft_outputs():

@@ -12,7 +12,7 @@ checkpoint rl:
     params:
         cli=CURIOSFT,
         overrides=RL_OVERRIDES_ARG,
-        method_overrides=method_overrides_arg,
+        method_overrides=method_overrides_arg("rl"),
         run_dir=lambda wildcards, output: Path(output.metrics).parent,
     threads: RL_THREADS
     resources:

@@ -10,7 +10,7 @@ checkpoint sft:
     params:
         cli=CURIOSFT,
         overrides=SFT_OVERRIDES_ARG,
-        method_overrides=method_overrides_arg,
+        method_overrides=method_overrides_arg("sft"),
         run_dir=lambda wildcards, output: Path(output.metrics).parent,
     threads: SFT_THREADS
     resources:

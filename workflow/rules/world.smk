@@ -10,7 +10,7 @@ rule world_data:
         test_mc=f"{WORLD}/data/test_mc.parquet",
     params:
         cli=CURIOSFT,
-        overrides=SFT_OVERRIDES_ARG,
+        overrides=WORLD_OVERRIDES_ARG,
         world=world_params(),
     log:
         f"{LOGS}/world/data.log",
@@ -27,7 +27,7 @@ rule world_tokenizer:
         directory(f"{WORLD}/tokenizer"),
     params:
         cli=CURIOSFT,
-        overrides=SFT_OVERRIDES_ARG,
+        overrides=WORLD_OVERRIDES_ARG,
         world=world_params(),
     log:
         f"{LOGS}/world/tokenizer.log",
@@ -47,7 +47,7 @@ rule world_model:
         report=f"{WORLD}/base_model.json",
     params:
         cli=CURIOSFT,
-        overrides=SFT_OVERRIDES_ARG,
+        overrides=WORLD_OVERRIDES_ARG,
         world=world_params(),
     threads: CFG.world.pretrain.threads
     log:

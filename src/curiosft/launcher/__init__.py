@@ -16,11 +16,13 @@ __all__ = ["STAGES", "StageJob", "launch"]
 def launch(cfg, job: StageJob):
     """Run `job` where cfg.launcher says; returns its result (blocks until the job ends). Every stage
     runs its preflight checks before its first step; on SLURM they also run here, so a run that cannot
-    succeed is refused before it is queued."""
+    succeed is refused before it is queued. Before the job runs or is queued it claims its output
+    (StageJob.claim: a run folder made under another config or input is moved aside, never resumed)."""
     if cfg.launcher.name == "slurm":
         from curiosft.launcher.slurm import SlurmLauncher
         from curiosft.preflight import preflight
 
         preflight(job.stage, cfg, **job.kwargs)
         return SlurmLauncher(cfg.launcher).run(job)
+    job.claim()
     return job()

@@ -53,6 +53,7 @@ class StageJob(submitit.helpers.Checkpointable):
         self.output = str(Path(output).resolve())
         self.overrides = list(overrides)
         self.kwargs = kwargs
+        self.fingerprint: dict | None = None  # set by claim(), before the job is submitted or run
 
     @property
     def manifest_path(self) -> Path:
@@ -67,6 +68,28 @@ class StageJob(submitit.helpers.Checkpointable):
         if self.stage == "sft":
             return run, {"model": cfg["model"]["path"], "data": cfg["data"]["sft_train"]}
         return run, {"model": self.kwargs["sft_model"], "data": cfg["data"]["rl_train"]}
+
+    def claim(self, log=None) -> None:
+        """Before the job is submitted or run: its fingerprint (curiosft.fingerprint: the config sections the
+        stage reads, its inputs by content); an SFT or RL run folder made under another one is moved aside
+        (or refused, stale_run=error), so the job never resumes or re-exports it."""
+        from curiosft.fingerprint import claim_run_dir, stage_fingerprint
+
+        self.fingerprint = stage_fingerprint(self.stage, self.cfg, self._inputs()[1])
+        if self.stage != "eval":
+            claim_run_dir(self.output, self.fingerprint, on_stale=str(self.cfg.get("stale_run", "move_aside")),
+                          log=log)
+
+    def check_claim(self) -> None:
+        """For a job already queued or running (a re-attach): ConfigError unless it was made under this
+        config and these inputs."""
+        from curiosft.errors import ConfigError
+        from curiosft.fingerprint import stage_fingerprint, stale_reason
+
+        self.fingerprint = stage_fingerprint(self.stage, self.cfg, self._inputs()[1])
+        if self.stage != "eval" and (reason := stale_reason(self.output, self.fingerprint)) is not None:
+            raise ConfigError(f"a SLURM job already trains {self.output} under another config or input ({reason}); "
+                              "cancel it (scancel) and run again")
 
     @property
     def name(self) -> str:
@@ -87,7 +110,8 @@ class StageJob(submitit.helpers.Checkpointable):
             Path(self.output).mkdir(parents=True, exist_ok=True)
         manifest.start_attempt(self.manifest_path, stage=self.stage, checkpoint=checkpoint, config=self.cfg,
                                overrides=self.overrides, inputs=inputs, nodes=int(self.cfg["launcher"].get("nodes") or 1),
-                               benchmark=self.kwargs.get("benchmark"), curve=bool(self.kwargs.get("curve")))
+                               benchmark=self.kwargs.get("benchmark"), curve=bool(self.kwargs.get("curve")),
+                               fingerprint=self.fingerprint)
         finished = False
         try:
             result = stage_entry_point(self.stage)(OmegaConf.create(self.cfg), self.output, **self.kwargs)

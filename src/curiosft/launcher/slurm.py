@@ -195,8 +195,10 @@ class SlurmLauncher:
         folder = job.slurm_dir
         folder.mkdir(parents=True, exist_ok=True)
         record = folder / "job.json"
-        slurm_job = self._attach(record, folder)
+        slurm_job = self._attach(record, folder, job)
         if slurm_job is None:
+            job.claim()
+            folder.mkdir(parents=True, exist_ok=True)  # the claim may have moved a stale run aside
             slurm_job = executor(self.cfg, folder / "%j", job.name).submit(job)
             write_json(record, {"job_id": slurm_job.job_id, "name": job.name})
             print(f"curiosft: submitted SLURM job {slurm_job.job_id} ({job.name}); logs in {folder}", flush=True)
@@ -219,12 +221,13 @@ class SlurmLauncher:
         return result
 
     @staticmethod
-    def _attach(record: Path, folder: Path) -> submitit.Job | None:
+    def _attach(record: Path, folder: Path, job) -> submitit.Job | None:
         if not record.is_file():
             return None
         job_id = json.loads(record.read_text())["job_id"]
         state = job_state(job_id)
         if state not in ACTIVE_STATES:
             return None
+        job.check_claim()
         print(f"curiosft: re-attaching to SLURM job {job_id} ({state}) instead of submitting a new one", flush=True)
         return submitit.SlurmJob(folder=folder / "%j", job_id=job_id)

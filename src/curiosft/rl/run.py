@@ -25,7 +25,7 @@ from curiosft.io import atomic_path, write_json
 from curiosft.preemption import StopRequest, run_until_stopped, stop_at_a_safe_point, stop_grace_s
 from curiosft.rl.metrics import curiosft_metrics, metrics_line
 from curiosft.runid import RunId
-from curiosft.runs import HF_SUBDIRS, export_model, merge_metrics, next_attempt
+from curiosft.runs import HF_SUBDIRS, export_model, is_complete, merge_metrics, next_attempt
 from curiosft.topology import job_topology
 
 RL_MODEL_SUBDIR = HF_SUBDIRS["rl"]
@@ -88,7 +88,12 @@ def _run_rl(cfg: DictConfig, run_dir, *, sft_model: str, host: str, progress: bo
             grader=str(scoring.grader), token=token, host=host, log=run_dir / "reward_server.log") as url:
         run_dir, verl_cfg, actor_cfg = prepare_run(cfg, run_dir, sft_model=sft_model, reward_url=url,
                                                    reward_token=token)
-        if cfg.rl.backend == "local":
+        if is_complete(run_dir):
+            # a finished run is never trained further (verl's PPO trainer would train, save and export one
+            # more step: it has no completion guard, verl PR 6232); its attempts are merged anew
+            merge_metrics(run_dir, RunId.of_config("rl", cfg),
+                          rename=curiosft_metrics if cfg.rl.backend == "verl" else None)
+        elif cfg.rl.backend == "local":
             _train_local(cfg, actor_cfg, run_dir, sft_model=sft_model, url=url, token=token, progress=progress,
                          stop=stop)
         else:
@@ -131,7 +136,9 @@ def _train_verl(cfg, run_dir: Path, *, sft_model: str, stop: StopRequest) -> Non
     # the exact count (prompts over data.max_prompt_length dropped, as verl's filter_overlong_prompts does)
     prompts = load_prompts(cfg.data.rl_train, AutoTokenizer.from_pretrained(sft_model),
                            int(cfg.data.max_prompt_length))
-    total_steps(len(prompts), int(cfg.rl.batch_size), int(cfg.rl.epochs), cfg.rl.max_steps)
+    steps = total_steps(len(prompts), int(cfg.rl.batch_size), int(cfg.rl.epochs), cfg.rl.max_steps)
+    # the run's length, as the local backend and the SFT trainer write it: a finished run is not trained again
+    write_json(run_dir / "progress.json", {"total_training_steps": steps})
     env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(next_attempt(run_dir)))
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
     returncode = run_until_stopped(cmd, env, stop=stop, grace_s=stop_grace_s(cfg.launcher))

@@ -38,3 +38,6 @@ class Config:
     # the experiment option that was composed (tiny, smoke, paper, ...)
     experiment: str = MISSING
     seed: int = 1
+    # a run folder made under another config or input (curiosft.fingerprint): move_aside (keep it beside
+    # as <run>.stale-<time>, train afresh) | error (stop, naming the keys that differ)
+    stale_run: str = "move_aside"
