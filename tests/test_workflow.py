@@ -184,8 +184,16 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, smoke_run):
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     # a change of grader re-runs the RL jobs (their reward) and the evaluations, a change of sampling only the
     # evaluations; never the world or the SFT training (their jobs do not get those overrides)
-    for override, rerun in (("scoring.grader=release", {"rl", "eval", "eval_curve", "select", "tables", "figures"}),
-                            ("eval.temperature=0.7", {"eval", "eval_curve", "select", "tables", "figures"})):
+    # a stage gets the config sections it reads (curiosft.stages): a trainer key re-runs SFT and what follows,
+    # never the world (it once rebuilt the world: every override but eval/scoring/rl reached it)
+    after_training = {"eval", "eval_curve", "select", "tables", "figures"}
+    for override, rerun in (("scoring.grader=release", {"rl", *after_training}),
+                            ("eval.temperature=0.7", after_training),
+                            ("trainer.lr=3e-5", {"sft", "rl", *after_training}),
+                            ("method.alpha=0.5", {"sft", "rl", *after_training}),
+                            ("rl.lr=1e-5", {"rl", *after_training}),
+                            ("world.seed=1", {"world_data", "world_tokenizer", "world_model", "sft", "rl",
+                                              *after_training})):
         dry = snakemake(repo, python, "-n", "--config", "experiment=smoke", f"overrides=[{override}]", workdir=tmp_path)
         assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
         jobs = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", dry.stdout, re.MULTILINE))

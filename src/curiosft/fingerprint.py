@@ -26,10 +26,9 @@ from typing import Any
 
 from curiosft.errors import ConfigError
 from curiosft.io import write_json
-from curiosft.stages import stage_config
+from curiosft.stages import STALE_RUN_CHOICES, stage_config
 
 FINGERPRINT = "fingerprint.json"
-STALE_RUN_CHOICES = ("move_aside", "error")
 # what in a run folder is work a job would resume or re-export (config files alone are not)
 _WORK = ("checkpoints", "model", "progress.json")
 _CHUNK = 1 << 20
@@ -153,7 +152,7 @@ def claim_run_dir(run_dir: str | os.PathLike, fingerprint: Mapping, *, on_stale:
     (the job resumes it); work made under another fingerprint is moved aside (on_stale=move_aside; returns
     where to) or refused (on_stale=error: ConfigError naming the keys that differ). Writes fingerprint.json."""
     if on_stale not in STALE_RUN_CHOICES:
-        raise ConfigError(f"stale_run={on_stale!r}; choose one of {', '.join(STALE_RUN_CHOICES)}")
+        raise ConfigError(f"unknown stale_run {on_stale!r}; choose one of {', '.join(STALE_RUN_CHOICES)}")
     run_dir = Path(run_dir)
     moved = None
     if (reason := stale_reason(run_dir, fingerprint)) is not None:

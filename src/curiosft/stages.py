@@ -31,6 +31,8 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 # read by every job (which experiment, where outputs go, where the job runs, what to do with a stale run)
 ENVIRONMENT = ("experiment", "paths", "launcher", "stale_run", "hydra")
+# what a job does with a run folder made under another fingerprint (the root key stale_run)
+STALE_RUN_CHOICES = ("move_aside", "error")
 # how a job runs, not what it computes; and the inputs, fingerprinted by content
 NOT_FINGERPRINTED = (
     "trainer.loggers", "eval.threads", "eval.scoring_workers", "rl.threads", "rl.reward.workers", "rl.reward.url",
@@ -63,6 +65,7 @@ def reaches(stage: str, override: str) -> bool:
 
 def overrides_for(stage: str, overrides: Iterable[str]) -> list[str]:
     """The overrides of `overrides` that reach `stage`, in their order."""
+    stage_sections(stage)
     return [o for o in overrides if reaches(stage, o)]
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from omegaconf import MISSING
 
 from curiosft.config.schema.eval import EvalConfig
+from curiosft.errors import choose
+from curiosft.stages import STALE_RUN_CHOICES
 from curiosft.config.schema.scoring import ScoringConfig
 from curiosft.config.schema.trainer import TrainerConfig
 from curiosft.config.schema.world import WorldConfig
@@ -41,3 +43,6 @@ class Config:
     # a run folder made under another config or input (curiosft.fingerprint): move_aside (keep it beside
     # as <run>.stale-<time>, train afresh) | error (stop, naming the keys that differ)
     stale_run: str = "move_aside"
+
+    def __post_init__(self) -> None:
+        choose(self.stale_run, STALE_RUN_CHOICES, "stale_run")

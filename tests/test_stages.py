@@ -1,0 +1,106 @@
+"""Which overrides reach which stage (curiosft.stages) and the fingerprint of what made a run
+(curiosft.fingerprint): the declaration and the claim rule, without training (the trainers' own tests
+rerun for real: test_verl_sft, test_rl)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from curiosft.config import ConfigError, compose_config
+from curiosft.fingerprint import claim_run_dir, content_digest, differences, stage_fingerprint, stale_reason
+from curiosft.stages import STAGE_SECTIONS, overrides_for, stage_config
+
+OVERRIDES = ["experiment=tiny", "launcher=local", "trainer.lr=3e-5", "+trainer.foo=1", "method.alpha=0.5",
+             "method=psft", "eval.temperature=0.7", "~eval.limit", "scoring.grader=release", "rl.lr=1e-5",
+             "world.seed=3", "data.max_prompt_length=64", "data=limo", "model=qwen2_5_math_7b", "seed=2",
+             "trainer.loggers=[console]", "paths.results=/x"]
+
+
+@pytest.mark.parametrize("stage,expected", [
+    ("world", ["world.seed=3"]),
+    ("sft", ["trainer.lr=3e-5", "+trainer.foo=1", "method.alpha=0.5", "method=psft", "data.max_prompt_length=64",
+             "data=limo", "model=qwen2_5_math_7b", "seed=2", "trainer.loggers=[console]"]),
+    ("rl", ["scoring.grader=release", "rl.lr=1e-5", "data.max_prompt_length=64", "data=limo",
+            "model=qwen2_5_math_7b", "seed=2", "trainer.loggers=[console]"]),
+    ("eval", ["eval.temperature=0.7", "~eval.limit", "scoring.grader=release", "data.max_prompt_length=64",
+              "data=limo"]),
+])
+def test_a_stage_gets_the_overrides_of_the_sections_it_reads(stage, expected):
+    environment = ["experiment=tiny", "launcher=local", "paths.results=/x"]
+    assert overrides_for(stage, OVERRIDES) == [o for o in OVERRIDES if o in environment + expected]
+
+
+def test_unknown_stage_is_named():
+    with pytest.raises(ValueError, match="unknown stage 'train'; choose one of world, sft, rl, eval"):
+        overrides_for("train", [])
+
+
+def test_the_fingerprint_holds_what_a_stage_computes_from_and_not_how_it_runs():
+    cfg = compose_config(["experiment=tiny"])
+    from omegaconf import OmegaConf
+
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    sft = stage_config("sft", plain)
+    assert set(sft) == set(STAGE_SECTIONS["sft"])
+    assert "loggers" not in sft["trainer"] and "path" not in sft["model"] and "sft_train" not in sft["data"]
+    assert "launcher" not in sft and "paths" not in sft and "eval" not in sft
+    rl = stage_config("rl", plain)
+    assert "threads" not in rl["rl"] and "workers" not in rl["rl"]["reward"] and "trainer.loggers" not in rl
+    assert set(stage_config("eval", plain)) == {"eval", "scoring", "data.max_prompt_length"}
+    # threads and loggers change no fingerprint; a learning rate does
+    other = compose_config(["experiment=tiny", "eval.threads=2", "trainer.loggers=[console]", "launcher.threads_per_process=1"])
+    assert stage_config("sft", OmegaConf.to_container(other, resolve=True)) == sft
+    lr = compose_config(["experiment=tiny", "trainer.lr=1e-5"])
+    assert differences({"config": sft}, {"config": stage_config("sft", OmegaConf.to_container(lr, resolve=True))}) \
+        == ["trainer.lr: 0.0005 -> 1e-05"]
+
+
+def test_inputs_are_fingerprinted_by_content(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"a" * 100)
+    first = content_digest(model)
+    assert first == content_digest(model) and first.startswith("sha256:")
+    (model / "model.safetensors").write_bytes(b"b" * 100)  # same size, other weights
+    assert content_digest(model) != first
+    assert content_digest("Qwen/Qwen2.5-Math-7B") == "id:Qwen/Qwen2.5-Math-7B"
+
+
+def test_the_grader_version_is_part_of_what_made_an_evaluation(tmp_path):
+    data = tmp_path / "b.parquet"
+    data.write_bytes(b"x")
+    from omegaconf import OmegaConf
+
+    plain = OmegaConf.to_container(compose_config(["experiment=tiny"]), resolve=True)
+    fingerprint = stage_fingerprint("eval", plain, {"model": str(tmp_path), "benchmark": str(data)})
+    from curiosft.scoring import get_grader
+
+    assert fingerprint["grader"] == {"name": "curiosft", "version": str(get_grader("curiosft").version)}
+
+
+def test_claiming_a_run_folder(tmp_path):
+    run_dir = tmp_path / "run"
+    fingerprint = {"stage": "sft", "config": {"trainer": {"lr": 1}}, "inputs": {"data": "sha256:1"}}
+    # nothing there yet, or only configs: claimed as it is
+    assert claim_run_dir(run_dir, fingerprint) is None
+    assert json.loads((run_dir / "fingerprint.json").read_text()) == fingerprint
+    (run_dir / "checkpoints").mkdir()
+    # the same fingerprint: the work stays (the job resumes it)
+    assert claim_run_dir(run_dir, fingerprint) is None and (run_dir / "checkpoints").is_dir()
+    changed = {**fingerprint, "inputs": {"data": "sha256:2"}}
+    assert stale_reason(run_dir, changed) == 'inputs.data: "sha256:1" -> "sha256:2"'
+    with pytest.raises(ConfigError, match=r"inputs.data: \"sha256:1\" -> \"sha256:2\"\); delete or move it"):
+        claim_run_dir(run_dir, changed, on_stale="error")
+    messages = []
+    moved = claim_run_dir(run_dir, changed, log=messages.append)
+    assert moved.name.startswith("run.stale-") and (moved / "checkpoints").is_dir()
+    assert not (run_dir / "checkpoints").exists() and "moved it to" in messages[0]
+    # a folder with work but no fingerprint (made before they were recorded) is not resumed either
+    (run_dir / "fingerprint.json").unlink()
+    (run_dir / "model").mkdir()
+    assert "has no fingerprint.json" in stale_reason(run_dir, changed)
+    with pytest.raises(ConfigError, match="unknown stale_run .keep.; choose one of move_aside, error"):
+        claim_run_dir(run_dir, changed, on_stale="keep")
