@@ -137,3 +137,61 @@ def test_rope_scaling_extends_the_context(tmp_path):
         "max_position_embeddings": 32768,
         "rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}}))
     assert model_context_length(tmp_path) == 131072
+
+
+# ------------------------------------------------------------------ the RL reward against what SFT teaches
+LAYOUTS = Path(__file__).parent / "data" / "training_layouts"
+# each shipped experiment's training set -> the layout of its rows in tests/data/training_layouts
+EXPERIMENT_DATA = {"curiosft_data": "luffy", "openr1_math_46k": "luffy", "limo": "limo"}
+
+
+def _converted_sft_file(data_set: str, tmp_path: Path) -> Path:
+    """The test rows of a training set's public layout, converted as prepare-data converts the real file."""
+    from curiosft.data.converters import CONVERTERS
+    from curiosft.data.registry import get_spec
+
+    spec = get_spec(data_set)
+    frame = pd.read_json(LAYOUTS / f"{EXPERIMENT_DATA[data_set]}.jsonl", lines=True)
+    out = tmp_path / f"{data_set}_sft_train.parquet"
+    pd.DataFrame(CONVERTERS[spec.layout](frame, spec)["sft_train.parquet"]).to_parquet(out)
+    return out
+
+
+def shipped_experiments() -> list[str]:
+    from curiosft.paths import conf_dir
+
+    return sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", shipped_experiments())
+def test_every_shipped_experiment_rewards_what_its_sft_data_teaches(smoke_world, tmp_path, experiment):
+    """Issue 26: paper_psft trained SFT on LIMO (no </think>) and then GRPO with rl.reward.format=rl, which
+    pays 0 without a </think>: every rollout earned 0 and RL changed nothing. Each shipped experiment's
+    reward is checked on its own data (the registered set's layout, converted; the tiny world's file)."""
+    from curiosft.preflight import check_reward_format
+
+    cfg = compose_config([f"experiment={experiment}", f"paths.results={smoke_world}"])
+    if cfg.data.name != "tiny":
+        cfg.data.sft_train = str(_converted_sft_file(cfg.data.name, tmp_path))
+    assert Path(cfg.data.sft_train).is_file()
+    check_reward_format(cfg)
+    check_reward_format(compose_config([f"experiment={experiment}"]))  # before the data is prepared
+
+
+def test_a_reward_that_needs_a_think_block_the_sft_data_never_writes_is_refused(tmp_path):
+    from curiosft.preflight import check_reward_format
+
+    limo = _converted_sft_file("limo", tmp_path)
+    cfg = compose_config(["experiment=paper_psft", "rl.reward.format=rl", f"data.sft_train={limo}"])
+    with pytest.raises(PreflightError, match=r"rl.reward.format=rl scores 0 without a </think> in the response, "
+                                             r"but 3 of the first 3 SFT demonstrations in .* have none: .*"
+                                             r"set rl.reward.format=eval"):
+        check_reward_format(cfg)
+    # before prepare-data wrote the file: the registered set's own property
+    cfg = compose_config(["experiment=paper_psft", "rl.reward.format=rl"])
+    with pytest.raises(PreflightError, match=r"the limo demonstrations \(data=limo\) have none"):
+        check_reward_format(cfg)
+    # the LUFFY-layout sets close their reasoning: rl format is right for them
+    cfg = compose_config(["experiment=paper", f"data.sft_train={_converted_sft_file('curiosft_data', tmp_path)}"])
+    assert cfg.rl.reward.format == "rl"
+    check_reward_format(cfg)

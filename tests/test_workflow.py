@@ -115,6 +115,11 @@ def test_bad_config_fails_before_any_job(repo, python, tmp_path):
     proc = snakemake(repo, python, "-n", "--config", "overrides=[trainer.lrr=1]", workdir=tmp_path)
     assert proc.returncode != 0
     assert "Key 'lrr' not in 'TrainerConfig'" in proc.stdout + proc.stderr
+    # a reward the SFT data never earns (LIMO writes no </think>): refused before any job, naming the fix
+    proc = snakemake(repo, python, "-n", "--config", "experiment=paper_psft", "overrides=[rl.reward.format=rl]",
+                     workdir=tmp_path)
+    assert proc.returncode != 0
+    assert "the limo demonstrations (data=limo) have none" in proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")

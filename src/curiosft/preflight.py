@@ -6,7 +6,9 @@ in the job, before its first step. Each failure names the numbers and the fix.
 - SFT data: every demonstration measured with the model's tokenizer and chat template
   (curiosft.data.lengths); rows longer than data.max_prompt_length + data.max_response_length either
   stop the run at once (`data.overlong=error`) or are left out of it (`data.overlong=drop`): without
-  this, verl's SFT dataset raises at the step that draws such a row, hours in.
+  this, verl's SFT dataset raises at the step that draws such a row, hours in;
+- the RL reward's format against what SFT teaches: `rl.reward.format=rl` scores a response 0 unless it
+  closes a `</think>` block, so the SFT demonstrations must (check_reward_format).
 """
 
 from __future__ import annotations
@@ -76,6 +78,51 @@ def sft_token_limit(cfg: DictConfig) -> int:
     return int(cfg.data.max_prompt_length) + int(cfg.data.max_response_length)
 
 
+def sft_responses(data_file: str | Path, limit: int = 200) -> list[str]:
+    """The assistant turns of the first `limit` rows of an SFT parquet (curiosft.data.records.sft_record)."""
+    import pyarrow.parquet as pq
+
+    batch = next(pq.ParquetFile(data_file).iter_batches(batch_size=limit, columns=["messages"]), None)
+    if batch is None:
+        return []
+    return [m["content"] for row in batch.column("messages").to_pylist() for m in row
+            if m.get("role") == "assistant"]
+
+
+def check_reward_format(cfg: DictConfig, *, sample: int = 200) -> None:
+    """PreflightError when the RL reward requires a form the SFT demonstrations never teach.
+
+    `rl.reward.format=rl` (the CurioSFT release's reward, METHODS "RL stage") grades only the text after a
+    `</think>` and scores 0 without one. Trained on demonstrations without it (LIMO, the PSFT README's
+    data), the model writes none and every rollout earns 0: GRPO's advantages are all 0 and RL changes
+    nothing, with exit 0. Checked on the first `sample` rows of data.sft_train when the file exists (at least
+    half must close a `</think>`: a chat template whose generation prompt opens `<think>` still needs the
+    demonstrations to close it), else on the registered data set's `closes_thinking`."""
+    from curiosft.scoring.pool import THINK_END
+
+    if str(cfg.rl.reward.format) != "rl":
+        return
+    data_file = Path(str(cfg.data.sft_train))
+    fix = ("set rl.reward.format=eval (the whole response graded, its last answer: the PSFT release's "
+           f"reward), or train on demonstrations that close a {THINK_END} block")
+    if data_file.is_file():
+        responses = sft_responses(data_file, sample)
+        closing = sum(THINK_END in r for r in responses)
+        if responses and 2 * closing < len(responses):
+            raise PreflightError(
+                f"rl.reward.format=rl scores 0 without a {THINK_END} in the response, but {len(responses) - closing} "
+                f"of the first {len(responses)} SFT demonstrations in {data_file} have none: every RL rollout "
+                f"would earn reward 0; {fix}")
+        return
+    from curiosft.data.registry import TRAINING_SETS
+
+    spec = TRAINING_SETS.get(str(cfg.data.name))
+    if spec is not None and spec.closes_thinking is False:
+        raise PreflightError(
+            f"rl.reward.format=rl scores 0 without a {THINK_END} in the response, but the {spec.name} "
+            f"demonstrations (data={spec.name}) have none: every RL rollout would earn reward 0; {fix}")
+
+
 def check_sft_data(cfg: DictConfig, run_dir: str | Path | None = None, *, log=print) -> Path:
     """Measure the SFT rows; returns the parquet verl should train on. In a job (`run_dir` given) the
     length distribution is written to run_dir/data_lengths.json and, with data.overlong=drop, the rows
@@ -143,6 +190,7 @@ def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
                              "data.max_prompt_length + the RL response length (rl.max_response_length or "
                              "data.max_response_length)")
         check_rl_steps(cfg)
+        check_reward_format(cfg)
     elif stage == "eval":
         check_context_length(kwargs["model_dir"], prompt + int(cfg.eval.max_new_tokens),
                              "data.max_prompt_length + eval.max_new_tokens")

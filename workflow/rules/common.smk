@@ -46,6 +46,14 @@ try:
 except CuriosftError as exc:
     raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
 
+# the RL reward against what SFT teaches (a </think> the demonstrations never write pays 0 on every rollout)
+try:
+    from curiosft.preflight import check_reward_format
+
+    check_reward_format(CFG)
+except CuriosftError as exc:
+    raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
+
 RESULTS = OmegaConf.select(CFG, "paths.results")
 WORLD = OmegaConf.select(CFG, "paths.world")
 DATA = OmegaConf.select(CFG, "paths.data")

@@ -28,6 +28,9 @@ class DatasetSpec:
     # source column names for the generic layouts
     columns: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    # training sets: whether the demonstrations close a </think> block (what rl.reward.format=rl requires;
+    # curiosft.preflight.check_reward_format); None where unknown
+    closes_thinking: bool | None = None
 
 
 TRAINING_SETS: dict[str, DatasetSpec] = {
@@ -36,14 +39,16 @@ TRAINING_SETS: dict[str, DatasetSpec] = {
         DatasetSpec(
             "openr1_math_46k", "train", "Elliott/Openr1-Math-46k-8192", "luffy",
             description="OpenR1-Math, 46k rows with R1 traces up to 8192 tokens (LUFFY; PSFT's training set)",
+            closes_thinking=True,
         ),
         DatasetSpec(
             "curiosft_data", "train", "Hao0oWang/CurioSFT_Data", "luffy", data_files="train.parquet",
-            description="the CurioSFT release's training data (LUFFY layout)",
+            description="the CurioSFT release's training data (LUFFY layout)", closes_thinking=True,
         ),
         DatasetSpec(
             "limo", "train", "GAIR/LIMO", "limo",
             description="LIMO: 817 long reasoning demonstrations (the PSFT README's LIMO runs)",
+            closes_thinking=False,
         ),
     ]
 }
