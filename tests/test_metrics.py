@@ -128,3 +128,55 @@ def test_maj_at_n_against_brute_force_on_random_votes():
     frame = records([("sft", 1, "tiny_id", "id", p, s, score) for p, s, _, score in rows])
     frame["extracted"] = [e for _, _, e, _ in rows]
     assert per_prompt(frame).sort_values("prompt_id")["maj"].tolist() == expected
+
+
+# values -> how models write them; the grader finds the renderings of one value equal and of two unequal
+RENDERINGS = {
+    "1/2": ["\\dfrac{1}{2}", "0.5", "1/2", "\\frac12", "\\frac{1}{2}"],
+    "3": ["3", "3.0", "3.00", "+3"],
+    "2/3": ["\\frac{2}{3}", "2/3", "\\tfrac{2}{3}"],
+    "-1": ["-1", "-1.0", "- 1"],
+}
+
+
+def test_maj_at_n_votes_by_the_graders_equivalence_against_brute_force():
+    """Issue 26: maj@n voted on answer strings, so `\\dfrac{1}{2}`, `0.5` and `1/2` split the correct majority
+    and a repeated wrong answer won. Now the evaluation's classes (ScoringPool.answer_classes, the grader's
+    own equivalence) decide; checked against a vote on the true values, with random renderings."""
+    from curiosft.scoring import ScoreItem, ScoringPool
+
+    rng = np.random.default_rng(26)
+    values = list(RENDERINGS)
+    rows, expected = [], []
+    for prompt in range(60):
+        gold = values[int(rng.integers(len(values)))]
+        drawn = [values[int(v)] if v < len(values) else None
+                 for v in rng.integers(0, len(values) + 1, size=int(rng.integers(1, 8)))]
+        voted = [v for v in drawn if v is not None]
+        counts = {v: voted.count(v) for v in voted}
+        winner = next((v for v in voted if counts[v] == max(counts.values())), None)
+        expected.append(float(winner == gold))
+        for sample, value in enumerate(drawn):
+            text = None if value is None else RENDERINGS[value][int(rng.integers(len(RENDERINGS[value])))]
+            rows.append((prompt, sample, gold, text))
+    with ScoringPool(2) as pool:
+        grades = pool.score([ScoreItem("no answer" if t is None else f"\\boxed{{{t}}}", gold) for _, _, gold, t in rows])
+        classes = pool.sample_classes(["math"] * len(rows), [p for p, *_ in rows], grades)
+    frame = records([("sft", 1, "tiny_id", "id", p, s, g.score) for (p, s, _, _), g in zip(rows, grades)])
+    frame["extracted"] = [g.extracted for g in grades]
+    by_text = per_prompt(frame).sort_values("prompt_id")["maj"].tolist()
+    frame["answer_class"] = pd.array(classes, dtype="Int64")
+    by_class = per_prompt(frame).sort_values("prompt_id")["maj"].tolist()
+    assert by_class == expected
+    assert by_text != expected  # the string vote this replaces gets some of these prompts wrong
+
+
+def test_answer_classes_join_equal_wrong_answers_and_keep_letters_apart():
+    from curiosft.scoring import ScoringPool
+
+    with ScoringPool(1) as pool:
+        classes = pool.answer_classes([
+            ("math", ["0.25", "\\frac14", None, "7", "1/4", "\\dfrac{1}{4}"], [0, 0, 0, 1, 0, 0]),
+            ("multiple_choice", ["B", "C", "B", None], [0, 1, 0, 0]),
+        ])
+    assert classes == [[0, 0, None, 3, 0, 0], [0, 1, 0, None]]

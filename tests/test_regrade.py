@@ -26,7 +26,7 @@ def _records(cases, grades, benchmark):
         "benchmark": benchmark, "split": "id" if c.kind == "math" else "ood", "kind": c.kind, "prompt_id": i,
         "sample": 0, "n_samples": 1, "temperature": 0.6, "top_p": 1.0, "top_k": None, "backend": "hf",
         "ground_truth": c.ground_truth,
-        "response": c.response, "extracted": g.extracted, "score": g.score, "reason": g.reason,
+        "response": c.response, "extracted": g.extracted, "answer_class": None, "score": g.score, "reason": g.reason,
         "response_length": 10, "finish_reason": "stop", "mean_entropy": 0.5, "choice_order": [],
         "choices": list(c.choices) if c.kind == "multiple_choice" else None, "grader": "release", "grader_version": "1",
     } for i, (c, g) in enumerate(zip(cases, grades))]
@@ -66,6 +66,9 @@ def test_regrade_counts_the_flips_and_leaves_the_inputs_alone(release_records, t
         assert set(copy["grader"]) == {"curiosft"} and set(copy["grader_version"]) == {"3"}
         assert list(copy["score"]) == [float(c.correct) for c in cases]
         assert set(copy["backend"]) == {"hf"}  # regrading changes the verdicts, not what sampled them
+        # one sample per prompt: each answer is its own maj@n class, recomputed by the new grader
+        assert list(copy["answer_class"].isna()) == list(copy["extracted"].isna())
+        assert set(copy["answer_class"].dropna()) <= {0}
     assert "verdicts changed" in run.stdout and "the inputs are unchanged" in run.stdout
 
 

@@ -54,15 +54,22 @@ CHECKPOINT_KEYS = ["checkpoint", *RUN_KEYS, "step"]
 
 def majority_correct(records: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """maj@n per prompt (`keys` name a prompt), in the order of `records.groupby(keys, sort=False, dropna=False)`:
-    1.0 when the answer extracted most often among its samples is correct, else 0.0 (self-consistency, Wang et
-    al., 2023). Samples with no answer do not vote; ties go to the answer sampled first; a prompt with no
-    answer at all scores 0. (Prompts are numbered first: a key may be NaN, e.g. the base model's step.)"""
+    1.0 when the answer given most often among its samples is correct, else 0.0 (self-consistency, Wang et
+    al., 2023). Answers are counted by the grader's equivalence (the records' `answer_class`,
+    ScoringPool.answer_classes: `\\dfrac{1}{2}`, `0.5` and `1/2` are one answer); records from before it
+    was recorded vote by extracted text. Samples with no answer do not vote; ties go to the answer sampled
+    first; a prompt with no answer at all scores 0. (Prompts are numbered first: a key may be NaN, e.g. the
+    base model's step.)"""
     prompt = records.groupby(keys, sort=False, observed=True, dropna=False).ngroup().to_numpy()
-    frame = pd.DataFrame({"prompt": prompt, "extracted": records["extracted"].to_numpy(),
+    vote = records["extracted"].astype(object)
+    if "answer_class" in records:
+        classes = records["answer_class"]
+        vote = vote.where(classes.isna() | vote.isna(), "class:" + classes.astype("Int64").astype(str))
+    frame = pd.DataFrame({"prompt": prompt, "vote": vote.to_numpy(),
                           "sample": records["sample"].to_numpy(), "score": records["score"].to_numpy()})
-    voted = frame.dropna(subset=["extracted"])
-    votes = voted.groupby(["prompt", "extracted"], sort=False).agg(
-        votes=("score", "size"), first=("sample", "min"), score=("score", "first")).reset_index()
+    voted = frame.dropna(subset=["vote"])
+    votes = voted.groupby(["prompt", "vote"], sort=False).agg(
+        votes=("score", "size"), first=("sample", "min"), score=("score", "max")).reset_index()
     votes = votes.sort_values(["votes", "first"], ascending=[False, True], kind="stable")
     winners = votes.drop_duplicates(subset="prompt", keep="first").set_index("prompt")["score"]
     majority = np.zeros(int(prompt.max()) + 1 if len(prompt) else 0)

@@ -39,6 +39,8 @@ SCHEMA = pa.schema([
     ("ground_truth", pa.string()),
     ("response", pa.string()),
     ("extracted", pa.string()),
+    # maj@n's vote: the first sample of the prompt whose answer the grader finds equivalent (null: no answer)
+    ("answer_class", pa.int64()),
     ("score", pa.float64()),
     ("reason", pa.string()),
     ("response_length", pa.int64()),
@@ -53,11 +55,11 @@ FIELDS = tuple(SCHEMA.names)
 # null allowed: no answer found, no top-k; math records have no choices; records written before graders had
 # names lack the grader (they were graded by what is now the `release` grader); records written before steps
 # were recorded lack the step; drawn records (curiosft.evaluation.synthetic) and records written before the
-# backend was recorded lack the backend
-NULLABLE = ("extracted", "top_k", "choices", "grader", "grader_version", "step", "backend")
+# backend was recorded lack the backend; records written before maj@n voted by equivalence lack the answer class
+NULLABLE = ("extracted", "answer_class", "top_k", "choices", "grader", "grader_version", "step", "backend")
 # what the metrics need (reading skips the response text)
 METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "step", "benchmark", "split", "prompt_id",
-                 "sample", "n_samples", "score", "extracted", "response_length", "mean_entropy")
+                 "sample", "n_samples", "score", "extracted", "answer_class", "response_length", "mean_entropy")
 
 
 class RecordsError(InputDataError):

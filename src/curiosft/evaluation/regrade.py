@@ -34,16 +34,23 @@ def regrade(paths: Sequence[str | os.PathLike], grader: str, *, workers: int = 2
             out: str | os.PathLike | None = None, progress: bool = True):
     """(per-group summary DataFrame, regraded records DataFrame). Raises RecordsError for unreadable records,
     UnknownNameError for an unknown grader, ConfigError when `out` would overwrite an input file."""
+    import pandas as pd
+
     paths = [Path(p) for p in paths]
     records = read_records(paths, columns=FIELDS)
     items = _items(records, paths)
     with ScoringPool(workers, timeout_s, grader) as pool:
         grades = pool.score(items, "eval", progress=progress)
+        # maj@n's classes by the new grader, per checkpoint and prompt, samples in order
+        order = records.sort_values(["checkpoint", "benchmark", "prompt_id", "sample"], kind="stable").index
+        keys = records.loc[order, ["checkpoint", "benchmark", "prompt_id"]].astype(str).agg("|".join, axis=1)
+        labels = pool.sample_classes(list(records.loc[order, "kind"]), list(keys), [grades[i] for i in order])
         tag = pool.grader
     before = records.copy()
     records["score"] = [g.score for g in grades]
     records["extracted"] = [g.extracted for g in grades]
     records["reason"] = [g.reason for g in grades]
+    records["answer_class"] = pd.Series(pd.array(labels, dtype="Int64"), index=order).reindex(records.index)
     records["grader"], records["grader_version"] = tag.name, tag.version
     if out is not None:
         _write_copies(records, Path(out), paths)
@@ -80,12 +87,14 @@ def _write_copies(records, out: Path, inputs: Sequence[Path]) -> None:
 
 def _json_row(row: dict) -> dict:
     """A DataFrame row back to record types: NaN -> null, arrays -> lists, top_k an int."""
+    import pandas as pd
+
     for key, value in row.items():
-        if isinstance(value, float) and value != value:
+        if value is None or value is pd.NA or isinstance(value, float) and value != value:
             row[key] = None
         elif hasattr(value, "tolist"):
             row[key] = value.tolist()
-    for key in ("top_k", "step"):
+    for key in ("top_k", "step", "answer_class"):
         if row[key] is not None:
             row[key] = int(row[key])
     return row

@@ -81,18 +81,19 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         pairs = [(p, i, c) for p, samples in zip(prompts, completions) for i, c in enumerate(samples)]
         grades = pool.score([ScoreItem(c.text, p.ground_truth, p.kind, p.choices) for p, _, c in pairs],
                             progress=True)
+        classes = pool.sample_classes([p.kind for p, _, _ in pairs], [p.prompt_id for p, _, _ in pairs], grades)
     records = [
         {
             "checkpoint": checkpoint, **run, "step": step, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
             "prompt_id": p.prompt_id, "sample": i, "n_samples": settings.n, "temperature": settings.temperature,
             "top_p": settings.top_p, "top_k": settings.top_k, "backend": eval_cfg.backend,
             "ground_truth": p.ground_truth, "response": c.text,
-            "extracted": g.extracted, "score": g.score, "reason": g.reason, "response_length": c.num_tokens,
+            "extracted": g.extracted, "answer_class": k, "score": g.score, "reason": g.reason, "response_length": c.num_tokens,
             "finish_reason": c.finish_reason, "mean_entropy": c.mean_entropy, "choice_order": p.choice_order,
             "choices": list(p.choices) if p.kind == "multiple_choice" else None,
             "grader": pool.grader.name, "grader_version": pool.grader.version,
         }
-        for (p, i, c), g in zip(pairs, grades)
+        for (p, i, c), g, k in zip(pairs, grades, classes)
     ]
     write_records(out, records)
     n = len(records)

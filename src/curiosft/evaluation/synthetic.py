@@ -37,15 +37,17 @@ def synthetic_records(checkpoint: str, benchmark: str, *, prompts: int = 20, n: 
     for prompt_id in range(prompts):
         difficulty = random.Random(f"{benchmark}:{prompt_id}").gauss(0, 1)
         p_correct = 1 / (1 + pow(2.718281828, 2.0 * (difficulty - skill)))
+        first: dict[str, int] = {}
         for sample in range(n):
             correct = rng.random() < p_correct
             answer = str(prompt_id) if correct else str(prompt_id + 1)
+            first.setdefault(answer, sample)
             yield {
                 "checkpoint": checkpoint, **run, "step": step, "benchmark": benchmark, "split": spec.split, "kind": spec.kind,
                 "prompt_id": prompt_id, "sample": sample, "n_samples": n, "temperature": 0.6, "top_p": 1.0,
                 "top_k": None, "backend": None,
                 "ground_truth": str(prompt_id), "response": ("x" * response_chars) + f" \\boxed{{{answer}}}",
-                "extracted": answer, "score": float(correct), "reason": "boxed match" if correct else "wrong answer",
+                "extracted": answer, "answer_class": first[answer], "score": float(correct), "reason": "boxed match" if correct else "wrong answer",
                 "response_length": rng.randint(20, 200), "finish_reason": "stop", "mean_entropy": max(0.0, rng.gauss(entropy, 0.05)),
                 "choice_order": [], "choices": None,
                 # drawn, not graded (benchmarks and report tests): no grader scored these

@@ -138,6 +138,80 @@ class ScoringPool:
             grades[i] = self._result(future, text)
         return grades  # type: ignore[return-value]
 
+    def answer_classes(self, prompts: Sequence[tuple[str, Sequence[str | None], Sequence[float]]],
+                       progress: bool = False) -> list[list[int | None]]:
+        """The grader's equivalence classes of each prompt's extracted answers, for maj@n (a vote counts
+        `\\dfrac{1}{2}`, `0.5` and `1/2` as one answer). `prompts`: (kind, extracted answers, scores) per
+        prompt, one entry per sample. Returns per prompt, per sample, its class: the index of the first sample
+        with an equivalent answer (None where no answer was extracted).
+
+        The samples graded correct are one class (each equals the gold). Wrong answers are compared in pairs
+        (distinct texts only; one as the response's boxed answer, the other as the gold) with this pool's
+        grader and timeout, and joined where equal (a timeout joins nothing); multiple-choice letters by text.
+        """
+        classes: list[list[int | None]] = []
+        pairs: dict[tuple[int, int, int], object] = {}  # (prompt, sample a, sample b) -> grade or future
+        for p, (kind, extracted, scores) in enumerate(prompts):
+            first: dict[str, int] = {}
+            correct = next((i for i, (e, s) in enumerate(zip(extracted, scores)) if e is not None and s > 0.5), None)
+            labels: list[int | None] = []
+            for i, (answer, score) in enumerate(zip(extracted, scores)):
+                if answer is None:
+                    labels.append(None)
+                elif score > 0.5:
+                    labels.append(correct)
+                else:
+                    labels.append(first.setdefault(answer, i))
+            classes.append(labels)
+            if kind == "multiple_choice":
+                continue
+            wrong = sorted({label for label, s in zip(labels, scores) if label is not None and s <= 0.5})
+            for a_index, a in enumerate(wrong):
+                for b in wrong[a_index + 1:]:
+                    response, gold = f"\\boxed{{{extracted[b]}}}", str(extracted[a])
+                    decided = self.grader.decide_in_parent(response, gold)
+                    pairs[(p, a, b)] = Grade(*decided) if decided is not None else self._pool.schedule(
+                        _call_in_worker, (self.grader.math, response, gold), timeout=self.timeout_s)
+        items = pairs.items()
+        if progress and pairs:
+            from tqdm import tqdm
+
+            items = tqdm(items, total=len(pairs), desc="maj@n classes", unit="pair", mininterval=2.0)
+        equal: dict[int, list[tuple[int, int]]] = {}
+        for (p, a, b), grade in items:
+            if not isinstance(grade, Grade):
+                grade = self._result(grade, "")
+            if grade.score > 0.5:
+                equal.setdefault(p, []).append((a, b))
+        for p, joined in equal.items():
+            root = {}
+
+            def find(x: int) -> int:
+                while root.get(x, x) != x:
+                    x = root[x]
+                return x
+
+            for a, b in joined:
+                ra, rb = find(a), find(b)
+                root[max(ra, rb)] = min(ra, rb)
+            classes[p] = [None if label is None else find(label) for label in classes[p]]
+        return classes
+
+    def sample_classes(self, kinds: Sequence[str], prompt_keys: Sequence, grades: Sequence[Grade]) -> list[int | None]:
+        """answer_classes for samples listed prompt by prompt (`prompt_keys` name each sample's prompt; its
+        samples in order): each sample's class, in the order given."""
+        groups: dict[object, list[int]] = {}
+        for row, key in enumerate(prompt_keys):
+            groups.setdefault(key, []).append(row)
+        rows = list(groups.values())
+        classes = self.answer_classes([(kinds[r[0]], [grades[i].extracted for i in r], [grades[i].score for i in r])
+                                       for r in rows])
+        out: list[int | None] = [None] * len(prompt_keys)
+        for r, labels in zip(rows, classes):
+            for i, label in zip(r, labels):
+                out[i] = label
+        return out
+
     def check_golds(self, golds: Sequence[str], progress: bool = False) -> dict[int, str]:
         """{index: problem} of the golds the default grader cannot compare by value (curiosft.scoring.math.
         gold_problem: not parsed, parsed partly, unverifiable; a timeout is a problem too), each parsed in a worker
