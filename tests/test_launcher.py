@@ -132,3 +132,92 @@ def test_hydra_multirun_trains_one_run_per_output_folder(smoke_world, tmp_path):
         run = tmp_path / f"method~{method}" / "schedule~none" / "seed~1"
         assert (run / "model" / "config.json").is_file()
         assert OmegaConf.load(run / "config.yaml").method.name == method
+
+
+# ------------------------------------------------------------------ time limits, requeue, requests
+def _run_with_checkpoint(run_dir, step):
+    checkpoints = run_dir / "checkpoints"
+    (checkpoints / f"global_step_{step}").mkdir(parents=True, exist_ok=True)
+    (checkpoints / "latest_checkpointed_iteration.txt").write_text(str(step))
+
+
+def test_the_time_out_count_follows_progress(tmp_path):
+    """Issue 26: three fixed time-outs failed a long run however much it trained. A time-out that brought a
+    new checkpoint requeues; one that did not (or an evaluation, which does not resume) ends the job,
+    naming the setting; a preemption always requeues."""
+    from curiosft.launcher.requeue import no_requeue_reason
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    assert "no checkpoint saved in 60 min; raise launcher.timeout_min" in no_requeue_reason(
+        run_dir, timed_out=True, timeout_min=60)
+    assert no_requeue_reason(run_dir, timed_out=False, timeout_min=60) is None  # preempted: requeue
+    for step in (100, 200, 300, 400, 500):  # far more time-outs than the old fixed 3, each with progress
+        _run_with_checkpoint(run_dir, step)
+        assert no_requeue_reason(run_dir, timed_out=True, timeout_min=60) is None
+    assert "no new checkpoint since the last time limit (still step 500)" in no_requeue_reason(
+        run_dir, timed_out=True, timeout_min=60)
+    assert "an evaluation job does not resume" in no_requeue_reason(None, timed_out=True, timeout_min=60)
+
+
+def test_a_stage_job_requeues_through_submitit_only_with_progress(smoke_world, tmp_path):
+    """StageJob.checkpoint (submitit's hook): a DelayedSubmission of the same job to requeue, or None."""
+    import time
+
+    import submitit
+
+    from curiosft.launcher.requeue import timed_out
+
+    cfg = compose_config(["experiment=paper", f"paths.results={smoke_world}", "launcher.timeout_min=60"])
+    job = StageJob("sft", cfg, tmp_path / "run")
+    (tmp_path / "run").mkdir()
+    job._attempt_started = time.time() - 55 * 60  # 55 of 60 min: the time limit's signal
+    assert timed_out(job._attempt_started, 60) and not timed_out(time.time() - 30 * 60, 60)
+    assert job.checkpoint() is None  # timed out without a checkpoint
+    _run_with_checkpoint(tmp_path / "run", 10)
+    requeued = job.checkpoint()
+    assert isinstance(requeued, submitit.helpers.DelayedSubmission) and requeued.function is job
+    job._attempt_started = time.time() - 5 * 60  # early: a preemption
+    assert isinstance(job.checkpoint(), submitit.helpers.DelayedSubmission)
+    assert StageJob("eval", cfg, tmp_path / "e.jsonl", checkpoint="base").checkpoint() is not None  # never ran
+
+
+def test_preempted_jobs_count_as_still_the_runs():
+    from curiosft.launcher.slurm import ACTIVE_STATES
+
+    assert {"PREEMPTED", "REQUEUED", "PENDING", "RUNNING"} <= ACTIVE_STATES
+
+
+def test_evaluation_jobs_ask_for_their_share_of_a_node():
+    from curiosft.topology import eval_request
+
+    assert eval_request(slurm(), 1) == {"nodes": 1, "gpus_per_node": 1, "cpus_per_task": 8, "mem_gb": 64}
+    assert eval_request(slurm(), 2) == {"nodes": 1, "gpus_per_node": 2, "cpus_per_task": 16, "mem_gb": 128}
+    assert eval_request(slurm("launcher.gpus_per_node=0"), 0)["cpus_per_task"] == 64
+
+
+def test_hydra_multirun_on_slurm_takes_the_workflow_launchers_request():
+    """Issue 26: `-m hydra/launcher=submitit_slurm` kept the plugin's 60-minute limit and no requeue; the
+    shipped curiosft_slurm launcher reads launcher=slurm (one place) and requeues by progress."""
+    from hydra import compose, initialize_config_dir
+
+    from curiosft.config import register_schemas
+    from curiosft.paths import conf_dir
+
+    register_schemas()
+    with initialize_config_dir(str(conf_dir()), version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=curiosft_slurm", "experiment=paper",
+                                           "launcher.timeout_min=2880", "launcher.partition=gpu"],
+                      return_hydra_config=True)
+        hydra_launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+        local = compose("config", overrides=["hydra/launcher=curiosft_slurm"], return_hydra_config=True)
+    launcher = cfg.launcher
+    assert hydra_launcher["_target_"] == "curiosft.launcher.hydra_slurm.CuriosftSlurmLauncher"
+    for key in ("partition", "nodes", "gpus_per_node", "cpus_per_task", "mem_gb", "timeout_min", "signal_delay_s"):
+        assert hydra_launcher[key] == launcher[key], key
+    assert hydra_launcher["timeout_min"] == 2880 and hydra_launcher["max_num_timeout"] > 1000
+    from curiosft.launcher.requeue import UNCOUNTED_TIMEOUTS
+
+    assert hydra_launcher["max_num_timeout"] == UNCOUNTED_TIMEOUTS
+    with pytest.raises(Exception, match="hydra/launcher=curiosft_slurm submits with the request of launcher=slurm"):
+        local.hydra.launcher.timeout_min

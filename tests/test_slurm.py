@@ -184,15 +184,21 @@ def test_a_restarted_job_reattaches_instead_of_submitting_again(smoke_world, tmp
 
 
 def test_hydra_multirun_on_slurm(smoke_world, tmp_path):
+    """hydra/launcher=curiosft_slurm: each run a SLURM job with launcher=slurm's request and time-limit
+    signal (the plugin's own submitit_slurm asked for 60 minutes and no requeue), trained on its node."""
     proc = subprocess.run(
-        [sys.executable, "-m", "curiosft.train", "-m", "hydra/launcher=submitit_slurm", "experiment=smoke",
-         "method=sft,psft", "trainer.max_steps=2", f"paths.results={smoke_world}", f"hydra.sweep.dir={tmp_path}",
-         "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=2", "hydra.launcher.timeout_min=20"],
+        [sys.executable, "-m", "curiosft.train", "-m", "hydra/launcher=curiosft_slurm", "experiment=smoke",
+         "launcher=slurm", *FITS, "launcher.signal_delay_s=240", "method=sft,psft", "trainer.max_steps=2",
+         f"paths.results={smoke_world}", f"hydra.sweep.dir={tmp_path}"],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for method in ("sft", "psft"):
         assert (tmp_path / f"method~{method}" / "schedule~none" / "seed~1" / "model" / "config.json").is_file()
     assert len(list((tmp_path / ".submitit").glob("*/*_result.pkl"))) == 2
+    for script in (tmp_path / ".submitit").glob("*/*_submission.sh"):
+        text = script.read_text()
+        assert "#SBATCH --time=30" in text and "#SBATCH --signal=USR2@240" in text, text
+        assert "#SBATCH --mem=2GB" in text and "#SBATCH --cpus-per-task=1" in text, text
 
 
 def test_an_impossible_request_fails_before_anything_is_queued(smoke_world, tmp_path):

@@ -10,6 +10,7 @@ shared among them. A leaf module: plain Python (submitit is imported only inside
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -56,3 +57,14 @@ def job_topology(launcher) -> Topology:
 def job_gpus(launcher) -> int:
     """GPUs one training job holds over all its nodes (0 for the local launcher)."""
     return int(launcher.nodes) * int(launcher.gpus_per_node) if launcher.name == "slurm" else 0
+
+
+def eval_request(launcher, gpus: int) -> dict[str, int]:
+    """An evaluation job's SLURM request (launcher.* keys): one node, `gpus` GPUs (one per vLLM tensor-parallel
+    rank), and that share of a node's CPUs and memory: launcher.cpus_per_task and launcher.mem_gb times
+    gpus / launcher.gpus_per_node, rounded up (paper: 8 GPUs, 64 CPUs, 512 GB -> 1 GPU, 8 CPUs, 64 GB), so a
+    node holds as many evaluation jobs as it has GPUs. Without GPUs the training request's CPUs and memory."""
+    per_node = int(launcher.gpus_per_node)
+    share = gpus / per_node if gpus and per_node else 1.0
+    return {"nodes": 1, "gpus_per_node": int(gpus), "cpus_per_task": max(1, math.ceil(int(launcher.cpus_per_task) * share)),
+            "mem_gb": max(1, math.ceil(int(launcher.mem_gb) * share))}

@@ -2,13 +2,14 @@
 
     python -m curiosft.train experiment=tiny method=psft                       # one run
     python -m curiosft.train -m method=sft,psft,curiosft seed=1,2,3            # a sweep, one after another
-    python -m curiosft.train -m hydra/launcher=submitit_slurm method=sft,psft \\
-        hydra.launcher.partition=gpu hydra.launcher.gpus_per_node=8            # each run a SLURM job
+    python -m curiosft.train -m hydra/launcher=curiosft_slurm launcher=slurm method=sft,psft \\
+        launcher.partition=gpu                                                 # each run a SLURM job
 
 Each run trains into its own Hydra output directory (conf/config.yaml, `hydra.run.dir` /
 `hydra.sweep.dir`+`subdir`: results/runs/... and results/multirun/<experiment>/<time>/method~M/
-schedule~S/seed~N), with the same config checks as every other entry point. With Hydra's submitit
-launcher the SLURM request belongs in `hydra.launcher.*`; the run then trains on the node it lands on.
+schedule~S/seed~N), with the same config checks as every other entry point. With
+`hydra/launcher=curiosft_slurm` each run is a SLURM job asking for `launcher=slurm`'s request, with its
+time-limit signal and requeue rule (curiosft.launcher.hydra_slurm); it trains on the node it lands on.
 (The Snakemake workflow is the other way to sweep: it caches, resumes and chains RL and evaluation.)
 """
 
@@ -33,7 +34,14 @@ def main(cfg: DictConfig) -> str:
         cfg = finalize(cfg)
         out = HydraConfig.get().runtime.output_dir
         # the multirun's own overrides (method=..., seed=...): the swept keys of the manifest
-        model = launch(cfg, StageJob("sft", cfg, out, overrides=list(HydraConfig.get().overrides.task)))
+        job = StageJob("sft", cfg, out, overrides=list(HydraConfig.get().overrides.task))
+        if "submitit" in str(HydraConfig.get().launcher.get("_target_", "")):
+            # Hydra's submitit launcher made this process the SLURM job (its request: hydra.launcher, or
+            # launcher=slurm's with hydra/launcher=curiosft_slurm): train here, never submit again
+            job.claim()
+            model = job()
+        else:
+            model = launch(cfg, job)
     except CuriosftError as exc:
         raise SystemExit(f"curiosft.train: {exc}") from None
     print(f"{out}: trained {cfg.method.name} (schedule {cfg.schedule.name}, seed {cfg.seed}); model at {model}")

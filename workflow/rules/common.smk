@@ -21,7 +21,7 @@ from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_check
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
 from curiosft.stages import overrides_for
 from curiosft.sweep import runs_of
-from curiosft.topology import job_gpus, planned_topology
+from curiosft.topology import eval_request, job_gpus, planned_topology
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -122,8 +122,10 @@ except CuriosftError as exc:
     raise WorkflowError(str(exc)) from None
 EVAL_CLI = f"{shlex.quote(EVAL_PYTHON)} -m curiosft.cli"
 EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" and EVAL_PYTHON == sys.executable else 0
-# evaluation jobs ask SLURM for what they use, not the training request
-EVAL_LAUNCHER_ARG = f"launcher.nodes=1 launcher.gpus_per_node={EVAL_GPUS}" if ON_SLURM else ""
+# evaluation jobs ask SLURM for what they use, not the training request: their GPUs and that share of a
+# node's CPUs and memory (curiosft.topology.eval_request)
+EVAL_LAUNCHER_ARG = " ".join(f"launcher.{k}={v}" for k, v in eval_request(CFG.launcher, EVAL_GPUS).items()) \
+    if ON_SLURM else ""
 TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}
 
 

@@ -32,6 +32,17 @@ from curiosft.topology import planned_topology
 __all__ = ["ConfigError", "compose_config", "finalize", "group_options", "register_schemas", "search_path_overrides"]
 
 
+def _slurm_request(key: str, *, _root_):
+    """`${slurm_request:key}`: launcher.<key> of a config composed with launcher=slurm (the Hydra launcher
+    curiosft_slurm takes its request from there); ConfigError naming the fix otherwise."""
+    launcher = _root_.get("launcher")
+    if launcher is None or launcher.get("name") != "slurm":
+        raise ConfigError("hydra/launcher=curiosft_slurm submits with the request of launcher=slurm; add "
+                          "launcher=slurm (and launcher.partition=..., or your site's local/default.yaml)")
+    value = launcher.get(key)
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+
 def register_schemas() -> None:
     """Store the dataclass schemas under `schema/<group>/<name>`; conf/ options extend them. Also registers
     `${run_schedule:method,schedule}` (the schedule a run really uses: none without a teacher) and
@@ -46,6 +57,7 @@ def register_schemas() -> None:
     OmegaConf.register_new_resolver(
         "run_path", lambda method, schedule, seed: RunId("sft", method, run_schedule(method, schedule), int(seed)).path,
         replace=True)
+    OmegaConf.register_new_resolver("slurm_request", _slurm_request, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
     for name, node in method_schemas().items():

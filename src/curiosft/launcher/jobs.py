@@ -103,8 +103,24 @@ class StageJob(submitit.helpers.Checkpointable):
         output = Path(self.output)
         return output / "slurm" if self.stage != "eval" else output.parent / "slurm" / output.stem
 
+    def checkpoint(self, *args, **kwargs):
+        """submitit's hook for the time-limit signal: requeue unless the time-out count says stop
+        (curiosft.launcher.requeue: a time-out without a new checkpoint since the last one ends the job)."""
+        from curiosft.launcher.requeue import no_requeue_reason, timed_out
+
+        timeout_min = float(self.cfg["launcher"].get("timeout_min") or 0)
+        started = getattr(self, "_attempt_started", None)
+        late = started is not None and timeout_min > 0 and timed_out(started, timeout_min)
+        reason = no_requeue_reason(None if self.stage == "eval" else self.output, timed_out=late,
+                                   timeout_min=timeout_min)
+        if reason is not None:
+            print(f"curiosft: not requeued: {reason}", flush=True)
+            return None
+        return super().checkpoint(*args, **kwargs)
+
     def __call__(self):
         started = time.monotonic()
+        self._attempt_started = time.time()  # the signal's time-out rule (checkpoint)
         checkpoint, inputs = self._inputs()
         if self.stage != "eval":
             Path(self.output).mkdir(parents=True, exist_ok=True)

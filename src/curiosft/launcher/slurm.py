@@ -8,7 +8,8 @@
 - A failed job fails the caller with its state, log paths and the end of its error log.
 - Timeout/preemption: submitit's signal (USR2, launcher.signal_delay_s before the limit) stops the stage at
   a safe point (curiosft.preemption), then requeues the job, which resumes from the stage's latest complete
-  checkpoint (StageJob.checkpoint).
+  checkpoint (StageJob.checkpoint); a time-out without a new checkpoint since the last one ends it
+  (curiosft.launcher.requeue).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ import submitit
 from curiosft import manifest
 from curiosft.errors import ConfigError, StageFailed
 from curiosft.io import write_json
+from curiosft.launcher.requeue import UNCOUNTED_TIMEOUTS
 
+# a job in these states is still the run's (a preempted job is requeued: PREEMPTED is one of them)
 ACTIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "REQUEUED", "RESIZING", "SUSPENDED", "COMPLETING",
-                 "REQUEUE_HOLD", "REQUEUE_FED"}
+                 "REQUEUE_HOLD", "REQUEUE_FED", "PREEMPTED"}
 
 
 class SlurmJobFailed(StageFailed):
@@ -120,7 +123,8 @@ def validate_request(launcher, partitions: dict[str, Partition] | None = None) -
 
 
 def executor(launcher, folder: Path, name: str) -> submitit.SlurmExecutor:
-    ex = submitit.SlurmExecutor(folder=folder, max_num_timeout=3)
+    # requeued on every time-out that brought a new checkpoint (StageJob.checkpoint, curiosft.launcher.requeue)
+    ex = submitit.SlurmExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS)
     params = {
         "job_name": name, "partition": launcher.partition, "account": launcher.account, "qos": launcher.qos,
         "nodes": int(launcher.nodes), "ntasks_per_node": 1, "cpus_per_task": int(launcher.cpus_per_task),
