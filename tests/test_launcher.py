@@ -212,7 +212,7 @@ def test_hydra_multirun_on_slurm_takes_the_workflow_launchers_request():
         hydra_launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
         local = compose("config", overrides=["hydra/launcher=curiosft_slurm"], return_hydra_config=True)
     launcher = cfg.launcher
-    assert hydra_launcher["_target_"] == "curiosft.launcher.hydra_slurm.CuriosftSlurmLauncher"
+    assert hydra_launcher["_target_"] == "hydra_plugins.curiosft_slurm_launcher.launcher.CuriosftSlurmLauncher"
     for key in ("partition", "nodes", "gpus_per_node", "cpus_per_task", "mem_gb", "timeout_min", "signal_delay_s"):
         assert hydra_launcher[key] == launcher[key], key
     assert hydra_launcher["timeout_min"] == 2880 and hydra_launcher["max_num_timeout"] > 1000

@@ -135,6 +135,9 @@ def test_a_wheel_install_composes_from_its_own_config_tree(repo, python, tmp_pat
 
     package_file, results, tau, _ = json.loads(proc.stdout.splitlines()[-1])
     assert package_file.startswith(str(site)) and results == "/scratch/team/results" and tau == 1.3
+    # the Hydra launcher for multirun on SLURM ships too: its config and its plugin module
+    assert (site / "curiosft" / "conf" / "hydra" / "launcher" / "curiosft_slurm.yaml").is_file()
+    assert (site / "hydra_plugins" / "curiosft_slurm_launcher" / "launcher.py").is_file()
 
 
 def test_every_relative_link_of_the_docs_resolves(repo):

@@ -104,6 +104,20 @@ def test_missing_record_file_is_named(tmp_path, results):
         build_report(records=[*results[1][:2], missing], out=tmp_path / "paper")
 
 
+def test_tables_refuse_records_of_two_grader_versions(tmp_path):
+    """A sweep re-run after a grader upgrade re-evaluates only what it re-runs: a table would compare rows
+    graded by two versions. The report stops, naming both and `curiosft regrade`."""
+    old, new = tmp_path / "eval" / "base" / "tiny_id.jsonl", tmp_path / "eval" / "base" / "tiny_mc.jsonl"
+    write_records(old, (r | {"grader": "curiosft", "grader_version": "2"}
+                        for r in synthetic_records("base", "tiny_id", prompts=3, n=2)))
+    write_records(new, (r | {"grader": "curiosft", "grader_version": "3"}
+                        for r in synthetic_records("base", "tiny_mc", prompts=3, n=2)))
+    with pytest.raises(RecordsError, match=r"graded by more than one grader version \(curiosft 2: 6 records .*"
+                                           r"curiosft 3: 6 records .*curiosft regrade"):
+        build_report(records=[old, new], out=tmp_path / "paper", what="tables")
+    build_report(records=[new], out=tmp_path / "paper", what="tables")
+
+
 @pytest.mark.parametrize("damage", ["truncated", "not json", "wrong type", "missing field", "empty"])
 def test_corrupt_record_file_is_named(tmp_path, damage):
     path = tmp_path / "eval" / "base" / "tiny_id.jsonl"

@@ -9,7 +9,8 @@ Each run trains into its own Hydra output directory (conf/config.yaml, `hydra.ru
 `hydra.sweep.dir`+`subdir`: results/runs/... and results/multirun/<experiment>/<time>/method~M/
 schedule~S/seed~N), with the same config checks as every other entry point. With
 `hydra/launcher=curiosft_slurm` each run is a SLURM job asking for `launcher=slurm`'s request, with its
-time-limit signal and requeue rule (curiosft.launcher.hydra_slurm); it trains on the node it lands on.
+time-limit signal and requeue rule (hydra_plugins.curiosft_slurm_launcher); it trains on the node it
+lands on.
 (The Snakemake workflow is the other way to sweep: it caches, resumes and chains RL and evaluation.)
 """
 

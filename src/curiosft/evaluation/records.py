@@ -59,7 +59,8 @@ FIELDS = tuple(SCHEMA.names)
 NULLABLE = ("extracted", "answer_class", "top_k", "choices", "grader", "grader_version", "step", "backend")
 # what the metrics need (reading skips the response text)
 METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "step", "benchmark", "split", "prompt_id",
-                 "sample", "n_samples", "score", "extracted", "answer_class", "response_length", "mean_entropy")
+                 "sample", "n_samples", "score", "extracted", "answer_class", "response_length", "mean_entropy",
+                 "grader", "grader_version")
 
 
 class RecordsError(InputDataError):
@@ -109,6 +110,22 @@ def read_records(paths: Iterable[str | os.PathLike], columns: Sequence[str] = ME
         raise RecordsError("no record files given")
     tables = [_read_one(p, columns) for p in paths]
     return pa.concat_tables(tables).to_pandas()
+
+
+def check_one_grader(records, what: str = "the records") -> None:
+    """RecordsError when records compared in one table were graded by different graders or versions (a
+    re-run after a grader upgrade re-evaluates only what it re-runs): name them and the fix. Records from
+    before graders had names were graded by what is now `release` 1."""
+    if "grader" not in records:
+        return
+    tags = records["grader"].fillna("release").astype(str) + " " + records["grader_version"].fillna("1").astype(str)
+    if tags.nunique() > 1:
+        counts = tags.groupby(tags).size()
+        by_checkpoint = records.groupby(tags)["checkpoint"].first()
+        listed = "; ".join(f"{tag}: {n} records (e.g. {by_checkpoint[tag]})" for tag, n in counts.items())
+        raise RecordsError(f"{what} were graded by more than one grader version ({listed}); grade them all with "
+                           "one: `curiosft regrade <record files> --grader <name> --out <folder>`, or re-run the "
+                           "older evaluations")
 
 
 def find_record_files(eval_root: str | os.PathLike) -> list[Path]:

@@ -5,8 +5,11 @@ stage table: `STAGES[stage]` names the stage's entry point, `run_<stage>(cfg, ou
 only when the job runs (the launcher imports no stage). Under SLURM (submitit) it is the submitted
 callable: `checkpoint()` (submitit's hook for the timeout/preemption signal) asks for a requeue of the same
 job, and the stages resume from their own latest checkpoint (verl's resume_mode=auto for SFT and the verl
-RL backend; the local GRPO backend's checkpoints), so the step count continues. Every attempt writes the
-output's manifest (curiosft.manifest: config, versions, commit, inputs, hardware) and its wall time.
+RL backend; the local GRPO backend's checkpoints), so the step count continues; a time-out without a new
+checkpoint ends it (curiosft.launcher.requeue). Before it runs or is queued, `claim()` fingerprints its
+output (curiosft.fingerprint): a run folder made under another config or input is moved aside, never
+resumed. Every attempt writes the output's manifest (curiosft.manifest: config, versions, commit, inputs,
+fingerprint, hardware) and its wall time.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from curiosft.evaluation.metrics import per_benchmark, per_prompt
-from curiosft.evaluation.records import read_records
+from curiosft.evaluation.records import check_one_grader, read_records
 from curiosft.io import atomic_path
 from curiosft.report.figures import paper_figures, save_figure
 from curiosft.report.html import write_html_beside
@@ -54,7 +54,9 @@ def build_report(*, records: Iterable[str | os.PathLike], training_metrics: Iter
     training (eval.curve); `selected_by`: the eval.select=best:<...> the reported checkpoints came from;
     `warn(message)` gets every difference between compared runs beyond the swept keys (provenance)."""
     records, training_metrics, curve_records = list(records), list(training_metrics), list(curve_records)
-    prompts = per_prompt(read_records(records))
+    frame = read_records(records)
+    check_one_grader(frame, "the records of these tables")
+    prompts = per_prompt(frame)
     bench = per_benchmark(None, prompts)
     written = []
     if what in ("tables", "all"):
