@@ -198,14 +198,19 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, smoke_run):
     for override, rerun in (("scoring.grader=release", {"rl", *after_training}),
                             ("eval.temperature=0.7", after_training),
                             ("trainer.lr=3e-5", {"sft", "rl", *after_retraining}),
-                            ("method.alpha=0.5", {"sft", "rl", *after_retraining}),
+                            # a method's own key reaches that method's runs (the sweep's method_overrides)
+                            ("sweeps={smoke: {method_overrides: {curiosft: [method.alpha=0.5]}}}",
+                             {"sft", "rl", *after_retraining}),
                             ("rl.lr=1e-5", {"rl", *after_retraining}),
                             ("world.seed=1", {"world_data", "world_tokenizer", "world_model", "sft", "rl",
                                               *after_retraining})):
-        dry = snakemake(repo, python, "-n", "--config", "experiment=smoke", f"overrides=[{override}]", workdir=tmp_path)
+        setting = override if override.startswith("sweeps=") else f"overrides=[{override}]"
+        dry = snakemake(repo, python, "-n", "--config", "experiment=smoke", setting, workdir=tmp_path)
         assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
-        jobs = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", dry.stdout, re.MULTILINE))
-        assert jobs - {"all"} == rerun, (override, jobs)
+        jobs = re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", dry.stdout, re.MULTILINE)
+        assert set(jobs) - {"all"} == rerun, (override, jobs)
+        if override.startswith("sweeps="):
+            assert jobs.count("sft") == 1, jobs  # the curiosft run only
 
 
 def _sha256(path: Path) -> str:
