@@ -27,6 +27,17 @@ from curiosft.paths import conf_dir
 register_schemas()
 
 
+def _is_submitit_job() -> bool:
+    """Whether Hydra's launcher is a submitit one (submitit_slurm, submitit_local, curiosft_slurm): then this
+    process already is the job. Decided by the launcher's class, not its name (a name test once missed
+    curiosft_slurm and every Hydra SLURM job queued a second job for its training and waited on it)."""
+    from hydra.utils import get_class
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
+
+    target = HydraConfig.get().launcher.get("_target_")
+    return bool(target) and issubclass(get_class(str(target)), BaseSubmititLauncher)
+
+
 @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> str:
     from curiosft.launcher import StageJob, launch
@@ -36,7 +47,7 @@ def main(cfg: DictConfig) -> str:
         out = HydraConfig.get().runtime.output_dir
         # the multirun's own overrides (method=..., seed=...): the swept keys of the manifest
         job = StageJob("sft", cfg, out, overrides=list(HydraConfig.get().overrides.task))
-        if "submitit" in str(HydraConfig.get().launcher.get("_target_", "")):
+        if _is_submitit_job():
             # Hydra's submitit launcher made this process the SLURM job (its request: hydra.launcher, or
             # launcher=slurm's with hydra/launcher=curiosft_slurm): train here, never submit again
             job.claim()
