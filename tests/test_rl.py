@@ -284,3 +284,48 @@ def test_a_finished_verl_rl_run_is_never_trained_further(smoke_world, tmp_path):
     assert [m["step"] for m in read_metrics(run_dir)] == [1, 2]
     assert json.loads((run_dir / "model" / "curiosft_step.json").read_text()) == {"step": 2}
     assert not list(tmp_path.glob("rl.stale-*"))
+
+
+def _paper_ppo_config(monkeypatch, *, on_gpu: bool):
+    import curiosft.verl_ext.rl_config as rl_config
+
+    monkeypatch.setattr(rl_config, "gpu_present", lambda: on_gpu)
+    cfg = compose_config(["experiment=paper"])
+    return build_verl_ppo_config(cfg, run_dir="/runs/rl/method~sft/schedule~none/seed~1", model_path="/models/sft",
+                                 reward_url="http://node:5555", reward_token="t", n_gpus_per_node=8)
+
+
+def test_verl_ppo_config_on_gpus_is_what_it_was_before_the_cpu_settings(monkeypatch):
+    """The CPU-only settings (rl_config.cpu_settings) never reach a GPU machine: its main_ppo config is
+    byte-for-byte the one made before RL ran on CPU (tests/data/verl_ppo_config/paper_gpu.yaml)."""
+    from omegaconf import OmegaConf
+
+    from curiosft.verl_ext.rl_config import REWARD_FUNCTION
+
+    text = OmegaConf.to_yaml(_paper_ppo_config(monkeypatch, on_gpu=True))
+    text = text.replace(str(REWARD_FUNCTION), "<curiosft>/reward/client.py")
+    expected = (Path(__file__).parent / "data" / "verl_ppo_config" / "paper_gpu.yaml").read_text()
+    assert text == expected
+
+
+def test_verl_ppo_config_on_cpu_differs_only_by_the_cpu_settings(monkeypatch):
+    """Without a GPU the config differs from the GPU one in exactly the declared CPU settings: logical Ray GPUs and CPUs, one storage unit / agent / reward worker, no
+    dataloader processes, no vLLM sleep mode."""
+    from omegaconf import OmegaConf
+
+    from curiosft.verl_ext.rl_config import CPU_RAY_CPUS, cpu_settings
+
+    def flat(node, prefix=""):
+        items = {}
+        for key, value in node.items():
+            items |= flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value}
+        return items
+
+    gpu = flat(OmegaConf.to_container(_paper_ppo_config(monkeypatch, on_gpu=True)))
+    cpu = flat(OmegaConf.to_container(_paper_ppo_config(monkeypatch, on_gpu=False)))
+    changed = {key for key in gpu.keys() | cpu.keys() if gpu.get(key, "<absent>") != cpu.get(key, "<absent>")}
+    declared = {key.lstrip("+") for key in cpu_settings(8)}
+    # (the attention implementation follows the machine too: sdpa, or flash-attn where it is installed)
+    assert changed - {"actor_rollout_ref.model.override_config.attn_implementation"} == declared
+    assert cpu["ray_kwargs.ray_init.num_gpus"] == 8 and cpu["ray_kwargs.ray_init.num_cpus"] >= CPU_RAY_CPUS
+    assert cpu["actor_rollout_ref.rollout.enable_sleep_mode"] is False and cpu["trainer.device"] == "cpu"

