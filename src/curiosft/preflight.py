@@ -194,7 +194,7 @@ def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
         if cfg.rl.backend == "verl" and cfg.launcher.name != "slurm":
             import sys
 
-            from curiosft.evaluation.vllm_env import verl_rl_python
+            from curiosft.vllm_env import verl_rl_python
 
             verl_rl_python(sys.executable)  # vLLM for its rollouts, here or in the vLLM environment
     elif stage == "eval":

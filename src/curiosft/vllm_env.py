@@ -16,7 +16,7 @@ from pathlib import Path
 from curiosft.errors import ConfigError
 
 VLLM_PYTHON_ENV = "CURIOSFT_VLLM_PYTHON"  # another environment's python with vllm (and curiosft) installed
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO / ".venv-vllm"
 
 
