@@ -166,12 +166,6 @@ def _register_engines() -> None:
             EngineRegistry.register(model_type=model_type, backend=["fsdp", "fsdp2"], device="cpu")(engine)
 
 
-def register_engines() -> None:
-    """Called by curiosft's trainers once verl is fully imported (the plugin loads while verl imports)."""
-    if not gpu_present():
-        _register_engines()
-
-
 CPU_PROCESS_GROUP_BACKEND = "cpu:gloo"
 
 

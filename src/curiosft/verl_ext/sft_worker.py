@@ -22,7 +22,7 @@ def main(run_dir: str) -> None:
     cfg = OmegaConf.load(Path(run_dir) / "config.yaml")
     verl_cfg = OmegaConf.load(Path(run_dir) / "verl_config.yaml")
 
-    from curiosft.verl_ext.cpu_platform import gpu_present, register_engines
+    from curiosft.verl_ext.cpu_platform import gpu_present
 
     if gpu_present():
         from verl.utils.distributed import initialize_global_process_group
@@ -32,7 +32,7 @@ def main(run_dir: str) -> None:
         # verl would ask for "cpu:gloo,cpu:gloo"; on CPU the one backend is gloo
         torch.set_num_threads(int(cfg.launcher.get("threads_per_process", 1)))
         torch.distributed.init_process_group(backend="gloo")
-        register_engines()
+        # (verl's engines for "cpu" were registered as the platform plugin loaded)
 
     from curiosft.verl_ext.sft_trainer import CuriosftSFTTrainer, TrainingStopped
 
