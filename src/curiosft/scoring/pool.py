@@ -71,12 +71,13 @@ def grade_choice(response: str, ground_truth: str, choices: Sequence[str], grade
 
 def _warm_up() -> None:
     """Worker initializer: import math-verify (and sympy) before the first timed item; leave the time-limit
-    signal to the job (a worker it killed would score its item 0: curiosft.preemption)."""
-    import math_verify  # noqa: F401
-
+    signal to the job (a worker it killed would score its item 0: curiosft.preemption). The signal is
+    ignored first: a signal that arrived during the import (a second or more on busy cores) killed the
+    worker, seen as a failure of test_preemption's survival test on a loaded machine."""
     from curiosft.preemption import ignore_time_limit_signal
 
     ignore_time_limit_signal()
+    import math_verify  # noqa: F401
 
 
 def _call_in_worker(entry_point: str, *args):
