@@ -133,9 +133,12 @@ def ending_with_this_job(env: dict) -> dict:
     return {**env, JOB_PID_ENV: str(os.getpid())}
 
 
-def exit_with_the_job(interval_s: float = 1.0) -> threading.Thread | None:
+def exit_with_the_job(interval_s: float = 1.0, *, terminate_first_s: float | None = None
+                      ) -> threading.Thread | None:
     """In a process a job started (the SFT trainer, the reward server): a daemon thread that ends this process
-    (exit status 137, no cleanup) within `interval_s` of the job's end, however it ended.
+    (exit status 137, no cleanup) within `interval_s` of the job's end, however it ended. With
+    `terminate_first_s` the process first gets SIGTERM (its own handlers clean up: Ray's driver shuts its
+    cluster down) and is ended that many seconds later if it is still there.
 
     torchrun starts its trainers in their own session, so a job killed by SIGKILL (the OOM killer, `kill -9`,
     a laptop's snakemake killed) would leave them training on, and writing checkpoints, beside the next
@@ -153,6 +156,9 @@ def exit_with_the_job(interval_s: float = 1.0) -> threading.Thread | None:
     def watch():
         while job.is_running() and job.status() != psutil.STATUS_ZOMBIE:
             time.sleep(interval_s)
+        if terminate_first_s is not None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(terminate_first_s)
         os._exit(137)
 
     thread = threading.Thread(target=watch, name="curiosft-exit-with-the-job", daemon=True)

@@ -143,7 +143,8 @@ def _train_verl(cfg, run_dir: Path, *, sft_model: str, stop: StopRequest) -> Non
     env = dict(os.environ, VERL_FILE_LOGGER_PATH=str(next_attempt(run_dir)))
     # on a machine without GPUs main_ppo runs in the vLLM environment (curiosft.vllm_env)
     python = verl_rl_python(sys.executable)
-    cmd = [python, "-m", "verl.trainer.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
+    # verl.trainer.main_ppo, ending with this job however it ends (curiosft.verl_ext.main_ppo)
+    cmd = [python, "-m", "curiosft.verl_ext.main_ppo", f"--config-path={run_dir}", "--config-name=verl_config"]
     returncode = run_until_stopped(cmd, env, stop=stop, grace_s=stop_grace_s(cfg.launcher))
     merge_metrics(run_dir, RunId.of_config("rl", cfg), rename=curiosft_metrics)
     if stop.requested:
