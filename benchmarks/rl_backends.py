@@ -13,9 +13,10 @@ of the tiny experiment) of the SFT model and of each engine's final model.
 
 Expected differences, none of them a bug (docs/performance.md "Two RL engines"): the engines sample different
 rollouts from the same seed (vLLM's sampler vs HF generate), so per-step numbers agree in distribution, not
-value; verl's rollouts are bf16 against the fp32 actor (its `training/rollout_actor_probs_pearson_corr` is
-printed), the local backend's are the fp32 actor itself, so its first mini-batch has PPO KL 0 and clip 0
-exactly; both aggregate the loss token-mean over the mini-batch (verl's `loss_agg_mode=token-mean`).
+value. verl's rollouts come from a bf16 copy of the fp32 actor (its `training/rollout_actor_probs_pearson_corr`
+is printed), the local backend's from the fp32 actor itself; both recompute the old log-probs with the fp32
+actor before the update, so PPO KL and clipping start at 0 on the first mini-batch in both, and both take
+verl's policy loss with its `loss_agg_mode` (token-mean over the mini-batch).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def sft_checkpoint(results: Path) -> Path:
             raise SystemExit(f"no SFT model at {model}; leave out --results to have the workflow make it")
         print(f"making {model} with the workflow (tiny world + one SFT run) ...", flush=True)
         run([str(Path(sys.executable).with_name("snakemake")), "--profile", "profiles/default", "--cores", "2",
-             "--config", "experiment=tiny", f"results/{SFT_RUN}/metrics.jsonl"], "the workflow")
+             "--config", "experiment=tiny", "--", f"results/{SFT_RUN}/metrics.jsonl"], "the workflow")
     return model
 
 
@@ -101,6 +102,10 @@ def main() -> None:
     means = {b: {k: statistics.fmean(m["data"][k] for m in lines[b] if k in m["data"]) for k, _ in COLUMNS[:4]}
              for b in lines}
     print("mean " + " ".join(f"{means['local'][k]:8.3f} {means['verl'][k]:8.3f}" for k, _ in COLUMNS[:4]))
+    # the steps' spread: do the engines' mean rewards differ beyond what the steps scatter?
+    errors = {b: statistics.stdev(m["data"]["train/reward"] for m in lines[b]) / len(lines[b]) ** 0.5 for b in lines}
+    print(f"mean reward +- s.e. over steps: local {means['local']['train/reward']:.3f} +- {errors['local']:.3f}, "
+          f"verl {means['verl']['train/reward']:.3f} +- {errors['verl']:.3f}")
     step_s = {b: statistics.median(m["data"]["perf/step_seconds"] for m in lines[b][1:]) for b in lines}
     print(f"\nstep time (median of steps 2..{args.steps}): local {step_s['local']:.2f} s, verl {step_s['verl']:.2f} s; "
           f"verl/local = {step_s['verl'] / step_s['local']:.2f} (goal <= 2)")

@@ -133,9 +133,9 @@ def cpu_settings(n_devices: int, kv_cache_gib: int = 1) -> dict:
     """What main_ppo needs on a machine without GPUs (../docs/training.md "RL on CPU"), on top of the
     platform plugin (curiosft.verl_ext.cpu_platform): the CPU as `n_devices` logical Ray GPUs, enough
     logical CPUs, one TransferQueue storage unit / agent-loop worker / reward worker instead of 8, no
-    dataloader processes, no vLLM sleep mode (vLLM's CPU platform has none), and vLLM's KV cache sized
-    to the rollouts (`kv_cache_gib`: cpu_kv_cache_gib). On GPUs none of this is set: the config is what
-    verl's defaults and ppo_overrides make it."""
+    dataloader processes, padded micro-batches, no vLLM sleep mode (vLLM's CPU platform has none), and
+    vLLM's KV cache sized to the rollouts (`kv_cache_gib`: cpu_kv_cache_gib). On GPUs none of this is set:
+    the config is what verl's defaults and ppo_overrides make it."""
     return {
         "trainer.device": "cpu",
         "ray_kwargs.ray_init.num_cpus": max(CPU_RAY_CPUS, os.cpu_count() or 1),
@@ -144,6 +144,10 @@ def cpu_settings(n_devices: int, kv_cache_gib: int = 1) -> dict:
         "actor_rollout_ref.rollout.agent.num_workers": 1,
         "reward.num_workers": 1,
         "data.dataloader_num_workers": 0,
+        # padded micro-batches: packed ones (verl's remove-padding path) need flash-attn's variable-length
+        # kernel, which the CPU lacks; transformers' sdpa then attends over the whole packed row under a
+        # block mask, (sequences x length)^2 work instead of sequences x length^2
+        "actor_rollout_ref.model.use_remove_padding": False,
         "+actor_rollout_ref.rollout.enable_sleep_mode": False,
         "actor_rollout_ref.rollout.free_cache_engine": False,
         # read by vLLM's CPU platform in the rollout server's process (Ray passes runtime_env to every worker)
