@@ -45,37 +45,6 @@ def rl_command(results: Path, run_dir: Path, *extra: str) -> list[str]:
             "--out", str(run_dir), "experiment=smoke", *WORLD, f"paths.results={results}", "rl.backend=verl", *extra]
 
 
-def test_verl_grpo_steps_on_cpu_with_vllm_rollouts(rl_world, tmp_path):
-    """Two GRPO steps through main_ppo: rewards from the reward server, a non-zero gradient, the rollout
-    engine in step with the actor after each weight sync, verl's checkpoint and tracker, the merged metrics
-    under curiosft's names and the exported model with the stop ids verl's rollouts read."""
-    from transformers import AutoTokenizer, GenerationConfig
-
-    run_dir = tmp_path / "rl"
-    proc = subprocess.run(rl_command(rl_world, run_dir, "rl.max_steps=2", "rl.save_freq=2", *SIGNAL),
-                          capture_output=True, text=True, timeout=1100)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert [m["step"] for m in lines] == [1, 2]
-    # a group whose rollouts all score the same has advantage 0: a step can have no gradient, the run not
-    assert any(m["data"]["grad_norm"] > 0 for m in lines), lines
-    for m in lines:
-        data = m["data"]
-        assert 0 <= data["train/reward"] <= 1
-        # bf16 rollouts against the fp32 actor: close, never apart (a failed weight sync would leave the
-        # engine on its dummy weights: correlation near 0)
-        assert data["training/rollout_actor_probs_pearson_corr"] > 0.95, data
-    assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
-    assert (run_dir / "checkpoints" / "global_step_2" / "actor").is_dir()
-    model = run_dir / "model"
-    assert json.loads((model / "curiosft_step.json").read_text()) == {"step": 2}
-    tokenizer = AutoTokenizer.from_pretrained(model)
-    stop_ids = GenerationConfig.from_pretrained(model).eos_token_id
-    stop_ids = stop_ids if isinstance(stop_ids, list) else [stop_ids]
-    assert tokenizer.eos_token_id in stop_ids
-    assert "reward server on http://127.0.0.1:" in (run_dir / "reward_server.log").read_text()
-
-
 def _start_until_step(cmd: list[str], attempt: Path, step: int, log: Path) -> tuple[subprocess.Popen, list]:
     """Start the job; return it with every process under it once `attempt` has logged `step`."""
     import psutil
@@ -145,10 +114,15 @@ def test_a_stopped_or_killed_verl_run_resumes_and_ends_at_the_planned_step(rl_wo
     assert tracker.read_text().strip() == "4"
 
 
-def test_the_workflows_rl_rule_runs_one_verl_job(rl_world, tmp_path):
+def test_the_workflows_rl_rule_runs_verl_grpo_on_cpu_with_vllm_rollouts(rl_world, tmp_path):
     """The smoke DAG's RL rule with rl.backend=verl (an override of the rl section): its SFT run, then one
-    main_ppo job in the vLLM environment, its metrics and model where the evaluation rules read them."""
+    main_ppo job in the vLLM environment for two GRPO steps: rewards from the reward server, a non-zero
+    gradient, the rollout engine in step with the actor after each weight sync, verl's checkpoint and
+    tracker, the merged metrics under curiosft's names and the exported model, with the stop ids verl's
+    rollouts read, where the evaluation rules read it."""
     import shutil
+
+    from transformers import AutoTokenizer, GenerationConfig
 
     repo = Path(__file__).resolve().parents[1]
     shutil.copytree(rl_world / "world", tmp_path / "results" / "world")
@@ -162,9 +136,26 @@ def test_the_workflows_rl_rule_runs_one_verl_job(rl_world, tmp_path):
     log = (tmp_path / "results" / "logs" / "rl" / f"{run}.log").read_text()
     assert "TaskRunner" in log and "Training Progress" in log, log[-3000:]  # verl's main_ppo, not the local loop
     run_dir = tmp_path / "results" / "rl" / run
-    assert [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2]
-    assert json.loads((run_dir / "model" / "curiosft_step.json").read_text()) == {"step": 2}
     assert yaml_backend(run_dir / "config.yaml") == "verl"
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in lines] == [1, 2]
+    # a group whose rollouts all score the same has advantage 0: a step can have no gradient, the run not
+    assert any(m["data"]["grad_norm"] > 0 for m in lines), lines
+    for m in lines:
+        data = m["data"]
+        assert 0 <= data["train/reward"] <= 1
+        # bf16 rollouts against the fp32 actor: close, never apart (a failed weight sync would leave the
+        # engine on its dummy weights: correlation near 0)
+        assert data["training/rollout_actor_probs_pearson_corr"] > 0.95, data
+    assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
+    assert (run_dir / "checkpoints" / "global_step_2" / "actor").is_dir()
+    model = run_dir / "model"
+    assert json.loads((model / "curiosft_step.json").read_text()) == {"step": 2}
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    stop_ids = GenerationConfig.from_pretrained(model).eos_token_id
+    stop_ids = stop_ids if isinstance(stop_ids, list) else [stop_ids]
+    assert tokenizer.eos_token_id in stop_ids
+    assert "reward server on http://127.0.0.1:" in (run_dir / "reward_server.log").read_text()
 
 
 def yaml_backend(config: Path) -> str:
