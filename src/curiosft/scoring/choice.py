@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from fractions import Fraction
 
 from curiosft.letters import choice_letters
 from curiosft.scoring.boxed import boxed_answers, normalize_answer
@@ -55,22 +56,53 @@ _IS_CORRECT = re.compile(r"(?<![A-Za-z(\"'*])(?:(?:option|choice)\s+)?[(\"'*]*([
 _LONE_LAST_LINE = re.compile(r"^[\s#*(]*([A-Z])[\s*).]*$")
 _LAST_LINE = re.compile(r"^\W*?\(?\s*([A-Z])\s*\)?\s*(?:([.:)])\s*(.*?))?\W*$")
 _LABELLED = re.compile(r"^[\s*]*\(?([A-Z])\)\s*(.+?)[\s*]*$")
+# the letter before a trailing one, joined to it: "A or C", "A/C", "A, C", "A and C"
+_HEDGED_BEFORE = re.compile(r"(?<![A-Za-z])\(?[A-Z]\)?\s*(?:,|/|\bor|\band)\s*\(?$")
 _TRAILING_LETTER = re.compile(r"(?:^|[\s(*：:])\(?([A-Z])\)?[\s.*]*$")
 
 
-def _option_key(text: str) -> str:
-    """An option text for comparison: LaTeX fractions as a/b, no \\text{}, $, spaces, case or final period."""
+def _option_key(text: str, case: bool = False) -> str:
+    """An option text for comparison: LaTeX fractions as a/b, no \\text{}, $, spaces, final period or (unless
+    `case`) case."""
     text = re.sub(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"\1/\2", text)
     text = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", text)
-    return normalize_answer(text.replace("\\%", "%")).strip("*").lower()
+    key = normalize_answer(text.replace("\\%", "%")).strip("*")
+    return key if case else key.lower()
+
+
+# a number with an optional unit after it: "32", "32 degrees", "$32^\\circ$", "1.5 m/s", "\\$ 12" (after _option_key)
+_VALUE = re.compile(r"^\\?\$?([-+]?(?:\d+(?:\.\d*)?|\.\d+))([^\d]*)$")
+_DEGREE_UNIT = re.compile(r"\^\{?\\circ\}?|°|degrees?\b")
+
+
+def _value_and_unit(text: str) -> tuple[Fraction, str] | None:
+    """(value, unit) of an option or answer that is one number with at most a unit after it (degrees in any
+    spelling as "°"); None for anything else (two numbers, an expression, words before the number)."""
+    key = _DEGREE_UNIT.sub("°", _option_key(text))
+    if not (match := _VALUE.match(key)):
+        return None
+    try:
+        return Fraction(match.group(1)), match.group(2).strip(".")
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def _option_letter(text: str, choices: Sequence[str], letters: Sequence[str]) -> str | None:
-    """The letter of the option whose text `text` states, if exactly one."""
+    """The letter of the option whose text `text` states, if exactly one: the option's text itself, else its
+    value (`\\boxed{32}` for the option "32 degrees"; issue 28) when exactly one option is that number (in the
+    answer's unit, when the answer gives one)."""
     wanted = _option_key(text)
     if not wanted:
         return None
     hits = [letter for letter, choice in zip(letters, choices) if _option_key(choice) == wanted]
+    if len(hits) > 1:  # options that differ only in case ("rr", "Rr", "RR": genotypes) by their case
+        hits = [letter for letter in hits if _option_key(choices[letters.index(letter)], case=True)
+                == _option_key(text, case=True)]
+    if not hits and (answer := _value_and_unit(text)) is not None:
+        value, unit = answer
+        options = [(letter, _value_and_unit(choice)) for letter, choice in zip(letters, choices)]
+        hits = [letter for letter, option in options
+                if option is not None and option[0] == value and (not unit or unit == option[1])]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -220,7 +252,13 @@ def choice_candidates(response: str, choices: Sequence[str]) -> list[tuple[int, 
             if letter := _letter_with_text(match.group(1), match.group(3), choices, letters):
                 candidates.append((position, letter))
         elif (match := _TRAILING_LETTER.search(stripped[-12:])) and match.group(1) in letters:
-            candidates.append((len(stripped) - 1, match.group(1)))
+            before = stripped[:len(stripped) - 12 + match.start(1)]
+            if _HEDGED_BEFORE.search(before):
+                candidates.append((len(stripped) - 1, HEDGE))  # "It must be A or C."
+            elif not _NEGATED.search(before[-40:]):  # "It is not C."
+                candidates.append((len(stripped) - 1, match.group(1)))
+        elif (letter := _option_letter(last_line, choices, letters)) and last_line.strip().strip("*").strip():
+            candidates.append((position, letter))  # a last line that is one option's text
     return sorted(candidates, key=lambda c: c[0])
 
 

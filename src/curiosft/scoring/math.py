@@ -39,9 +39,10 @@ _PARSE_TIMEOUT_S = 5
 # (score 0). Golds go up to ~10^870 (400! in OlympiadBench-style answers); exact arithmetic stays cheap here.
 MAX_DIGITS = 10_000
 
-# LaTeX spacing inside a number is a thousands separator (10\,000, 10{,}000); a plain comma or space only when
-# the whole answer is one grouped number (1,000 but not the pair (2,100))
-_LATEX_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\\!|\\;|\\:|\\ |~|\{,\})(?=\d{3}(?!\d))")
+# LaTeX spacing inside a number is a thousands separator (10\,000, 10{,}000), and so is MATH's comma pulled
+# close by a negative thin space (10,\!080; 11,\! 111,\! 111,\! 100: MATH-500's golds); a plain comma or space
+# only when the whole answer is one grouped number (1,000 but not the pair (2,100))
+_LATEX_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\\!|\\;|\\:|\\ |~|\{,\}|,\s*\\!\s*)(?=\d{3}(?!\d))")
 _GROUPED_NUMBER = re.compile(r"^[-+]?\d{1,3}(?:([, ])\d{3})(?:\1\d{3})*(?:\.\d+)?$")
 _LETTER_GOLD = re.compile(r"^(?:\\text(?:bf)?\s*\{\s*)?\(\s*([A-E])\s*\)\s*\}?")
 _LETTER_ANSWER = re.compile(r"^(?:\\(?:text(?:bf)?|mathrm|mathbf)\s*\{\s*)?\(?\s*([A-E])\s*\)?\s*(?:\}|\\ |\s|$)")
