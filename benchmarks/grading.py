@@ -36,12 +36,14 @@ from pathlib import Path
 
 from curiosft.grading_audit import COSTLY_HACKS, load_golds, probes
 from curiosft.scoring import ScoringPool, graded_text
-from curiosft.scoring.corpus import GradingCase, load_cases
+from curiosft.scoring.corpus import GradingCase, load_cases, load_real_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 # the corpus (cases from public reports) and the review set (written by a reviewer who had not seen the rules)
 SETS = {"corpus": DATA / "grading", "review": DATA / "grading_review"}
+# real model outputs labelled blind (issue 28): the figure docs/grading.md leads with
+REAL_OUTPUTS = DATA / "grading_real"
 REALDATA = ROOT.parent / "shared" / "realdata"
 GOAL_ACCURACY = 0.98
 COSTLY_HACK_STRIDE = 40
@@ -158,12 +160,42 @@ def measure_audit(realdata: Path) -> dict:
     return results
 
 
+def real_output_cases(folder: Path = REAL_OUTPUTS) -> list[GradingCase]:
+    """The real-output set (tests/data/grading_real: SmolLM2's responses to real MATH-500 and ARC-Challenge
+    prompts, each labelled by a reviewer who saw neither a grader's verdict nor its rules) as grading cases in
+    the `eval` format (`correct`: the reviewer's verdict)."""
+    return load_real_outputs(folder)
+
+
+def measure_real(folder: Path = REAL_OUTPUTS) -> dict:
+    cases = real_output_cases(folder)
+    by_set = Counter(c.source for c in cases)
+    print(f"real outputs ({folder.relative_to(ROOT)}): {len(cases)} responses of SmolLM2-135M-Instruct "
+          f"({', '.join(f'{n} {name}' for name, n in sorted(by_set.items()))}); {sum(c.correct for c in cases)} "
+          f"right by the blind labels")
+    graders = [("curiosft (default)", lambda: pooled(cases, "curiosft")), ("release", lambda: pooled(cases, "release")),
+               ("math-verify", lambda: plain_math_verify(cases)), ("verl math_reward", lambda: verl_default(cases))]
+    print(f"  {'grader':20s} {'MATH-500 agree':>14s} {'FP':>3s} {'FN':>3s}   {'ARC agree':>10s} {'FP':>3s} {'FN':>3s}"
+          f"   {'all agree':>9s} {'agreement':>9s} {'FP':>3s} {'FN':>3s}")
+    results = {}
+    for name, run in graders:
+        counts = tally(cases, run())
+        results[name] = counts
+        print(f"  {name:20s} {counts['math', 'right']:8d}/{by_set['math500']:<5d} {counts['math', 'fp']:3d} "
+              f"{counts['math', 'fn']:3d}   {counts['mc', 'right']:6d}/{by_set['arc_challenge']:<3d} "
+              f"{counts['mc', 'fp']:3d} {counts['mc', 'fn']:3d}   {counts['all', 'right']:5d}/{len(cases):<3d} "
+              f"{counts['all', 'right'] / len(cases):9.1%} {counts['all', 'fp']:3d} {counts['all', 'fn']:3d}")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", nargs="+", choices=[*SETS, "realdata"], default=[*SETS, "realdata"])
+    parser.add_argument("--sets", nargs="+", choices=["real", *SETS, "realdata"], default=["real", *SETS, "realdata"])
     parser.add_argument("--realdata", type=Path, default=REALDATA, help="the real benchmark files (skipped if absent)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    if "real" in args.sets:
+        measure_real()
     for label, folder in SETS.items():
         if label in args.sets:
             measure(label, load_cases(folder))

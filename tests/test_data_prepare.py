@@ -153,3 +153,15 @@ def test_cli_prepare_data_offline_exits_with_the_fix(python, tmp_path):
 def test_unknown_dataset_lists_the_choices():
     with pytest.raises(KeyError, match="unknown data set 'math5000'; choose one of"):
         get_spec("math5000")
+
+
+def test_olympiadbench_golds_keep_an_escaped_dollar_and_every_answer(tmp_path):
+    """OlympiadBench's final_answer is a list of `$...$` strings (several when is_multiple_answer): the math
+    delimiters are dropped, a currency `\\$` is kept (it was read as `\\36`), and every answer is kept (issue 28)."""
+    rows = [FIXTURES["olympiadbench"][0] | {"final_answer": ["$\\$36$"]},
+            FIXTURES["olympiadbench"][0] | {"final_answer": ["$(1,2)$", "$(2,1)$"], "is_multiple_answer": True}]
+    src = tmp_path / "src.parquet"
+    pd.DataFrame(rows).to_parquet(src)
+    prepare_dataset("olympiadbench", tmp_path / "out", local=str(src))
+    golds = [r["ground_truth"] for r in pd.read_parquet(tmp_path / "out" / "olympiadbench.parquet")["reward_model"]]
+    assert golds == ["\\$36", "(1,2), (2,1)"]

@@ -126,7 +126,7 @@ def test_evaluate_checkpoint_writes_one_record_per_prompt_and_sample(smoke_model
     assert sorted(set(records["prompt_id"])) == [0, 1, 2, 3, 4]
     assert records["reason"].isin(["correct choice", "wrong choice", "no choice found"]).all()
     # each record names its grader and keeps the options it was graded against (curiosft regrade needs them)
-    assert set(records["grader"]) == {"curiosft"} and set(records["grader_version"]) == {"3"}
+    assert set(records["grader"]) == {"curiosft"} and set(records["grader_version"]) == {"4"}
     # ... and the backend that sampled it (hf and vllm sample differently: numbers from the two differ)
     assert set(records["backend"]) == {"hf"} and summary["backend"] == "hf"
     assert all(len(c) == 4 for c in records["choices"])

@@ -203,3 +203,17 @@ def test_exports_carry_the_stop_tokens(flat_model, tmp_path):
     config = GenerationConfig.from_pretrained(folder)
     assert config.eos_token_id == stops == [tok.convert_tokens_to_ids(IM_END), tok.convert_tokens_to_ids(END_OF_TEXT)]
     assert config.top_k == 5
+
+
+def test_vllm_on_cpu_prefills_whole_prompts(tmp_path):
+    """vLLM 0.27 rewinds a seeded request's generator after a partial (chunked) prefill, which a CPU generator
+    cannot: the CPU engine takes whole prompts (issue 28; the run itself: tests/test_vllm.py)."""
+    from curiosft.evaluation.generation import cpu_engine_settings
+
+    (tmp_path / "config.json").write_text(json.dumps({"max_position_embeddings": 16384}))
+    settings = cpu_engine_settings(str(tmp_path), None, 2.0)
+    assert settings == {"kv_cache_memory_bytes": 2 * 2**30, "enable_chunked_prefill": False,
+                        "max_num_batched_tokens": 16384}
+    # a step always holds the longest prompt the engine accepts
+    assert cpu_engine_settings(str(tmp_path), 1536, 1.0)["max_num_batched_tokens"] >= 1536
+    assert cpu_engine_settings(str(tmp_path / "missing"), None, 1.0)["max_num_batched_tokens"] == 8192

@@ -63,7 +63,7 @@ def test_regrade_counts_the_flips_and_leaves_the_inputs_alone(release_records, t
         line = next(ln for ln in run.stdout.splitlines() if ln.startswith(benchmark))
         assert line.split()[3:8] == ["release-1", str(len(cases)), str(gained + lost), str(gained), str(lost)], line
         copy = read_records([out / CHECKPOINT / f"{benchmark}.jsonl"], columns=FIELDS)
-        assert set(copy["grader"]) == {"curiosft"} and set(copy["grader_version"]) == {"3"}
+        assert set(copy["grader"]) == {"curiosft"} and set(copy["grader_version"]) == {"4"}
         assert list(copy["score"]) == [float(c.correct) for c in cases]
         assert set(copy["backend"]) == {"hf"}  # regrading changes the verdicts, not what sampled them
         # one sample per prompt: each answer is its own maj@n class, recomputed by the new grader

@@ -48,12 +48,12 @@ def test_scores_come_back_in_order_with_reasons(client):
 
 def test_the_server_names_its_grader_and_a_run_refuses_a_server_with_another(url, client):
     health = client.health()
-    assert (health["grader"], health["grader_version"]) == ("curiosft", "3")
+    assert (health["grader"], health["grader_version"]) == ("curiosft", "4")
     reply = post(url, {"items": [{"response": "<think></think>\\boxed{1}", "ground_truth": "1"}]}).json()
-    assert reply["grader"] == "curiosft-3"
+    assert reply["grader"] == "curiosft-4"
     with reward_service(url=url, token=TOKEN, grader="curiosft") as same:
         assert same == url
-    with pytest.raises(RewardServerError, match=r"grades with curiosft-3, the run with release-1 \(scoring.grader="
+    with pytest.raises(RewardServerError, match=r"grades with curiosft-4, the run with release-1 \(scoring.grader="
                                                 r"release\); restart it with --grader release"):
         with reward_service(url=url, token=TOKEN, grader="release"):
             pass

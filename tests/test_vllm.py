@@ -109,6 +109,16 @@ def test_eval_cli_with_vllm_on_real_prompts(vllm_python, smoke_world, smollm2, b
         assert any(r["finish_reason"] == "stop" for r in records)
 
 
+def test_vllm_eval_of_more_prompt_tokens_than_one_engine_step(vllm_python, realdata, smollm2, tmp_path):
+    """300 seeded requests (~25k prompt tokens) on CPU: with vLLM's chunked prefill, a request prefilled in part
+    rewound its CPU generator, and the engine died ("CPU Generator does not use offset") on every evaluation
+    of ~300+ MATH-500 prompts (issue 28; the tests above use 4)."""
+    prepare_dataset("math500", tmp_path, local=str(realdata / "math500" / "test.jsonl"), limit=150)
+    records = eval_records(vllm_python, smollm2, "math500", tmp_path / "math500.parquet", tmp_path / "r.jsonl",
+                           "experiment=tiny", "data.max_prompt_length=1024", "eval.max_new_tokens=4")
+    assert len(records) == 300 and {r["prompt_id"] for r in records} == set(range(150))
+
+
 def test_the_workflow_runs_vllm_evaluation_in_the_vllm_environment(vllm_python, smoke_world, tmp_path):
     import shutil
 

@@ -6,6 +6,8 @@ returns {output file name: records}. Bad rows raise with the data set, row index
 
 from __future__ import annotations
 
+import re
+
 import math
 import random
 from collections.abc import Callable
@@ -106,7 +108,8 @@ def convert_olympiadbench(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list
     _require_columns(df, spec, ["question", "final_answer"])
     rows = []
     for i, (question, answers) in enumerate(zip(df["question"], df["final_answer"])):
-        truth = _answer_text(answers).replace("$", "").strip()
+        # the math delimiters go, an escaped dollar (`\$36`, a currency) stays
+        truth = re.sub(r"(?<!\\)\$", "", _answer_text(answers)).strip()
         rows.append(math_record(str(question), truth, data_source=spec.name, index=i, split="test"))
     return {f"{spec.name}.parquet": rows}
 

@@ -64,3 +64,37 @@ def load_cases(folder: str | Path) -> list[GradingCase]:
             seen[raw["id"]] = where
             cases.append(GradingCase(**{**raw, "choices": tuple(raw.get("choices") or ()), "file": path.name}))
     return cases
+
+
+def _jsonl(path: Path) -> list[dict]:
+    rows = []
+    for line_no, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputDataError(f"{path.name}:{line_no}: not JSON ({exc.msg})") from None
+    return rows
+
+
+def load_real_outputs(folder: str | Path) -> list[GradingCase]:
+    """The real-output set (tests/data/grading_real/, README there): model responses (`responses.jsonl`, no
+    grader's verdict in them) joined with a reviewer's blind labels (`labels.jsonl`: id, correct, answer, note)
+    as `eval`-format cases whose `source` is the benchmark. InputDataError for a response without exactly one
+    label, or a label without a response."""
+    folder = Path(folder)
+    responses = _jsonl(folder / "responses.jsonl")
+    labels: dict[str, dict] = {}
+    for label in _jsonl(folder / "labels.jsonl"):
+        if label["id"] in labels:
+            raise InputDataError(f"{folder}/labels.jsonl: {label['id']!r} labelled twice")
+        labels[label["id"]] = label
+    unknown = sorted(set(labels) - {r["id"] for r in responses})
+    missing = [r["id"] for r in responses if r["id"] not in labels]
+    if unknown or missing:
+        raise InputDataError(f"{folder}: responses without a label {missing[:5]} ({len(missing)}), labels without a "
+                             f"response {unknown[:5]} ({len(unknown)}); label every response once")
+    return [GradingCase(r["id"], r["kind"], r["response"], r["ground_truth"], bool(labels[r["id"]]["correct"]),
+                        labels[r["id"]].get("note", ""), r["benchmark"], "eval", tuple(r["choices"] or ()),
+                        "responses.jsonl")
+            for r in responses]

@@ -41,10 +41,11 @@ def _graders() -> dict[str, Grader]:
 
     return {
         "curiosft": Grader(
-            "curiosft", "3", "final answer only (box, else last answer statement, else a closing 'is X.' sentence); "
+            "curiosft", "4", "final answer only (box, else last answer statement, else a closing 'is X.' sentence); "
             "exact values exactly in arbitrary precision, decimals within a relative tolerance, beyond 10^10000 "
             "unverifiable; whole parses only; inequalities vs intervals; last stated choice wins, hedges (several "
-            "letters, boxes or option texts at once) score 0",
+            "letters, boxes or option texts at once) score 0; a choice by its option's value when one option has it; "
+            "MATH's ',\\!' thousands separator (version 4, issue 28)",
             "curiosft.scoring.math:grade_math", choice.extract_choice, decide_without_sympy),
         "release": Grader(
             "release", "1", "the CurioSFT release: max(math-verify on the whole response, last-\\boxed{} text "
