@@ -21,11 +21,12 @@ is read, never a question ("... is 12?") or a condition ("If x is 3, ..."), and 
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
 from curiosft.scoring.boxed import boxed_answers
-from curiosft.scoring.statement import CONTINUATION, MATH_KEYWORDS, statements_from_end
+from curiosft.scoring.statement import CONTINUATION, MATH_KEYWORDS, MAX_REST_CHARS, statements_from_end
 
 _GSM8K_MARKER = re.compile(r"^####[ \t]*(\S[^\n]*)$", re.MULTILINE)
 # text allowed between boxes of one list answer: "\boxed{3}, \boxed{5}, and \boxed{7}", "$ and $x = "
@@ -37,9 +38,14 @@ _SENTENCE_END = re.compile(r"\.(?=\s|$)|[?!;]|\s+(?:since|because|as|which|where
                            re.IGNORECASE)
 _SEGMENT_GAP = re.compile(r"^\s*,?\s*(?:and\s+)?$")
 _LAST_AND = re.compile(r"\s*,?\s+and\s+(?=[-+\\\d(\[{$])")
+# a number that counts or measures the words after it ("6 possible values of $x$"), not one an operation follows
+_LEADING_COUNT = re.compile(r"^([-+]?\d[\d,]*(?:\.\d+)?)\s+(?!(?:times|plus|minus|over|divided|more|less|percent|"
+                            r"to|and|or|of|by|in|is)\b)[A-Za-z][A-Za-z\-]*(?:\s+[A-Za-z\-]+)*\s+(?:of|for)\s+\$")
 _NUMBER_WITH_UNIT = re.compile(r"^([-+]?\d[\d,]*(?:\.\d+)?)\s+[A-Za-z][A-Za-z\s]*$")
 # the closing sentence: its first "is" / "are" / "equals" / "comes to" / "=" (not "is not")
 _CLOSING_VERB = re.compile(r"(?:\b(?:is|are|equals|comes\s+to|was)|=)\s+(?!not\b|n't\b)(?=\S)", re.IGNORECASE)
+# the closing sentence's verbs read from its end when its first verb's value is only words
+MAX_CLOSING_VERBS = 16
 _SENTENCE_BREAK = re.compile(r"(?<=[.!])\s+")
 _CONDITION = re.compile(r"^\W*(?:if|when|whether|suppose|assume|assuming|unless|is|are|what|which|how)\b", re.IGNORECASE)
 _NUMBER_WORDS = {
@@ -78,6 +84,8 @@ def statement_answer(rest: str, negated: bool = False) -> str | None:
         return ", ".join(next(g for g in p.groups() if g is not None).strip() for p in parts)
     end = _SENTENCE_END.search(text)
     text = (text[:end.start()] if end else text).strip().rstrip(",").strip().strip("*").strip()
+    if count := _LEADING_COUNT.match(text):
+        return count.group(1)  # "6 possible integer values of $x$" is 6
     if segment := _MATH_SEGMENT.search(text):
         text = next(g for g in segment.groups() if g is not None).strip()
     if unit := _NUMBER_WITH_UNIT.match(text):
@@ -119,17 +127,49 @@ def _box_candidates(text: str):
         i += 1
 
 
+def _states_a_value(answer: str | None) -> bool:
+    """Whether an answer has a number, a number word or math in it (not only words: "the value we need")."""
+    return bool(answer) and bool(re.search(r"[\d\\^_{}=+*/]", answer) or
+                                 any(word in _NUMBER_WORDS for word in re.findall(r"[a-z]+", answer.lower())))
+
+
 def closing_sentence_answer(text: str) -> str | None:
     """The value the response's last sentence states ("So the total cost is $29.00." -> "$29.00"), or None (a
-    question, a condition, a negation, or no "is" / "equals" / "=" in it)."""
+    question, a condition, a negation, or no "is" / "equals" / "=" in it).
+
+    Its first verb's value; in a chain of equalities the last one ("$1^{(2^k)}$ = 2^{22} = 2^{23}" is 2^{23},
+    not the first link); and when the first verb's value is only words ("The result is the value we're looking
+    for, which is $x=4$"), the last verb whose value states one (issue 28: real SmolLM2 outputs)."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return None
     last = _SENTENCE_BREAK.split(lines[-1].strip())[-1].strip()
     if not last or last.endswith("?") or _CONDITION.match(last):
         return None
-    verb = _CLOSING_VERB.search(last)
-    return statement_answer(last[verb.end():]) if verb else None
+    # linear in the sentence: math segments found once, at most the last MAX_CLOSING_VERBS verbs read, each value
+    # from a bounded slice (the parent process runs this without a timeout)
+    spans = [(m.start(), m.end()) for m in _MATH_SEGMENT.finditer(last)]
+    starts = [start for start, _ in spans]
+
+    def outside_math(position: int) -> bool:
+        i = bisect.bisect_right(starts, position) - 1
+        return i < 0 or not spans[i][0] < position < spans[i][1]
+
+    verbs = [v for v in _CLOSING_VERB.finditer(last) if outside_math(v.start())]
+    if not verbs:
+        return None
+    first = verbs[0]
+    if first.group().strip() == "=":
+        first = [v for v in verbs if v.group().strip() == "="][-1]
+
+    def value(verb) -> str | None:
+        return statement_answer(last[verb.end():verb.end() + MAX_REST_CHARS])
+
+    answer = value(first)
+    if not _states_a_value(answer):
+        later = (value(v) for v in reversed(verbs[-MAX_CLOSING_VERBS:]) if v.start() > first.start())
+        answer = next((found for found in later if _states_a_value(found)), answer)
+    return answer
 
 
 def final_answer(text: str) -> FinalAnswer | None:

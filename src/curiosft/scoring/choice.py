@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from fractions import Fraction
 
 from curiosft.letters import choice_letters
+from curiosft.scoring.answer import closing_sentence_answer
 from curiosft.scoring.boxed import boxed_answers, normalize_answer
 from curiosft.scoring.statement import CHOICE_KEYWORDS, statements_from_end
 
@@ -51,13 +53,17 @@ _NEGATED = re.compile(r"(?:\bnot|n['’]t|\bexcept|\bnor|\brules?\s+out|\bruled\
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|[;!?\n]|,?\s+(?:as|because|since|due\s+to|given|for|while|whereas|which)\b",
                            re.IGNORECASE)
 _WHOLE_LETTER = re.compile(r"^[\s\"'(*]*([A-Za-z])[\s\"')*.]*$")
-_IS_CORRECT = re.compile(r"(?<![A-Za-z(\"'*])(?:(?:option|choice)\s+)?[(\"'*]*([A-Z])[)\"'*]*\s+is\s+(?:the\s+)?"
-                         r"(?:correct|right|best)\b(?!\s+only)", re.IGNORECASE)
+# "Option C is correct", "**C** is the correct answer", "D (Wood is buoyant) is the most accurate answer"
+_IS_CORRECT = re.compile(r"(?<![A-Za-z(\"'*])(?:(?:option|choice)\s+)?[(\"'*]*([A-Z])[)\"'*]*(?:\s*\([^()\n]{1,80}\))?"
+                         r"\s+is\s+(?:the\s+)?(?:(?:correct|right|best)\b(?!\s+only)|most\s+(?:accurate|likely|"
+                         r"appropriate|suitable|reasonable)\s+(?:answer|option|choice|explanation|statement)\b)",
+                         re.IGNORECASE)
 _LONE_LAST_LINE = re.compile(r"^[\s#*(]*([A-Z])[\s*).]*$")
 _LAST_LINE = re.compile(r"^\W*?\(?\s*([A-Z])\s*\)?\s*(?:([.:)])\s*(.*?))?\W*$")
 _LABELLED = re.compile(r"^[\s*]*\(?([A-Z])\)\s*(.+?)[\s*]*$")
 # the letter before a trailing one, joined to it: "A or C", "A/C", "A, C", "A and C"
 _HEDGED_BEFORE = re.compile(r"(?<![A-Za-z])\(?[A-Z]\)?\s*(?:,|/|\bor|\band)\s*\(?$")
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _TRAILING_LETTER = re.compile(r"(?:^|[\s(*：:])\(?([A-Z])\)?[\s.*]*$")
 
 
@@ -106,12 +112,39 @@ def _option_letter(text: str, choices: Sequence[str], letters: Sequence[str]) ->
     return hits[0] if len(hits) == 1 else None
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _option_begun(text: str, choices, letters) -> str | None:
+    """The letter of the option whose words `text` begins with, nearly (SequenceMatcher ratio >= 0.8 over the
+    option's length: "to consider it unlikely that the continents were ever together" for "... once together"),
+    when only that option does; None for text that begins no option ("because water vapor ...")."""
+    words = _words(text)
+    if not words:
+        return None
+    scores = [(SequenceMatcher(None, option, words[:len(option)]).ratio(), letter)
+              for letter, option in ((letter, _words(choice)) for letter, choice in zip(letters, choices)) if option]
+    begun = [letter for score, letter in scores if score >= 0.8]
+    return begun[0] if len(begun) == 1 else None
+
+
+def _conflicts(letter: str, text: str | None, choices, letters) -> bool:
+    """Whether the text after a letter is another option's text: "(C) Planetary gravity will become stronger."
+    when that is D. Real model outputs do this (issue 28: 8 of 200 SmolLM2 ARC responses); such a response
+    names no one option."""
+    if not text:
+        return False
+    other = _option_letter(text, choices, letters) or _option_begun(text, choices, letters)
+    return other is not None and other != letter
+
+
 def _letter_with_text(letter: str, text: str | None, choices, letters) -> str | None:
     """`letter` when it is an option and the text after it (if any) is not another option's text."""
     letter = letter.upper()
     if letter not in letters:
         return None
-    if text and (other := _option_letter(text, choices, letters)) and other != letter:
+    if _conflicts(letter, text, choices, letters):
         return None
     return letter
 
@@ -224,6 +257,9 @@ def _statement_choice(rest: str, negated: bool, choices, letters) -> str | None:
     chosen = found[0] if found else None if negated else _option_letter(sentence.rstrip(".").strip(), choices, letters)
     if chosen and not negated and len(_listed_choices(rest, choices, letters) | {chosen}) > 1:
         return HEDGE  # "The answer is: A; B; C" or every option's text in a row
+    if found and (after := re.search(rf"(?<![A-Za-z]){chosen}(?![A-Za-z])[)\]*\s:.\-]*(?P<text>[^\n]*)", rest)) \
+            and _conflicts(chosen, after.group("text"), choices, letters):
+        return HEDGE  # "The correct answer is (C) homologous structures." when D is "homologous structures"
     return chosen
 
 
@@ -259,6 +295,9 @@ def choice_candidates(response: str, choices: Sequence[str]) -> list[tuple[int, 
                 candidates.append((len(stripped) - 1, match.group(1)))
         elif (letter := _option_letter(last_line, choices, letters)) and last_line.strip().strip("*").strip():
             candidates.append((position, letter))  # a last line that is one option's text
+        elif (value := closing_sentence_answer(stripped)) and \
+                (letter := _option_letter(_ARTICLE.sub("", value), choices, letters)):
+            candidates.append((position, letter))  # "So, the organ ... is the gill, which ...": one option's text
     return sorted(candidates, key=lambda c: c[0])
 
 

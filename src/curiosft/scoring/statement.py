@@ -9,7 +9,8 @@ Not statements (tests/data/grading holds a case for each, with its public report
 - questions: "Is the answer 12?" (the sentence ends in "?");
 - conditionals: "if the answer is 12, ...", "if we ignored friction, the answer would be B" (a modal
   connector after an if-clause);
-- checks: "To verify the answer: 14/2 = 7", "the answer is indeed correct" (a verdict on an answer, not one).
+- checks: "To verify the answer: 14/2 = 7", "the answer is indeed correct" (a verdict on an answer, not one);
+- rejections: "The incorrect answer is (A)", "the other answers are ...".
 
 A negated statement ("the answer isn't 12; it's 13", "the answer is not B") is kept with `negated` set:
 the reader skips the first value and takes the one it goes on to state.
@@ -45,6 +46,8 @@ _VERDICT = re.compile(
     r"^(?:indeed\b|correct\b|incorrect\b|wrong\b|right\b|verified\b|confirmed\b|consistent\b|reasonable\b|"
     r"plausible\b|valid\b|invalid\b|as\s+follows|below\b|above\b|given\s+by|the\s+same\b|unchanged\b|"
     r"clear\b|obvious\b|not\s+(?:correct|right|valid|obvious|clear)\b|yes\s+or\s+no)", re.IGNORECASE)
+# a cue for an answer the response rejects: "The incorrect answer is (A)", "a wrong answer would be 12"
+_REJECTED_CUE = re.compile(r"\b(?:incorrect|wrong|false|rejected|eliminated|other)\s+$", re.IGNORECASE)
 # the continuation a negated statement goes on to: "..., it is 13", "; it's D", ", but rather 13"
 CONTINUATION = re.compile(r"(?:[,;]|\.(?=\s)|\bbut\b)\s*(?:but\s+)?(?:rather\s*,?\s*)?(?:it|that)\s*(?:['’]s|\s+is)\s+",
                           re.IGNORECASE)
@@ -105,6 +108,8 @@ def statements_from_end(text: str, keywords: str = MATH_KEYWORDS) -> Iterator[St
             continue  # a question
         if _IMMEDIATE_LEAD.search(lead) or (_MODAL.match(connector) and _CONDITIONAL_LEAD.search(lead)):
             continue  # a conditional or a check
+        if _REJECTED_CUE.search(lead):
+            continue  # "The incorrect answer is (A)": the answer it names is rejected (issue 28)
         body = rest.strip(" *\"'")
         if _VERDICT.match(body):
             continue
