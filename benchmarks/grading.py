@@ -1,9 +1,14 @@
-"""Grading accuracy on the corpus (tests/data/grading), the review set (tests/data/grading_review) and the real
-golds of ../shared/realdata (the grading audit): our graders against plain math-verify and verl's default math
-reward, side by side.
+"""Grading accuracy on real model outputs labelled blind (tests/data/grading_real), the corpus
+(tests/data/grading), the review set (tests/data/grading_review) and the real golds of ../shared/realdata (the
+grading audit): our graders against plain math-verify and verl's default math reward, side by side.
 
-    python benchmarks/grading.py                    # every set (the real golds: about 15 min on 2 cores)
+    python benchmarks/grading.py                    # every set (the real golds: about 25 min on 2 cores)
+    python benchmarks/grading.py --sets real        # the real outputs only (seconds): the figure docs lead with
     python benchmarks/grading.py --sets realdata    # the audit only
+
+The real outputs (issue 28): SmolLM2-135M-Instruct's responses to real MATH-500 and ARC-Challenge prompts
+(benchmarks/grading_real_set.py makes them), each labelled right or wrong before any grader ran on them;
+agreement with the labels, false positives (a wrong answer rewarded) and false negatives per benchmark.
 
 The audit (curiosft.grading_audit, issue 33) renders every real gold right (must be accepted), mutates it into
 near misses (one digit, sign, x10, a power, another row's gold: must be refused) and games it (huge and

@@ -166,6 +166,7 @@ _SEPARATOR = re.compile(r",\\!\s*|\{,\}|\\,|,")
 _LONG_INTEGER = re.compile(r"(?<![\d.,{])\d{4,}(?![\d._])")  # not a base-b numeral (`2516_8`)
 _DEGREES = re.compile(r"\s*\^\s*\{?\\circ\}?")
 _UNIT = re.compile(r"^(-?\d+(?:\.\d+)?)\s*\\(?:text|mbox|mathrm)\s*\{\s*[A-Za-z][A-Za-z ]*\}(?:\^\d|\^\{\d\})?$")
+_E_GOLD = re.compile(r"^(-?\d+(?:\.\d+)?)[eE]([-+]?\d+)$")
 _WORD = re.compile(r"^\\(?:text|mbox|mathrm|textbf)\s*\{\s*([^{}]+?)\s*\}$")
 
 
@@ -173,7 +174,8 @@ def model_forms(ground_truth: str) -> list[tuple[str, str]]:
     """(label, text): the gold as models write the same value (issue 28), beside the gold's own text. Thousands
     separators dropped or written `10,080`, `10{,}080`, `10\\,080` (MATH writes `10,\\!080`); `\\dfrac` <->
     `\\frac`; degrees as `^\\circ`, `^{\\circ}`, `°`, `\\text{ degrees}` or dropped; `\\text` <-> `\\mathrm`,
-    `\\mbox` as `\\text`; a unit word dropped from a number; a dollar sign dropped; a word in `\\text{}` bare."""
+    `\\mbox` as `\\text`; a unit word dropped from a number; a dollar sign dropped; a word in `\\text{}` bare;
+    e-notation (Minerva's `4.5e33`) as `4.5 \\times 10^{33}`."""
     g = ground_truth.strip()
     forms = [("as written", g)]
     if "\\dfrac" in g:
@@ -207,6 +209,9 @@ def model_forms(ground_truth: str) -> list[tuple[str, str]]:
         forms.append(("unit dropped", m[1]))
     if m := _WORD.match(g):
         forms.append(("word without \\text", m[1]))
+    if m := _E_GOLD.match(g):  # Minerva's "4.5e33": models write the power of ten
+        forms += [("e-notation as \\times 10^{}", f"{m[1]} \\times 10^{{{int(m[2])}}}"),
+                  ("e-notation as \\cdot 10^{}", f"{m[1]} \\cdot 10^{{{int(m[2])}}}")]
     if "\\$" in g:
         forms.append(("dollar sign dropped", g.replace("\\$", "").strip()))
         forms += [(f"dollar sign dropped, {label}", text.replace("\\$", "").strip()) for label, text in forms

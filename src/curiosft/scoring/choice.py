@@ -5,15 +5,20 @@ restate and reject options while reasoning, so an early `\\boxed{B = \\mu_0 n I}
 "**Answer: D**"). Candidates:
 
 1. a box holding a letter alone or with its option text (``\\boxed{C}``, ``\\boxed{(C)}``,
-   ``\\boxed{\\text{C}}``, ``\\boxed{C) 3735}``), or an option's text (``\\boxed{3735}``, ``\\boxed{\\frac{1}{2}}``
-   for "1/2");
+   ``\\boxed{\\text{C}}``, ``\\boxed{C) 3735}``), an option's text (``\\boxed{3735}``, ``\\boxed{\\frac{1}{2}}``
+   for "1/2"), or its value when exactly one option is that number (``\\boxed{32}`` for "32 degrees");
 2. an answer statement (curiosft.scoring.statement: declarative only, so "if we ignored friction, the answer
    would be B" is none): "the answer is B", "Answer: (B)", "correct option is **B**", "### Answer\\nC",
    `{"answer": "B"}`, "答案：C", "The correct answer is d."; or one stating an option's text;
 3. "Option C is correct", "**C** is the correct answer";
 4. a last line that is a lone letter: "(D)", "**C**".
-Only when there is none of these: the last line as a letter with its option text ("B) 15"), or a
-response ending in a letter ("... therefore B").
+Only when there is none of these: the last line as a letter with its option text ("B) 15"), a last line
+that is one option's text, a response ending in a letter ("... therefore B", "not A; it must be C") unless
+that letter is rejected ("it is not C.") or joined to another ("A or C."), or a closing sentence naming one
+option's text ("... is the gill, which ...").
+
+A letter followed by another option's text names no option ("(C) Planetary gravity will become stronger."
+when that is D; issue 28, from real SmolLM2 outputs).
 
 Inside a statement, a letter counts where it stands as a letter: uppercase (lowercase when marked, "(c)",
 or when it is the whole statement), not the pronoun ("I think it is C") nor the article ("A good start");
