@@ -292,8 +292,8 @@ def choice_candidates(response: str, choices: Sequence[str]) -> list[tuple[int, 
         if match := _LAST_LINE.match(last_line.strip().strip("*").strip()):
             if letter := _letter_with_text(match.group(1), match.group(3), choices, letters):
                 candidates.append((position, letter))
-        elif (match := _TRAILING_LETTER.search(stripped[-12:])) and match.group(1) in letters:
-            before = stripped[:len(stripped) - 12 + match.start(1)]
+        elif (match := _TRAILING_LETTER.search(stripped, max(0, len(stripped) - 12))) and match.group(1) in letters:
+            before = stripped[:match.start(1)]
             if _HEDGED_BEFORE.search(before):
                 candidates.append((len(stripped) - 1, HEDGE))  # "It must be A or C."
             elif not _NEGATED.search(before[-40:]):  # "It is not C."
