@@ -191,10 +191,10 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, smoke_run):
     # evaluations; never the world or the SFT training (their jobs do not get those overrides)
     # a stage gets the config sections it reads (curiosft.stages): a trainer key re-runs SFT and what follows,
     # never the world (it once rebuilt the world: every override but eval/scoring/rl reached it)
-    # The sft and rl rules are Snakemake checkpoints: the curve evaluations (eval_curve) of a run that re-runs are
-    # listed only once it has run (its saved steps are known then), so a dry run shows them only for runs that stay
+    # a run's curve evaluation (eval_curve: one job per run and benchmark, its saved steps listed once the run,
+    # a Snakemake checkpoint, has finished) re-runs with the run
     after_training = {"eval", "eval_curve", "select", "tables", "figures"}
-    after_retraining = after_training - {"eval_curve"}
+    after_retraining = after_training
     for override, rerun in (("scoring.grader=release", {"rl", *after_training}),
                             ("eval.temperature=0.7", after_training),
                             ("trainer.lr=3e-5", {"sft", "rl", *after_retraining}),
@@ -238,12 +238,12 @@ def test_smoke_curves_selection_statistics_and_manifests(smoke_run):
     # curves: smoke saves SFT at steps 2, 4 and RL at 2, 3; curve protocol 8 prompts x 1 sample
     for stage, steps in (("sft", (2, 4)), ("rl", (2, 3))):
         for run in SMOKE_RUNS:
-            for step in steps:
-                for benchmark in ("tiny_id", "tiny_mc"):
-                    lines = (results / "curves" / stage / run / f"step~{step}" / f"{benchmark}.jsonl").read_text()
-                    records = [json.loads(line) for line in lines.splitlines()]
-                    assert len(records) == 8 and {r["step"] for r in records} == {step}
-                    assert {r["checkpoint"] for r in records} == {f"{stage}/{run}/step~{step}"}
+            # one records file per run and benchmark (one job), every saved step in it
+            for benchmark in ("tiny_id", "tiny_mc"):
+                lines = (results / "curves" / stage / run / f"{benchmark}.jsonl").read_text()
+                records = [json.loads(line) for line in lines.splitlines()]
+                assert len(records) == 8 * len(steps) and {r["step"] for r in records} == set(steps)
+                assert {(r["checkpoint"], r["step"]) for r in records} == {(f"{stage}/{run}/step~{s}", s) for s in steps}
             # the selection: best:id over the run's curve steps, then that step in full (16 prompts x 2)
             choice = json.loads((results / "select" / stage / f"{run}.json").read_text())
             assert choice["by"] == "id" and set(choice["values"]) == {str(s) for s in steps}
@@ -282,8 +282,9 @@ def test_smoke_curves_selection_statistics_and_manifests(smoke_run):
     evaluation = json.loads((results / "eval" / "base" / "tiny_mc.manifest.json").read_text())
     assert evaluation["benchmark"] == "tiny_mc" and evaluation["inputs"]["benchmark"]["sha256"] == _sha256(
         data / "test_mc.parquet")
-    curve = json.loads((results / "curves" / "rl" / SMOKE_RUNS[1] / "step~3" / "tiny_id.manifest.json").read_text())
-    assert curve["curve"] is True
+    curve = json.loads((results / "curves" / "rl" / SMOKE_RUNS[1] / "tiny_id.manifest.json").read_text())
+    assert curve["curve"] is True and curve["checkpoint"] == f"rl/{SMOKE_RUNS[1]}"
+    assert set(curve["inputs"]) == {"benchmark", f"model rl/{SMOKE_RUNS[1]}/step~2", f"model rl/{SMOKE_RUNS[1]}/step~3"}
     runs = (tables / "runs.md").read_text()
     assert f"sft/{SMOKE_RUNS[0]}" in runs and "| eval |" in runs
     cost = pd.read_csv(tables / "cost.csv")

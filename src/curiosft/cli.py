@@ -105,8 +105,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
     import json
 
     cfg = _compose(args.overrides)
-    summary = _launch(cfg, "eval", args.out, args.overrides, model_dir=str(Path(args.model).resolve()),
-                      benchmark=args.benchmark, data_file=str(Path(args.data).resolve()), checkpoint=args.checkpoint,
+    models = [str(Path(m).resolve()) for m in args.model]
+    summary = _launch(cfg, "eval", args.out, args.overrides, model_dir=models[0] if len(models) == 1 else models,
+                      benchmark=args.benchmark, data_file=str(Path(args.data).resolve()),
+                      checkpoint=args.checkpoint[0] if len(args.checkpoint) == 1 else args.checkpoint,
                       curve=args.curve,
                       # on SLURM the job's CPUs decide (launcher.cpus_per_task)
                       threads=None if cfg.launcher.name == "slurm" else args.threads,
@@ -210,13 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", help="hub revision (commit) to read instead of the registry's")
     p.add_argument("--limit", type=int, help="keep only the first N rows (quick checks)")
 
-    p = add("eval", cmd_eval, "sample and score one checkpoint on one benchmark -> per-sample JSONL records")
-    p.add_argument("--model", required=True, help="Hugging Face model folder")
+    p = add("eval", cmd_eval, "sample and score one checkpoint (or a run's saved steps) on one benchmark -> "
+                              "per-sample JSONL records")
+    p.add_argument("--model", required=True, nargs="+",
+                   help="Hugging Face model folder (several: a run's saved steps, one records file, one start-up)")
     p.add_argument("--benchmark", required=True, help="benchmark name (eval.benchmarks)")
     p.add_argument("--data", required=True, help="the benchmark's parquet (RL record layout)")
     p.add_argument("--out", required=True, help="records file (.jsonl)")
-    p.add_argument("--checkpoint", required=True,
-                   help="what is evaluated: base, or sft|rl/" + RUN_PATTERN + " (recorded in every record)")
+    p.add_argument("--checkpoint", required=True, nargs="+",
+                   help="what is evaluated: base, or sft|rl/" + RUN_PATTERN + "[/step~N] (recorded in every "
+                        "record); one per --model")
     p.add_argument("--threads", type=int, help="torch threads (hf backend)")
     p.add_argument("--curve", action="store_true",
                    help="the evaluation over training: eval.curve's samples and prompt limit (docs/evaluation.md)")

@@ -198,5 +198,7 @@ def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
 
             verl_rl_python(sys.executable)  # vLLM for its rollouts, here or in the vLLM environment
     elif stage == "eval":
-        check_context_length(kwargs["model_dir"], prompt + int(cfg.eval.max_new_tokens),
-                             "data.max_prompt_length + eval.max_new_tokens")
+        model_dirs = [kwargs["model_dir"]] if isinstance(kwargs["model_dir"], str) else kwargs["model_dir"]
+        for model_dir in model_dirs:
+            check_context_length(model_dir, prompt + int(cfg.eval.max_new_tokens),
+                                 "data.max_prompt_length + eval.max_new_tokens")

@@ -227,8 +227,23 @@ def curve_steps(run_id):
 
 
 def curve_records_of(run_id):
-    return [f"{RESULTS}/curves/{run_id.checkpoint_at(step)}/{b}.jsonl"
-            for step in curve_steps(run_id) for b in CURVE_BENCHMARKS]
+    """A run's records over training: one file per curve benchmark, every evaluated step in it."""
+    return [f"{RESULTS}/curves/{run_id.checkpoint}/{b}.jsonl" for b in CURVE_BENCHMARKS]
+
+
+def wildcards_run(wildcards):
+    return RunId(wildcards.stage, wildcards.method, wildcards.schedule, int(wildcards.seed))
+
+
+def curve_checkpoints(wildcards):
+    """The checkpoint names of the steps the run's curve evaluates (known once the run has finished)."""
+    run_id = wildcards_run(wildcards)
+    return [run_id.checkpoint_at(step) for step in curve_steps(run_id)]
+
+
+def curve_models(wildcards):
+    """The Hugging Face model folders of those steps, in the same order."""
+    return [checkpoint_model(c) for c in curve_checkpoints(wildcards)]
 
 
 def trained_runs():
@@ -241,7 +256,7 @@ def curve_records(wildcards):
 
 def run_curve_records(wildcards):
     """The curve records of the run named by the wildcards (stage, method, schedule, seed)."""
-    return curve_records_of(RunId(wildcards.stage, wildcards.method, wildcards.schedule, int(wildcards.seed)))
+    return curve_records_of(wildcards_run(wildcards))
 
 
 def selected_checkpoint(run_id):

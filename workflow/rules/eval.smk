@@ -25,30 +25,31 @@ rule eval:
         " > {log} 2>&1"
 
 
-# one saved step of one run on one curve benchmark, with the curve protocol (--curve: eval.curve's samples
-# and prompt limit); its input is the run's metrics, written once the run (and its last save) has finished
+# the evaluation over training of one run on one curve benchmark: every saved step it evaluates
+# (curve_steps), in one job with the curve protocol (--curve: eval.curve's samples and prompt limit), so the
+# start-up is paid once per run, not once per step; one records file, each record naming its step. Its
+# input is the steps' model folders, listed once the run (a Snakemake checkpoint) has finished.
 rule eval_curve:
     input:
-        metrics=f"{RESULTS}/{{stage}}/{RUN}/metrics.jsonl",
+        models=curve_models,
         data=lambda wildcards: benchmark_file(wildcards.benchmark),
     output:
-        f"{RESULTS}/curves/{{stage}}/{RUN}/step~{{step}}/{{benchmark}}.jsonl",
+        f"{RESULTS}/curves/{{stage}}/{RUN}/{{benchmark}}.jsonl",
     params:
         cli=EVAL_CLI,
-        model=lambda wildcards: checkpoint_model(f"{wildcards.stage}/{RUN.format(**wildcards)}/step~{wildcards.step}"),
-        checkpoint=lambda wildcards: f"{wildcards.stage}/{RUN.format(**wildcards)}/step~{wildcards.step}",
+        checkpoints=lambda wildcards: shlex.join(curve_checkpoints(wildcards)),
         overrides=EVAL_OVERRIDES_ARG,
         launcher=EVAL_LAUNCHER_ARG,
     threads: EVAL_THREADS
     resources:
         gpus=EVAL_GPUS,
     log:
-        f"{LOGS}/curves/{{stage}}/{RUN}/step~{{step}}/{{benchmark}}.log",
+        f"{LOGS}/curves/{{stage}}/{RUN}/{{benchmark}}.log",
     conda:
         ENV
     shell:
-        "{params.cli} eval --curve --model {params.model} --benchmark {wildcards.benchmark} --data {input.data}"
-        " --out {output} --checkpoint {params.checkpoint} --threads {threads} {params.overrides} {params.launcher}"
+        "{params.cli} eval --curve --model {input.models} --benchmark {wildcards.benchmark} --data {input.data}"
+        " --out {output} --checkpoint {params.checkpoints} --threads {threads} {params.overrides} {params.launcher}"
         " > {log} 2>&1"
 
 

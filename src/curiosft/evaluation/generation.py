@@ -24,6 +24,7 @@ from typing import Protocol
 
 import torch
 
+from curiosft.cpu_allocator import keep_freed_memory
 from curiosft.errors import ConfigError, UnknownNameError
 from curiosft.objectives.temperature import entropy_from_log_probs
 from curiosft.stopping import stop_token_ids
@@ -127,6 +128,8 @@ class HFGenerator:
     def __init__(self, model, tokenizer, *, batch_size: int = 64):
         from transformers import GenerationConfig
 
+        if model.device.type == "cpu":
+            keep_freed_memory()
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self.stop_ids = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
         # a tokenizer without a pad token (SmolLM2, Llama) pads with a stop token: attention masks it out
@@ -143,6 +146,8 @@ class HFGenerator:
         if threads:
             torch.set_num_threads(threads)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if device == "cpu":
+            keep_freed_memory()
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
         return cls(model, AutoTokenizer.from_pretrained(model_dir), batch_size=batch_size)
 
@@ -258,6 +263,13 @@ class VLLMGenerator:
         self.llm = LLM(model=model_dir, tensor_parallel_size=tensor_parallel_size, seed=seed, dtype=dtype,
                        gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
                        generation_config="vllm", max_logprobs=entropy_top_k, **extra)
+
+    def close(self) -> None:
+        """Stop the engine's core process now (its GPU memory is freed before the next engine of the same job,
+        e.g. the next saved step of an evaluation over training, starts)."""
+        engine_core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+        if engine_core is not None:
+            engine_core.shutdown()
 
     def sampling_params(self, settings: SamplingSettings, prompt_ids: list[int]) -> list:
         from vllm import SamplingParams

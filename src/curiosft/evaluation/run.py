@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from curiosft.errors import MissingInputError
+from curiosft.errors import ConfigError, MissingInputError
 from curiosft.evaluation.benchmarks import get_benchmark
 from curiosft.evaluation.generation import SamplingSettings, make_generator
 from curiosft.evaluation.prompts import check_prompt_lengths, load_eval_prompts
@@ -22,10 +23,13 @@ def sampling_settings(eval_cfg, benchmark: str) -> SamplingSettings:
                             seed=eval_cfg.seed)
 
 
-def run_eval(cfg, out: str, *, threads: int | None = None, curve: bool = False, **kwargs) -> dict:
-    """The evaluation stage (curiosft.launcher's stage table): evaluate_checkpoint with the run's typed `eval`
+def run_eval(cfg, out: str, *, model_dir: str | Sequence[str], checkpoint: str | Sequence[str],
+             threads: int | None = None, curve: bool = False, **kwargs) -> dict | list[dict]:
+    """The evaluation stage (curiosft.launcher's stage table): evaluate_checkpoints with the run's typed `eval`
     section (with curve=True its curve protocol: eval.curve's samples and prompt limit); threads default to
-    the job's (curiosft.topology: processes x threads per process)."""
+    the job's (curiosft.topology: processes x threads per process). `model_dir` and `checkpoint` are one
+    checkpoint, or equal-length lists (the saved steps of one run, evaluated over training in one job:
+    one start-up, one records file); the summary is a dict, or one per checkpoint."""
     from omegaconf import OmegaConf
 
     from curiosft.config.schema import EvalConfig, ScoringConfig
@@ -37,7 +41,32 @@ def run_eval(cfg, out: str, *, threads: int | None = None, curve: bool = False, 
     if curve:
         eval_cfg = eval_cfg.for_curve()
     scoring = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ScoringConfig), cfg.scoring))
-    return evaluate_checkpoint(eval_cfg, out=out, threads=threads, scoring=scoring, **kwargs)
+    single = isinstance(checkpoint, str)
+    summaries = evaluate_checkpoints(eval_cfg, checkpoints=evaluated_models(model_dir, checkpoint), out=out,
+                                     threads=threads, scoring=scoring, **kwargs)
+    return summaries[0] if single else summaries
+
+
+def evaluated_models(model_dir: str | Sequence[str], checkpoint: str | Sequence[str]) -> list[tuple[str, str]]:
+    """[(checkpoint, model folder)] from one of each or two equal-length lists (ConfigError otherwise)."""
+    models = [model_dir] if isinstance(model_dir, str) else list(model_dir)
+    names = [checkpoint] if isinstance(checkpoint, str) else list(checkpoint)
+    if len(models) != len(names) or not models:
+        raise ConfigError(f"give one checkpoint name per model folder: {len(names)} checkpoints "
+                          f"({', '.join(names)}) for {len(models)} model folders")
+    return list(zip(names, models))
+
+
+def evaluate_checkpoints(eval_cfg, *, checkpoints: Sequence[tuple[str, str]], out: str, **kwargs) -> list[dict]:
+    """Evaluate each (checkpoint, model folder) in turn and write all their records to `out` (one file, written
+    once at the end, atomically); a summary per checkpoint. `kwargs`: evaluate_checkpoint's."""
+    records, summaries = [], []
+    for checkpoint, model_dir in checkpoints:
+        mine, summary = checkpoint_records(eval_cfg, model_dir=model_dir, checkpoint=checkpoint, **kwargs)
+        records += mine
+        summaries.append(summary)
+    write_records(out, records)
+    return summaries
 
 
 def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: str, out: str, checkpoint: str,
@@ -47,6 +76,15 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
     `eval_cfg` is the `eval` section of the composed config (curiosft.config.schema.EvalConfig), `scoring`
     its `scoring` section (ScoringConfig; default: the default grader); every record names the grader.
     """
+    return evaluate_checkpoints(eval_cfg, checkpoints=[(checkpoint, model_dir)], out=out, benchmark=benchmark,
+                                data_file=data_file, threads=threads, max_model_len=max_model_len,
+                                scoring=scoring)[0]
+
+
+def checkpoint_records(eval_cfg, *, model_dir: str, benchmark: str, data_file: str, checkpoint: str,
+                       threads: int | None = None, max_model_len: int | None = None,
+                       scoring=None) -> tuple[list[dict], dict]:
+    """(records, summary) of one checkpoint on one benchmark: evaluate_checkpoint without the writing."""
     from curiosft.config.schema import ScoringConfig
 
     scoring = scoring or ScoringConfig()
@@ -78,6 +116,9 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
                                    max_model_len=max_model_len)
         completions = generator.generate([p.messages for p in prompts], settings, [p.prompt_id for p in prompts])
         generate_s = time.perf_counter() - started
+        device = getattr(generator, "device", "cuda" if eval_cfg.backend == "vllm" and gpu_available() else "cpu")
+        if hasattr(generator, "close"):
+            generator.close()
         pairs = [(p, i, c) for p, samples in zip(prompts, completions) for i, c in enumerate(samples)]
         grades = pool.score([ScoreItem(c.text, p.ground_truth, p.kind, p.choices) for p, _, c in pairs],
                             progress=True)
@@ -95,9 +136,8 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         }
         for (p, i, c), g, k in zip(pairs, grades, classes)
     ]
-    write_records(out, records)
     n = len(records)
-    return {
+    return records, {
         "benchmark": benchmark, "checkpoint": checkpoint, "step": step, "prompts": len(prompts), "records": n,
         "accuracy": sum(r["score"] for r in records) / n,
         "mean_entropy": sum(r["mean_entropy"] for r in records) / n,
@@ -107,5 +147,6 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
         "generate_seconds": round(generate_s, 2),
         "backend": eval_cfg.backend,
         # where the samples were generated (hf: the model's device; vllm: its engine's)
-        "device": getattr(generator, "device", "cuda" if eval_cfg.backend == "vllm" and gpu_available() else "cpu"),
+        "device": device,
     }
+

@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from curiosft import manifest
 from curiosft.errors import UnknownNameError
-from curiosft.runid import RunId
+from curiosft.runid import RunId, parse_checkpoint
 
 # stage -> "module:function" of its entry point, run_<stage>(cfg, output, **kwargs) -> result
 STAGES = {
@@ -66,7 +66,15 @@ class StageJob(submitit.helpers.Checkpointable):
         """The checkpoint the output belongs to, and the input files and folders the stage reads."""
         cfg = self.cfg
         if self.stage == "eval":
-            return self.kwargs["checkpoint"], {"model": self.kwargs["model_dir"], "benchmark": self.kwargs["data_file"]}
+            from curiosft.evaluation.run import evaluated_models
+
+            models = evaluated_models(self.kwargs["model_dir"], self.kwargs["checkpoint"])
+            if len(models) == 1:
+                return models[0][0], {"model": models[0][1], "benchmark": self.kwargs["data_file"]}
+            # a run's saved steps in one job (evaluation over training): the run, and each step's model
+            run = parse_checkpoint(models[0][0])[0].checkpoint
+            return run, {**{f"model {checkpoint}": model for checkpoint, model in models},
+                         "benchmark": self.kwargs["data_file"]}
         run = RunId(self.stage, cfg["method"]["name"], cfg["schedule"]["name"], int(cfg["seed"])).checkpoint
         if self.stage == "sft":
             return run, {"model": cfg["model"]["path"], "data": cfg["data"]["sft_train"]}

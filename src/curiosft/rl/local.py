@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from curiosft.cpu_allocator import keep_freed_memory
 from curiosft.evaluation.generation import HFGenerator, SamplingSettings, encode_prompt
 from curiosft.evaluation.prompts import EvalPrompt
 from curiosft.io import atomic_path
@@ -48,6 +49,7 @@ class LocalGRPO:
         self.run_dir = Path(run_dir)
         self.score, self.log = score, log
         torch.set_num_threads(int(self.rl.threads))
+        keep_freed_memory()  # before the model loads (rollouts decode on this CPU)
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         self.prompts = load_prompts(cfg.data.rl_train, self.tokenizer, int(cfg.data.max_prompt_length))
         self.total_steps = total_steps(len(self.prompts), int(self.rl.batch_size), int(self.rl.epochs), self.rl.max_steps)
