@@ -108,6 +108,35 @@ def test_hf_generation_is_seeded_and_reports_length_and_entropy(smoke_model):
     assert gen.tokenizer.padding_side == "right"
 
 
+def test_a_curve_job_evaluates_several_checkpoints_into_one_records_file(smoke_model, tmp_path):
+    """Issue 29: a run's saved steps in one job (one start-up); each record names its own checkpoint, and the
+    records equal those of separate jobs (per-prompt seeds: nothing depends on what else the job evaluated)."""
+    from omegaconf import OmegaConf
+
+    from curiosft.config import compose_config
+    from curiosft.errors import ConfigError
+    from curiosft.evaluation.records import FIELDS, read_records
+    from curiosft.evaluation.run import evaluate_checkpoint, evaluate_checkpoints, evaluated_models
+
+    eval_cfg = OmegaConf.to_object(compose_config(["experiment=smoke", "eval.limit=3", "eval.max_new_tokens=24"]).eval)
+    model, data = str(smoke_model / "model"), str(smoke_model / "data" / "test_id.parquet")
+    names = ["sft/method~sft/schedule~none/seed~1", "sft/method~sft/schedule~none/seed~2"]
+    together = tmp_path / "together.jsonl"
+    summaries = evaluate_checkpoints(eval_cfg, checkpoints=[(n, model) for n in names], out=str(together),
+                                     benchmark="tiny_id", data_file=data, threads=1)
+    assert [s["checkpoint"] for s in summaries] == names
+    both = read_records([together], columns=FIELDS)
+    for name in names:
+        alone = tmp_path / f"{name.replace('/', '_')}.jsonl"
+        evaluate_checkpoint(eval_cfg, model_dir=model, benchmark="tiny_id", data_file=data, out=str(alone),
+                            checkpoint=name, threads=1)
+        mine = both[both["checkpoint"] == name].reset_index(drop=True)
+        assert len(mine) == 3 * eval_cfg.n_samples
+        assert mine["response"].tolist() == read_records([alone], columns=FIELDS)["response"].tolist()
+    with pytest.raises(ConfigError, match="give one checkpoint name per model folder: 1 checkpoints"):
+        evaluated_models(["/a", "/b"], names[:1])
+
+
 def test_evaluate_checkpoint_writes_one_record_per_prompt_and_sample(smoke_model, tmp_path):
     from omegaconf import OmegaConf
 

@@ -69,6 +69,11 @@ def test_stage_jobs_are_named_after_their_output(tmp_path):
     job = StageJob("eval", cfg, records)
     assert job.name == "curiosft-eval:method~sft/schedule~none/seed~1/tiny_id"
     assert job.slurm_dir == records.parent / "slurm" / "tiny_id"
+    # a run's curve job (its saved steps) is told apart from the run's final evaluation in squeue
+    curve = tmp_path / "results" / "curves" / "rl" / "method~sft" / "schedule~none" / "seed~1" / "tiny_id.jsonl"
+    steps = [f"rl/method~sft/schedule~none/seed~1/step~{s}" for s in (10, 20)]
+    job = StageJob("eval", cfg, curve, model_dir=["/m10", "/m20"], checkpoint=steps, curve=True)
+    assert job.name == "curiosft-eval-curve:method~sft/schedule~none/seed~1/tiny_id"
     with pytest.raises(ValueError, match="unknown stage 'dpo'"):
         StageJob("dpo", cfg, run)
 

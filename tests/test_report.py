@@ -311,3 +311,39 @@ def test_runs_compared_in_a_table_warn_on_anything_but_the_swept_keys(tmp_path):
     cost = cost_frame(runs_frame([sft, psft, drift]))
     total = cost[(cost["method"] == "psft") & (cost["part"] == "total")].iloc[0]
     assert total["jobs"] == 1 and total["wall_hours"] == pytest.approx(1.0) and total["gpu_hours"] == 8.0
+
+
+def test_every_figure_names_each_method_in_a_legend_with_its_seed_count_and_labels_its_axes(tmp_path):
+    """Issue 29: accuracy_over_training showed six panels of coloured lines and no legend (its per-row legend
+    test compared two numpy views). Every figure the report draws, read back from the plotting code's
+    output: one legend naming exactly the methods (and schedules) drawn, titled with the seed count, and
+    an x and a y label on every panel that holds data."""
+    from curiosft.evaluation.metrics import per_benchmark
+    from curiosft.evaluation.synthetic import DEFAULT_RUNS
+    from curiosft.report.figures import paper_figures
+    from curiosft.report.labels import run_label
+    from curiosft.runid import RunId
+
+    records, metrics = write_synthetic_results(tmp_path / "results", seeds=(1, 2), prompts=6, n=2, with_rl=True)
+    curve_files = []
+    for stage in ("sft", "rl"):
+        for (method, schedule), seed in ((run, seed) for run in DEFAULT_RUNS for seed in (1, 2)):
+            run_id = RunId(stage, method, schedule, seed)
+            path = tmp_path / "curves" / run_id.checkpoint / "tiny_id.jsonl"
+            write_records(path, (r for step in (10, 20) for r in synthetic_records(run_id.checkpoint_at(step),
+                                                                                    "tiny_id", prompts=4, n=2)))
+            curve_files.append(path)
+    bench = per_benchmark(read_records(records))
+    figures = paper_figures(bench, read_training_metrics(metrics), per_benchmark(read_records(curve_files)))
+    assert set(figures) == {"accuracy_over_training", "training_entropy", "eval_entropy", "pass_at_k", "rl_curves"}
+    methods = {run_label(m, s) for m, s in DEFAULT_RUNS}
+    for name, fig in figures.items():
+        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
+        assert len(legends) == 1, (name, len(legends))
+        entries = {text.get_text() for text in legends[0].get_texts()}
+        expected = methods | ({"Base model"} if name in ("eval_entropy", "pass_at_k") else set())
+        assert entries == expected, (name, entries)
+        assert legends[0].get_title().get_text() == "method (mean ± std over 2 seeds)", name
+        for ax in fig.axes:
+            if ax.axison and (ax.lines or ax.patches or ax.collections):
+                assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())

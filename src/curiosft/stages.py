@@ -4,7 +4,7 @@ its fingerprint holds (curiosft.fingerprint).
     world   the tiny world's data, tokenizer and base model
     sft     one SFT run
     rl      one GRPO run from an SFT model
-    eval    one checkpoint on one benchmark (and the curve jobs, the same stage at a saved step)
+    eval    one checkpoint on one benchmark (and the curve jobs: the same stage on a run's saved steps)
 
 A section is a top-level key (`trainer`) or a dotted key inside one (`trainer.loggers`). An override
 reaches a stage when its key lies in one of the stage's sections, or is one of the ENVIRONMENT keys every

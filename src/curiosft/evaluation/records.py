@@ -2,8 +2,9 @@
 
 Layout: results/eval/<checkpoint>/<benchmark>.jsonl, where <checkpoint> is a run's checkpoint name
 (curiosft.runid: `base`, `sft/method~M/schedule~S/seed~N` or `rl/...`, `.../step~K` for a checkpoint saved
-during training); results/curves/<checkpoint>/step~K/<benchmark>.jsonl for the evaluation over training
-(eval.curve's protocol). Every record carries the run's stage, method, schedule, seed and step as fields.
+during training); results/curves/<stage>/<run>/<benchmark>.jsonl for the evaluation over training
+(eval.curve's protocol: every evaluated step of the run in one file). Every record carries the run's stage,
+method, schedule, seed and step as fields.
 """
 
 from __future__ import annotations

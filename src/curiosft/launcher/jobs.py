@@ -106,7 +106,9 @@ class StageJob(submitit.helpers.Checkpointable):
     def name(self) -> str:
         """The SLURM job name: stage and the run (and benchmark) it produces, as squeue shows it."""
         parts = Path(self.output).with_suffix("").parts
-        return f"curiosft-{self.stage}:" + "/".join(parts[-4:] if self.stage == "eval" else parts[-3:])
+        # an evaluation over training (a run's saved steps) is told apart from the run's final evaluation
+        stage = "eval-curve" if self.kwargs.get("curve") else self.stage
+        return f"curiosft-{stage}:" + "/".join(parts[-4:] if self.stage == "eval" else parts[-3:])
 
     @property
     def slurm_dir(self) -> Path:

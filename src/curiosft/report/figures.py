@@ -11,10 +11,11 @@ from pathlib import Path
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
 from curiosft.io import atomic_path
-from curiosft.report.labels import PRE_RL, known_runs, ordered_labels, run_label
+from curiosft.report.labels import BASE, PRE_RL, known_runs, ordered_labels, run_label
 
 sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
 
@@ -51,6 +52,28 @@ def _subplots(ncols: int, width: float, height: float = 3.8, **kwargs):
     return fig, axes
 
 
+def seeds_note(frame: pd.DataFrame) -> str:
+    """How many seeds each line or bar averages: "2 seeds", or "2-3 seeds" when the methods differ (the
+    base model, one checkpoint, is not counted)."""
+    runs = frame[frame["method"] != BASE] if "method" in frame else frame
+    counts = runs.groupby(["method", "schedule"])["seed"].nunique() if not runs.empty else pd.Series([1])
+    low, high = int(counts.min()), int(counts.max())
+    return f"{low} seed{'s' if high > 1 else ''}" if low == high else f"{low}-{high} seeds"
+
+
+def method_legend(fig: Figure, labels: list[str], palette: dict[str, tuple], seeds: str, *, kind: str = "line"):
+    """One legend for the whole figure, right of its panels: a handle per method (and schedule) in row
+    order, titled with what the lines or bars average ("mean ± std over 2 seeds"). Call after tight_layout;
+    savefig(bbox_inches="tight") keeps it in the picture."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=palette[label], label=label) if kind == "bar"
+               else Line2D([], [], color=palette[label], marker="o", label=label) for label in labels]
+    return fig.legend(handles=handles, title=f"method (mean ± std over {seeds})", loc="upper left",
+                      bbox_to_anchor=(1.0, 0.95), frameon=False)
+
+
 def training_curves(train: pd.DataFrame, metrics: dict[str, str], title: str):
     """One panel per metric (column -> axis label), x = step, a line per method with a band over seeds."""
     frame = _labelled(train)
@@ -58,11 +81,12 @@ def training_curves(train: pd.DataFrame, metrics: dict[str, str], title: str):
     fig, axes = _subplots(len(metrics), 5.2 * len(metrics))
     for ax, (column, axis_label) in zip(axes[0], metrics.items()):
         sns.lineplot(data=frame, x="step", y=column, hue="Method", hue_order=labels, palette=_palette(labels),
-                     errorbar="sd", ax=ax, legend=ax is axes[0][-1])
+                     errorbar="sd", ax=ax, legend=False)
         ax.set(xlabel="training step", ylabel=axis_label)
-    sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
+    method_legend(fig, labels, _palette(labels), seeds_note(frame))
     return fig
 
 
@@ -75,10 +99,10 @@ def eval_entropy(bench: pd.DataFrame):
     fig, axes = _subplots(1, max(5.0, 1.6 * len(names) + 2.5))
     ax = axes[0][0]
     sns.barplot(data=frame, x="Benchmark", y="entropy", hue="Method", hue_order=labels, palette=_palette(labels),
-                order=[get_benchmark(n).label for n in names], errorbar="sd", ax=ax)
-    ax.set(xlabel="", ylabel="mean token entropy (nats)", title="Response entropy at evaluation")
-    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1))
+                order=[get_benchmark(n).label for n in names], errorbar="sd", saturation=1.0, ax=ax, legend=False)
+    ax.set(xlabel="benchmark", ylabel="mean token entropy (nats)", title="Response entropy at evaluation")
     fig.tight_layout()
+    method_legend(fig, labels, _palette(labels), seeds_note(frame), kind="bar")
     return fig
 
 
@@ -96,14 +120,14 @@ def pass_at_k_curves(bench: pd.DataFrame):
     fig, axes = _subplots(len(splits), 5.2 * len(splits), sharey=True)
     for ax, split in zip(axes[0], splits):
         sns.lineplot(data=long[long["split"] == split], x="k", y="pass", hue="Method", hue_order=labels,
-                     palette=_palette(labels), errorbar="sd", marker="o", ax=ax, legend=ax is axes[0][-1])
+                     palette=_palette(labels), errorbar="sd", marker="o", ax=ax, legend=False)
         ax.set_xscale("log", base=2)
         ks = sorted(long["k"].unique())
         ax.set_xticks(ks, [str(k) for k in ks])
-        ax.set(xlabel="k", ylabel="pass@k (%)",
+        ax.set(xlabel="k (samples per prompt)", ylabel="pass@k (%)",
                title="in-distribution (math)" if split == "id" else "out-of-distribution (multiple choice)")
-    sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
+    method_legend(fig, labels, _palette(labels), seeds_note(long))
     return fig
 
 
@@ -129,20 +153,21 @@ def accuracy_over_training(curves: pd.DataFrame, train: pd.DataFrame):
             sns.lineplot(data=part[part["split"] == split], x="step", y="avg", hue="Method", hue_order=labels,
                          palette=palette, errorbar="sd", marker="o", ax=ax, legend=False)
             ax.set(xlabel=STAGE_AXES[stage], ylabel=SPLIT_TITLES[split])
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         column, axis_label = side[stage]
         ax = row[-1]
         trained = train[train["stage"] == stage] if not train.empty else train
         if not trained.empty and column in trained:
             sns.lineplot(data=_labelled(trained), x="step", y=column, hue="Method", hue_order=labels,
-                         palette=palette, errorbar="sd", ax=ax, legend=row is axes[0])
+                         palette=palette, errorbar="sd", ax=ax, legend=False)
             ax.set(xlabel=STAGE_AXES[stage], ylabel=axis_label)
-            if row is axes[0]:
-                sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         else:
             ax.set_axis_off()
-    fig.suptitle("Accuracy over training (curve evaluation: eval.curve), next to the training curve "
-                 "(mean ± std over seeds)")
+    fig.suptitle("Accuracy over training (curve evaluation: eval.curve), next to the training curve")
     fig.tight_layout()
+    # one legend for all panels (a per-panel one was lost: `row is axes[0]` compared two numpy views)
+    method_legend(fig, labels, palette, seeds_note(per_split))
     return fig
 
 
@@ -157,7 +182,7 @@ def paper_figures(bench: pd.DataFrame, train: pd.DataFrame, curves: pd.DataFrame
     if not sft_train.empty:
         out["training_entropy"] = training_curves(
             sft_train, {"train/entropy": "student token entropy (nats)", "train/nll": "NLL of the demonstrations"},
-            "SFT training: student token entropy and NLL (mean ± std over seeds)")
+            "SFT training: student token entropy and NLL")
     pre_rl = bench[bench["stage"].isin(PRE_RL)]
     if not pre_rl.empty:
         out["eval_entropy"] = eval_entropy(pre_rl)
@@ -167,5 +192,5 @@ def paper_figures(bench: pd.DataFrame, train: pd.DataFrame, curves: pd.DataFrame
         present = {c: a for c, a in {"train/reward": "mean reward", "train/entropy": "response token entropy (nats)"}
                    .items() if c in rl_train}
         out["rl_curves"] = training_curves(rl_train, present,
-                                           "RL (GRPO) training: reward and entropy (mean ± std over seeds)")
+                                           "RL (GRPO) training: reward and entropy")
     return out
