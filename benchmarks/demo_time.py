@@ -103,7 +103,11 @@ def main() -> None:
     parser.add_argument("-d", "--directory", default=".", help="the workflow's working directory")
     parser.add_argument("--jobs", action="store_true", help="also list every job, longest first")
     args = parser.parse_args()
-    print(format_report(job_times(args.directory), show_jobs=args.jobs))
+    try:
+        jobs = job_times(args.directory)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"demo_time: {exc}") from None
+    print(format_report(jobs, show_jobs=args.jobs))
 
 
 if __name__ == "__main__":

@@ -334,3 +334,23 @@ def test_snakemake_report_renders_in_headless_chromium(repo, python, smoke_run, 
                                   text=True, timeout=180)
             assert proc.returncode == 0 and shot.stat().st_size > 20_000, proc.stderr[-2000:]
             print(f"screenshot of the report: {shot}")
+
+
+@pytest.mark.e2e
+def test_demo_time_breaks_the_finished_smoke_run_down_per_rule(repo, python, smoke_run):
+    """benchmarks/demo_time.py on a real run's .snakemake records: one job per job Snakemake ran (2 SFT, 2 RL,
+    one curve job per run and curve benchmark), each with its own rule and wall time inside the run's span."""
+    proc = subprocess.run([python, str(repo / "benchmarks" / "demo_time.py"), "-d", str(smoke_run), "--jobs"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split(" | ")[0].removeprefix("| "): line.split(" | ")
+            for line in proc.stdout.splitlines() if line.startswith("| ") and not line.startswith("| rule")}
+    assert rows["sft"][1] == "2" and rows["rl"][1] == "2" and rows["world_model"][1] == "1"
+    curve_files = sorted((smoke_run / "results" / "curves").rglob("*.jsonl"))
+    assert curve_files and rows["eval_curve"][1] == str(len(curve_files))
+    assert "jobs side by side on average" in proc.stdout
+    # every finished job listed once, with the job's first output
+    assert "results/world/base_model.json | world_model |" in proc.stdout
+    missing = subprocess.run([python, str(repo / "benchmarks" / "demo_time.py"), "-d", str(smoke_run / "results")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0 and "no Snakemake records" in missing.stderr
