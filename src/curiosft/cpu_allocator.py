@@ -5,7 +5,9 @@ cache grown by torch.cat, the grouped-query heads repeated). Above glibc's mmap 
 fresh mmap whose pages fault in and are unmapped on free: on the tiny world's multiple-choice evaluation
 (200 prompts x 4 samples, 1 thread) that was 13 s of system time in 32 s of wall time. Raising the
 threshold and the trim threshold keeps freed blocks in the heap for the next step; the samples are the
-same bit for bit (`benchmarks/demo_time.py`, docs/performance.md "The demo").
+same bit for bit (`benchmarks/demo_time.py`, docs/performance.md "The demo"). The price is memory: a
+process may keep up to the trim threshold (256 MiB) of free heap (SmolLM2-135M's evaluation peaked at
+2.00 GB resident instead of under 2.0; tests/test_real_model.py allows for it).
 
 The parameters and their limits: mallopt(3) (M_MMAP_THRESHOLD at most 32 MiB on 64-bit glibc).
 """
