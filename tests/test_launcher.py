@@ -79,7 +79,9 @@ def test_stage_jobs_are_named_after_their_output(tmp_path):
 
 
 def test_topology_and_multi_node_commands(tmp_path):
-    assert job_topology(compose_config(["experiment=smoke"]).launcher) == Topology(1, 2)
+    # the tiny world's SFT runs at 1 thread (two jobs side by side on 2 cores)
+    assert job_topology(compose_config(["experiment=smoke"]).launcher) == Topology(1, 1)
+    assert job_topology(compose_config(["experiment=smoke", "launcher.threads_per_process=2"]).launcher) == Topology(1, 2)
     # outside a SLURM job: one process per GPU, the task's CPUs shared among them
     assert job_topology(compose_config(["experiment=paper", "launcher.nodes=2"]).launcher) == Topology(8, 8, 2)
     one = torchrun_command(tmp_path, Topology(8, 8))
@@ -97,12 +99,16 @@ def test_one_topology_for_the_config_checks_the_launcher_and_the_workflow():
     from curiosft.config import ConfigError
     from curiosft.topology import job_gpus
 
-    cfg = compose_config(["experiment=smoke", "launcher=slurm", "launcher.nodes=2", "launcher.gpus_per_node=0",
-                          "launcher.cpus_per_task=4", "trainer.global_batch_size=8",
-                          "trainer.micro_batch_size_per_device=1"])
+    two_nodes = ["experiment=smoke", "launcher=slurm", "launcher.nodes=2", "launcher.gpus_per_node=0",
+                 "launcher.cpus_per_task=4", "trainer.global_batch_size=8", "trainer.micro_batch_size_per_device=1"]
+    # threads_per_process null: the task's CPUs (the tiny world asks for 1 thread, on SLURM too)
+    cfg = compose_config(two_nodes + ["launcher.threads_per_process=null"])
     planned = planned_topology(cfg.launcher)
     assert planned == Topology(1, 4, 2) and planned.world_size == 2 and job_gpus(cfg.launcher) == 0
     assert job_topology(cfg.launcher).world_size == 2
+    assert planned_topology(compose_config(two_nodes).launcher) == Topology(1, 1, 2)
+    with pytest.raises(ConfigError, match="launcher.threads_per_process=8 must be between 1 and launcher.cpus_per_task=4"):
+        compose_config(two_nodes + ["launcher.threads_per_process=8"])
     with pytest.raises(ConfigError, match="does not split over 2 data-parallel processes"):
         compose_config(["experiment=smoke", "launcher=slurm", "launcher.nodes=2", "launcher.gpus_per_node=0",
                         "trainer.global_batch_size=7"])

@@ -50,7 +50,7 @@ def test_the_fingerprint_holds_what_a_stage_computes_from_and_not_how_it_runs():
     assert "threads" not in rl["rl"] and "workers" not in rl["rl"]["reward"] and "trainer.loggers" not in rl
     assert set(stage_config("eval", plain)) == {"eval", "scoring", "data.max_prompt_length"}
     # threads and loggers change no fingerprint; a learning rate does
-    other = compose_config(["experiment=tiny", "eval.threads=2", "trainer.loggers=[console]", "launcher.threads_per_process=1"])
+    other = compose_config(["experiment=tiny", "eval.threads=2", "trainer.loggers=[console]", "launcher.threads_per_process=2"])
     assert stage_config("sft", OmegaConf.to_container(other, resolve=True)) == sft
     lr = compose_config(["experiment=tiny", "trainer.lr=1e-5"])
     assert differences({"config": sft}, {"config": stage_config("sft", OmegaConf.to_container(lr, resolve=True))}) \

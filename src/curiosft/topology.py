@@ -5,7 +5,7 @@
 
 Local launcher: `nproc_per_node` torchrun processes of `threads_per_process` torch threads on this machine.
 SLURM: one process per GPU on each of `nodes` nodes (one process on a CPU-only node), the task's CPUs
-shared among them. A leaf module: plain Python (submitit is imported only inside a job).
+shared among them (or `threads_per_process` each, when set). A leaf module: plain Python (submitit is imported only inside a job).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def planned_topology(launcher) -> Topology:
     if launcher.name != "slurm":
         return Topology(int(launcher.nproc_per_node), int(launcher.threads_per_process))
     nproc = max(1, int(launcher.gpus_per_node))
-    return Topology(nproc, max(1, int(launcher.cpus_per_task) // nproc), int(launcher.nodes))
+    threads = getattr(launcher, "threads_per_process", None) or max(1, int(launcher.cpus_per_task) // nproc)
+    return Topology(nproc, int(threads), int(launcher.nodes))
 
 
 def job_topology(launcher) -> Topology:

@@ -30,7 +30,9 @@ def main(run_dir: str) -> None:
         initialize_global_process_group()
     else:
         # verl would ask for "cpu:gloo,cpu:gloo"; on CPU the one backend is gloo
-        torch.set_num_threads(int(cfg.launcher.get("threads_per_process", 1)))
+        from curiosft.topology import planned_topology
+
+        torch.set_num_threads(planned_topology(cfg.launcher).threads_per_process)
         torch.distributed.init_process_group(backend="gloo")
         # (verl's engines for "cpu" were registered as the platform plugin loaded)
 

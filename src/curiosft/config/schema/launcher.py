@@ -39,6 +39,8 @@ class SlurmLauncher(LauncherConfig):
     mem_gb: int = MISSING
     timeout_min: int = MISSING
     constraint: Optional[str] = None
+    # torch threads per process; None: the task's CPUs shared among its processes (curiosft.topology)
+    threads_per_process: Optional[int] = None
     # the time-limit signal's lead (sbatch --signal=USR2@N, submitit's signal_delay_s): time for the step in
     # progress, its checkpoint save and the requeue (curiosft.preemption); 30 s of it are kept for the requeue
     signal_delay_s: int = 300
@@ -49,6 +51,9 @@ class SlurmLauncher(LauncherConfig):
         require(self.nodes >= 1, f"launcher.nodes={self.nodes} must be >= 1")
         require(self.gpus_per_node >= 0, f"launcher.gpus_per_node={self.gpus_per_node} must be >= 0")
         require(self.cpus_per_task >= 1, f"launcher.cpus_per_task={self.cpus_per_task} must be >= 1")
+        require(self.threads_per_process is None or 1 <= self.threads_per_process <= self.cpus_per_task,
+                f"launcher.threads_per_process={self.threads_per_process} must be between 1 and "
+                f"launcher.cpus_per_task={self.cpus_per_task} (or null: the task's CPUs shared among its processes)")
         require(self.mem_gb >= 1, f"launcher.mem_gb={self.mem_gb} must be >= 1")
         require(self.timeout_min >= 1, f"launcher.timeout_min={self.timeout_min} must be >= 1")
         require(60 <= self.signal_delay_s < self.timeout_min * 60,
