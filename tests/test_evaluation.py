@@ -122,8 +122,8 @@ def test_a_curve_job_evaluates_several_checkpoints_into_one_records_file(smoke_m
     model, data = str(smoke_model / "model"), str(smoke_model / "data" / "test_id.parquet")
     names = ["sft/method~sft/schedule~none/seed~1", "sft/method~sft/schedule~none/seed~2"]
     together = tmp_path / "together.jsonl"
-    summaries = evaluate_checkpoints(eval_cfg, checkpoints=[(n, model) for n in names], out=str(together),
-                                     benchmark="tiny_id", data_file=data, threads=1)
+    summaries = evaluate_checkpoints(eval_cfg, checkpoints=[(n, model) for n in names],
+                                     benchmarks=[("tiny_id", data, str(together))], threads=1)
     assert [s["checkpoint"] for s in summaries] == names
     both = read_records([together], columns=FIELDS)
     for name in names:
@@ -135,6 +135,45 @@ def test_a_curve_job_evaluates_several_checkpoints_into_one_records_file(smoke_m
         assert mine["response"].tolist() == read_records([alone], columns=FIELDS)["response"].tolist()
     with pytest.raises(ConfigError, match="give one checkpoint name per model folder: 1 checkpoints"):
         evaluated_models(["/a", "/b"], names[:1])
+
+
+def test_one_job_evaluates_a_checkpoint_on_every_benchmark_as_separate_jobs_would(smoke_model, tmp_path):
+    """Issue 29: a checkpoint on both benchmarks in one job (one start-up, one model load): one records file
+    per benchmark, equal to what a job per benchmark writes; every model folder is checked before anything
+    is generated."""
+    from omegaconf import OmegaConf
+
+    from curiosft.config import compose_config
+    from curiosft.errors import ConfigError, MissingInputError
+    from curiosft.evaluation.records import FIELDS, read_records
+    from curiosft.evaluation.run import evaluate_checkpoint, evaluate_checkpoints, evaluated_benchmarks
+
+    eval_cfg = OmegaConf.to_object(compose_config(["experiment=smoke", "eval.limit=3", "eval.max_new_tokens=24"]).eval)
+    model, data = str(smoke_model / "model"), smoke_model / "data"
+    tasks = [("tiny_id", str(data / "test_id.parquet"), str(tmp_path / "together" / "tiny_id.jsonl")),
+             ("tiny_mc", str(data / "test_mc.parquet"), str(tmp_path / "together" / "tiny_mc.jsonl"))]
+    summaries = evaluate_checkpoints(eval_cfg, checkpoints=[("base", model)], benchmarks=tasks, threads=1)
+    assert [s["benchmark"] for s in summaries] == ["tiny_id", "tiny_mc"]
+    assert all(s["load_seconds"] == summaries[0]["load_seconds"] for s in summaries)  # one model load
+    for name, data_file, together in tasks:
+        alone = tmp_path / "alone" / f"{name}.jsonl"
+        evaluate_checkpoint(eval_cfg, model_dir=model, benchmark=name, data_file=data_file, out=str(alone),
+                            checkpoint="base", threads=1)
+        mine, theirs = read_records([together], columns=FIELDS), read_records([alone], columns=FIELDS)
+        assert set(mine["benchmark"]) == {name} and len(mine) == 3 * eval_cfg.n_samples
+        columns = ["prompt_id", "sample", "response", "score"]
+        assert mine[columns].equals(theirs[columns])
+    with pytest.raises(ConfigError, match="one data file and one records file per benchmark: 2 benchmarks"):
+        evaluated_benchmarks(["tiny_id", "tiny_mc"], ["/a.parquet"], ["/a.jsonl", "/b.jsonl"])
+    with pytest.raises(ConfigError, match="each benchmark and records file once"):
+        evaluated_benchmarks(["tiny_id", "tiny_id"], ["/a", "/b"], ["/a.jsonl", "/b.jsonl"])
+    # a curve job whose last step is missing fails before it generates anything for the first
+    out = tmp_path / "missing" / "tiny_id.jsonl"
+    with pytest.raises(MissingInputError, match="no Hugging Face model at"):
+        evaluate_checkpoints(eval_cfg, checkpoints=[("base", model), ("sft/method~sft/schedule~none/seed~1",
+                                                                      str(tmp_path))],
+                             benchmarks=[("tiny_id", tasks[0][1], str(out))], threads=1)
+    assert not out.parent.exists()
 
 
 def test_evaluate_checkpoint_writes_one_record_per_prompt_and_sample(smoke_model, tmp_path):

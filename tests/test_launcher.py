@@ -74,6 +74,26 @@ def test_stage_jobs_are_named_after_their_output(tmp_path):
     steps = [f"rl/method~sft/schedule~none/seed~1/step~{s}" for s in (10, 20)]
     job = StageJob("eval", cfg, curve, model_dir=["/m10", "/m20"], checkpoint=steps, curve=True)
     assert job.name == "curiosft-eval-curve:method~sft/schedule~none/seed~1/tiny_id"
+    # a checkpoint on every benchmark in one job: one records file and one manifest per benchmark
+    both = [records, records.with_name("tiny_mc.jsonl")]
+    job = StageJob("eval", cfg, both, model_dir="/m", checkpoint="rl/method~sft/schedule~none/seed~1",
+                   benchmark=["tiny_id", "tiny_mc"], data_file=["/id.parquet", "/mc.parquet"])
+    assert job.name == "curiosft-eval:method~sft/schedule~none/seed~1/tiny_id+tiny_mc"
+    assert job.slurm_dir == records.parent / "slurm" / "tiny_id+tiny_mc"
+    assert job.manifest_paths == [records.with_suffix(".manifest.json"), records.with_name("tiny_mc.manifest.json")]
+    checkpoint, per_output = job._inputs()
+    assert checkpoint == "rl/method~sft/schedule~none/seed~1"
+    assert per_output == [("tiny_id", {"model": "/m", "benchmark": "/id.parquet"}),
+                          ("tiny_mc", {"model": "/m", "benchmark": "/mc.parquet"})]
+    # a records file per benchmark, named before anything is submitted
+    from curiosft.errors import ConfigError
+
+    short = StageJob("eval", cfg, both[:1], model_dir="/m", checkpoint="base", benchmark=["tiny_id", "tiny_mc"],
+                     data_file=["/id.parquet", "/mc.parquet"])
+    with pytest.raises(ConfigError, match="one data file and one records file per benchmark: 2 benchmarks"):
+        short.claim()
+    with pytest.raises(ConfigError, match="a sft job writes one output, not 2"):
+        StageJob("sft", cfg, [run, run.with_name("seed~2")])
     with pytest.raises(ValueError, match="unknown stage 'dpo'"):
         StageJob("dpo", cfg, run)
 

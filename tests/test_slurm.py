@@ -82,7 +82,7 @@ def test_smoke_sweep_runs_through_the_slurm_profile(repo, python, tmp_path):
     assert (results / "paper" / "tables" / "post_rl.md").is_file()
     # every heavy job ran as a SLURM job and completed; tables and figures stayed here
     for name in ("curiosft-sft:method~sft/schedule~none/seed~1", "curiosft-rl:method~sft/schedule~none/seed~1",
-                 "curiosft-eval:method~sft/schedule~none/seed~1/tiny_id"):
+                 "curiosft-eval:method~sft/schedule~none/seed~1/tiny_id+tiny_mc"):
         assert any(line.endswith("|COMPLETED") for line in sacct_jobs(name)), (name, sacct_jobs(name))
     assert not sacct_jobs("tables")
     assert not squeue()

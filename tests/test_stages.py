@@ -15,7 +15,7 @@ from curiosft.stages import STAGE_SECTIONS, overrides_for, stage_config
 OVERRIDES = ["experiment=tiny", "launcher=local", "trainer.lr=3e-5", "+trainer.foo=1", "method.alpha=0.5",
              "method=psft", "eval.temperature=0.7", "~eval.limit", "scoring.grader=release", "rl.lr=1e-5",
              "world.seed=3", "data.max_prompt_length=64", "data=limo", "model=qwen2_5_math_7b", "seed=2",
-             "trainer.loggers=[console]", "paths.results=/x"]
+             "trainer.loggers=[console]", "paths.results=/x", "eval.curve.limit=4", "eval.select=best:id"]
 
 
 @pytest.mark.parametrize("stage,expected", [
@@ -26,6 +26,8 @@ OVERRIDES = ["experiment=tiny", "launcher=local", "trainer.lr=3e-5", "+trainer.f
             "model=qwen2_5_math_7b", "seed=2", "trainer.loggers=[console]"]),
     ("eval", ["eval.temperature=0.7", "~eval.limit", "scoring.grader=release", "data.max_prompt_length=64",
               "data=limo"]),
+    ("eval_curve", ["eval.temperature=0.7", "~eval.limit", "scoring.grader=release", "data.max_prompt_length=64",
+                    "data=limo", "eval.curve.limit=4"]),
 ])
 def test_a_stage_gets_the_overrides_of_the_sections_it_reads(stage, expected):
     environment = ["experiment=tiny", "launcher=local", "paths.results=/x"]
@@ -33,7 +35,7 @@ def test_a_stage_gets_the_overrides_of_the_sections_it_reads(stage, expected):
 
 
 def test_unknown_stage_is_named():
-    with pytest.raises(ValueError, match="unknown stage 'train'; choose one of world, sft, rl, eval"):
+    with pytest.raises(ValueError, match="unknown stage 'train'; choose one of world, sft, rl, eval, eval_curve"):
         overrides_for("train", [])
 
 
@@ -49,6 +51,9 @@ def test_the_fingerprint_holds_what_a_stage_computes_from_and_not_how_it_runs():
     rl = stage_config("rl", plain)
     assert "threads" not in rl["rl"] and "workers" not in rl["rl"]["reward"] and "trainer.loggers" not in rl
     assert set(stage_config("eval", plain)) == {"eval", "scoring", "data.max_prompt_length"}
+    # the final evaluation does not compute from the curve protocol (nor the selection); the curve jobs do
+    assert "curve" not in stage_config("eval", plain)["eval"] and "select" not in stage_config("eval", plain)["eval"]
+    assert stage_config("eval_curve", plain)["eval"]["curve"] == plain["eval"]["curve"]
     # threads and loggers change no fingerprint; a learning rate does
     other = compose_config(["experiment=tiny", "eval.threads=2", "trainer.loggers=[console]", "launcher.threads_per_process=2"])
     assert stage_config("sft", OmegaConf.to_container(other, resolve=True)) == sft

@@ -129,7 +129,11 @@ def test_the_workflow_runs_vllm_evaluation_in_the_vllm_environment(vllm_python, 
          "--config", "experiment=smoke", "overrides=[eval.backend=vllm,eval.dtype=float32]", "--", target],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    log = next((tmp_path / "results" / "logs" / "eval").rglob("tiny_id.log")).read_text()
-    assert "Initializing a V1 LLM engine" in log, log[-2000:]  # vllm imports only in the vLLM environment
-    records = [json.loads(line) for line in (tmp_path / target).read_text().splitlines()]
-    assert records and all(math.isfinite(r["mean_entropy"]) for r in records)
+    log = (tmp_path / "results" / "logs" / "eval" / "base.log").read_text()
+    # vllm imports only in the vLLM environment; one engine for both benchmarks of the checkpoint (issue 29)
+    assert log.count("Initializing a V1 LLM engine") == 1, log[-2000:]
+    for benchmark in ("tiny_id", "tiny_mc"):
+        records = [json.loads(line)
+                   for line in (tmp_path / target).with_name(f"{benchmark}.jsonl").read_text().splitlines()]
+        assert records and all(math.isfinite(r["mean_entropy"]) for r in records)
+        assert {r["benchmark"] for r in records} == {benchmark}

@@ -79,8 +79,9 @@ def test_lint(repo, python):
 
 # SFT jobs per sweep: schedules multiply only curiosft
 SFT_JOBS = {"smoke": 2, "tiny": 2 + 2 + 2 * 2, "paper": 4 * 3 + 3 * 3, "paper_psft": 2 * 3}
-# checkpoints (the tiny world's base model, every SFT run and its RL run) x benchmarks
-EVAL_JOBS = {"smoke": (1 + 2 * 2) * 2, "tiny": (1 + 2 * 8) * 2, "paper": 2 * 21 * 9, "paper_psft": 2 * 6 * 5}
+# checkpoints (the tiny world's base model, every SFT run and its RL run): one job each for all benchmarks
+# (issue 29: one start-up and one model load per checkpoint)
+EVAL_JOBS = {"smoke": 1 + 2 * 2, "tiny": 1 + 2 * 8, "paper": 2 * 21, "paper_psft": 2 * 6}
 
 
 def job_counts(out: str) -> dict[str, int]:
@@ -98,6 +99,8 @@ def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
     assert counts["sft"] == SFT_JOBS[experiment], counts
     assert counts["rl"] == SFT_JOBS[experiment], counts
     assert counts["eval"] == EVAL_JOBS[experiment], counts
+    # a run's curve: one job for its saved steps on every curve benchmark
+    assert counts.get("eval_curve", 2 * SFT_JOBS[experiment]) == 2 * SFT_JOBS[experiment], counts
     assert counts["tables"] == 1 and counts["figures"] == 1, counts
     if experiment == "paper":
         assert "method=psft schedule=none seed=1 trainer.lr=1.0e-6 trainer.lr_scheduler=constant" in out
@@ -191,12 +194,14 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, smoke_run):
     # evaluations; never the world or the SFT training (their jobs do not get those overrides)
     # a stage gets the config sections it reads (curiosft.stages): a trainer key re-runs SFT and what follows,
     # never the world (it once rebuilt the world: every override but eval/scoring/rl reached it)
-    # a run's curve evaluation (eval_curve: one job per run and benchmark, its saved steps listed once the run,
-    # a Snakemake checkpoint, has finished) re-runs with the run
+    # a run's curve evaluation (eval_curve: one job per run, its saved steps listed once the run, a Snakemake
+    # checkpoint, has finished) re-runs with the run; a change of the curve protocol re-runs the curves (the
+    # curve files are never reused under other settings)
     after_training = {"eval", "eval_curve", "select", "tables", "figures"}
     after_retraining = after_training
     for override, rerun in (("scoring.grader=release", {"rl", *after_training}),
                             ("eval.temperature=0.7", after_training),
+                            ("eval.curve.limit=4", {"eval_curve", "select", "tables", "figures"}),
                             ("trainer.lr=3e-5", {"sft", "rl", *after_retraining}),
                             # a method's own key reaches that method's runs (the sweep's method_overrides)
                             ("sweeps={smoke: {method_overrides: {curiosft: [method.alpha=0.5]}}}",
@@ -279,9 +284,12 @@ def test_smoke_curves_selection_statistics_and_manifests(smoke_run):
         rl = json.loads((results / "rl" / run / "manifest.json").read_text())
         assert rl["inputs"]["model"]["config_sha256"] and rl["inputs"]["data"]["sha256"] == _sha256(
             data / "rl_train.parquet")
+    # one job for both benchmarks of a checkpoint: a manifest per records file, with its own benchmark input
     evaluation = json.loads((results / "eval" / "base" / "tiny_mc.manifest.json").read_text())
     assert evaluation["benchmark"] == "tiny_mc" and evaluation["inputs"]["benchmark"]["sha256"] == _sha256(
         data / "test_mc.parquet")
+    assert evaluation["outputs"] == 2 and evaluation["fingerprint"]["inputs"]["benchmark"].endswith(
+        evaluation["inputs"]["benchmark"]["sha256"])
     curve = json.loads((results / "curves" / "rl" / SMOKE_RUNS[1] / "tiny_id.manifest.json").read_text())
     assert curve["curve"] is True and curve["checkpoint"] == f"rl/{SMOKE_RUNS[1]}"
     assert set(curve["inputs"]) == {"benchmark", f"model rl/{SMOKE_RUNS[1]}/step~2", f"model rl/{SMOKE_RUNS[1]}/step~3"}
@@ -289,6 +297,10 @@ def test_smoke_curves_selection_statistics_and_manifests(smoke_run):
     assert f"sft/{SMOKE_RUNS[0]}" in runs and "| eval |" in runs
     cost = pd.read_csv(tables / "cost.csv")
     assert set(cost["part"]) >= {"SFT", "RL", "evaluation", "curve evaluation", "total"}
+    # a job that wrote both benchmarks' records counts once (each output a half): one evaluation job per
+    # checkpoint the tables report (the base model, each SFT and RL run's selected one), one curve job per run
+    jobs = cost[cost["part"] != "total"].groupby("part")["jobs"].sum()
+    assert jobs["evaluation"] == 1 + 2 * len(SMOKE_RUNS) and jobs["curve evaluation"] == 2 * len(SMOKE_RUNS), cost
     assert (cost.loc[cost["part"] == "total", "wall_hours"] > 0).all()
 
 
@@ -339,15 +351,18 @@ def test_snakemake_report_renders_in_headless_chromium(repo, python, smoke_run, 
 @pytest.mark.e2e
 def test_demo_time_breaks_the_finished_smoke_run_down_per_rule(repo, python, smoke_run):
     """benchmarks/demo_time.py on a real run's .snakemake records: one job per job Snakemake ran (2 SFT, 2 RL,
-    one curve job per run and curve benchmark), each with its own rule and wall time inside the run's span."""
+    one curve job per run for all its curve benchmarks' files), each with its own rule and wall time inside
+    the run's span."""
     proc = subprocess.run([python, str(repo / "benchmarks" / "demo_time.py"), "-d", str(smoke_run), "--jobs"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     rows = {line.split(" | ")[0].removeprefix("| "): line.split(" | ")
             for line in proc.stdout.splitlines() if line.startswith("| ") and not line.startswith("| rule")}
     assert rows["sft"][1] == "2" and rows["rl"][1] == "2" and rows["world_model"][1] == "1"
-    curve_files = sorted((smoke_run / "results" / "curves").rglob("*.jsonl"))
-    assert curve_files and rows["eval_curve"][1] == str(len(curve_files))
+    curve_runs = {f.parent for f in (smoke_run / "results" / "curves").rglob("*.jsonl")}
+    assert curve_runs and rows["eval_curve"][1] == str(len(curve_runs))
+    eval_checkpoints = {f.parent for f in (smoke_run / "results" / "eval").rglob("*.jsonl")}
+    assert rows["eval"][1] == str(len(eval_checkpoints))
     assert "jobs side by side on average" in proc.stdout
     # every finished job listed once, with the job's first output
     assert "results/world/base_model.json | world_model |" in proc.stdout

@@ -105,10 +105,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
     import json
 
     cfg = _compose(args.overrides)
+    def one_or_list(values):
+        return values[0] if len(values) == 1 else values
+
     models = [str(Path(m).resolve()) for m in args.model]
-    summary = _launch(cfg, "eval", args.out, args.overrides, model_dir=models[0] if len(models) == 1 else models,
-                      benchmark=args.benchmark, data_file=str(Path(args.data).resolve()),
-                      checkpoint=args.checkpoint[0] if len(args.checkpoint) == 1 else args.checkpoint,
+    summary = _launch(cfg, "eval", one_or_list(args.out), args.overrides, model_dir=one_or_list(models),
+                      benchmark=one_or_list(args.benchmark),
+                      data_file=one_or_list([str(Path(d).resolve()) for d in args.data]),
+                      checkpoint=one_or_list(args.checkpoint),
                       curve=args.curve,
                       # on SLURM the job's CPUs decide (launcher.cpus_per_task)
                       threads=None if cfg.launcher.name == "slurm" else args.threads,
@@ -212,13 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", help="hub revision (commit) to read instead of the registry's")
     p.add_argument("--limit", type=int, help="keep only the first N rows (quick checks)")
 
-    p = add("eval", cmd_eval, "sample and score one checkpoint (or a run's saved steps) on one benchmark -> "
-                              "per-sample JSONL records")
+    p = add("eval", cmd_eval, "sample and score one checkpoint (or a run's saved steps) on one or more benchmarks "
+                              "-> per-sample JSONL records, one file per benchmark")
     p.add_argument("--model", required=True, nargs="+",
                    help="Hugging Face model folder (several: a run's saved steps, one records file, one start-up)")
-    p.add_argument("--benchmark", required=True, help="benchmark name (eval.benchmarks)")
-    p.add_argument("--data", required=True, help="the benchmark's parquet (RL record layout)")
-    p.add_argument("--out", required=True, help="records file (.jsonl)")
+    p.add_argument("--benchmark", required=True, nargs="+",
+                   help="benchmark name (eval.benchmarks); several: each model loaded once for all of them")
+    p.add_argument("--data", required=True, nargs="+", help="each benchmark's parquet (RL record layout), in order")
+    p.add_argument("--out", required=True, nargs="+", help="each benchmark's records file (.jsonl), in order")
     p.add_argument("--checkpoint", required=True, nargs="+",
                    help="what is evaluated: base, or sft|rl/" + RUN_PATTERN + "[/step~N] (recorded in every "
                         "record); one per --model")

@@ -91,7 +91,7 @@ def stage_fingerprint(stage: str, cfg: Mapping[str, Any], inputs: Mapping[str, s
     file, folder or hub id (StageJob's inputs). Reading a model folder's weights takes ~1 s per GB once."""
     fingerprint = {"stage": stage, "config": stage_config(stage, cfg),
                    "inputs": {name: content_digest(path) for name, path in sorted(inputs.items())}}
-    if stage in ("rl", "eval"):
+    if stage in ("rl", "eval", "eval_curve"):
         fingerprint["grader"] = grader_identity(cfg["scoring"]["grader"])
     return fingerprint
 

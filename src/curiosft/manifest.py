@@ -122,17 +122,20 @@ def _write(path: Path, manifest: dict) -> None:
 
 def start_attempt(path: str | os.PathLike, *, stage: str, checkpoint: str, config: dict, overrides: list[str],
                   inputs: dict[str, str | os.PathLike], nodes: int = 1, benchmark: str | None = None,
-                  curve: bool = False, fingerprint: dict | None = None) -> dict:
+                  curve: bool = False, fingerprint: dict | None = None, outputs: int = 1) -> dict:
     """Write the manifest as a job starts (a requeued or restarted job adds an attempt to the same file).
     `benchmark`, `curve`: an evaluation's benchmark and whether it is the curve protocol; `fingerprint`:
-    what made the output (curiosft.fingerprint), with its digest."""
+    what made the output (curiosft.fingerprint), with its digest; `outputs`: how many outputs the job
+    wrote (an evaluation of several benchmarks: each manifest carries the whole job's cost, a 1/outputs
+    share of it is this output's)."""
     path = Path(path)
     previous = read_manifest(path) or {}
     gpus = visible_gpus()
     attempt = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": socket.gethostname(),
                "gpus": len(gpus) * max(int(nodes), 1), "wall_s": None, "finished": False}
     manifest = {
-        "stage": stage, "checkpoint": checkpoint, "benchmark": benchmark, "curve": curve, "config": config, "overrides": list(overrides),
+        "stage": stage, "checkpoint": checkpoint, "benchmark": benchmark, "curve": curve, "outputs": int(outputs),
+        "config": config, "overrides": list(overrides),
         "packages": package_versions(), "git": git_state(), "inputs": {k: describe_input(v) for k, v in inputs.items()},
         "hardware": hardware(),
         "fingerprint": fingerprint if fingerprint is None else {**fingerprint, "digest": _digest(fingerprint)},

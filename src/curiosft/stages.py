@@ -4,12 +4,14 @@ its fingerprint holds (curiosft.fingerprint).
     world   the tiny world's data, tokenizer and base model
     sft     one SFT run
     rl      one GRPO run from an SFT model
-    eval    one checkpoint on one benchmark (and the curve jobs: the same stage on a run's saved steps)
+    eval        one checkpoint on its benchmarks (the final evaluation: eval less its curve protocol)
+    eval_curve  a run's saved steps on the curve benchmarks (eval with eval.curve's protocol)
 
 A section is a top-level key (`trainer`) or a dotted key inside one (`trainer.loggers`). An override
 reaches a stage when its key lies in one of the stage's sections, or is one of the ENVIRONMENT keys every
 job composes (the experiment, where outputs go, where jobs run): so `trainer.lr=3e-5` re-runs the SFT jobs
-(Snakemake's params trigger) and never the world, `eval.temperature=0.7` the evaluations only.
+(Snakemake's params trigger) and never the world, `eval.temperature=0.7` the evaluations only. A stage
+reads none of its EXCLUDED keys: `eval.curve.limit=50` re-runs the curve jobs, not the final evaluations.
 
 The fingerprint is the resolved sections a stage reads, less NOT_FINGERPRINTED: keys that change how a job
 runs and not what it computes (threads, loggers, servers), and the input paths, which the fingerprint
@@ -28,6 +30,13 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     # the method and schedule name the run (the rule passes them); its input is the SFT model
     "rl": ("rl", "scoring", "model", "data", "seed", "trainer.loggers"),
     "eval": ("eval", "scoring", "data.max_prompt_length"),
+    "eval_curve": ("eval", "scoring", "data.max_prompt_length"),
+}
+# stage -> keys inside its sections it does not read: the final evaluation neither the curve protocol nor
+# the step selection (the select rule's), the curve jobs not the selection
+EXCLUDED: dict[str, tuple[str, ...]] = {
+    "eval": ("eval.curve", "eval.select"),
+    "eval_curve": ("eval.select",),
 }
 # read by every job (which experiment, where outputs go, where the job runs, what to do with a stale run)
 ENVIRONMENT = ("experiment", "paths", "launcher", "stale_run", "hydra")
@@ -60,6 +69,8 @@ def stage_sections(stage: str) -> tuple[str, ...]:
 def reaches(stage: str, override: str) -> bool:
     """Whether a Hydra override is one `stage` reads (or an ENVIRONMENT key every job composes)."""
     key = override_key(override)
+    if any(key == x or key.startswith(x + ".") for x in EXCLUDED.get(stage, ())):
+        return False
     return any(_within(key, s) for s in (*stage_sections(stage), *ENVIRONMENT))
 
 
@@ -90,7 +101,8 @@ def _drop(tree: dict, dotted: str) -> None:
 
 
 def stage_config(stage: str, cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The resolved sections `stage` reads (a plain dict keyed by section), less NOT_FINGERPRINTED.
+    """The resolved sections `stage` reads (a plain dict keyed by section), less its EXCLUDED keys and
+    NOT_FINGERPRINTED.
     `cfg`: the resolved config as plain containers (OmegaConf.to_container(cfg, resolve=True))."""
     import copy
 
@@ -99,7 +111,7 @@ def stage_config(stage: str, cfg: Mapping[str, Any]) -> dict[str, Any]:
         found, value = _select(cfg, section)
         if found:
             out[section] = copy.deepcopy(value)
-    for key in NOT_FINGERPRINTED:
+    for key in (*EXCLUDED.get(stage, ()), *NOT_FINGERPRINTED):
         for section in list(out):
             if key == section:
                 out.pop(section)

@@ -83,6 +83,7 @@ WORLD_OVERRIDES_ARG = stage_overrides_arg("world")
 SFT_OVERRIDES_ARG = stage_overrides_arg("sft")
 RL_OVERRIDES_ARG = stage_overrides_arg("rl")
 EVAL_OVERRIDES_ARG = stage_overrides_arg("eval")
+CURVE_OVERRIDES_ARG = stage_overrides_arg("eval_curve")
 
 USES_TINY_WORLD = CFG.data.name == "tiny"
 ON_SLURM = CFG.launcher.name == "slurm"
@@ -199,10 +200,10 @@ def checkpoint_model(checkpoint):
 
 def eval_inputs(wildcards):
     """The checkpoint's Hugging Face model folder (for a step: the run's metrics, written after its last
-    save) and the benchmark's parquet."""
+    save) and every benchmark's parquet, in eval.benchmarks' order."""
     run, step = (None, None) if wildcards.checkpoint == "base" else parse_checkpoint(wildcards.checkpoint)
     model = checkpoint_model(wildcards.checkpoint) if step is None else f"{RESULTS}/{run.checkpoint}/metrics.jsonl"
-    return {"model": model, "data": benchmark_file(wildcards.benchmark)}
+    return {"model": model, "data": [benchmark_file(b) for b in CFG.eval.benchmarks]}
 
 
 # Evaluation over training (eval.curve; docs/evaluation.md "Over training"): the sft and rl rules are

@@ -1,54 +1,58 @@
-# Evaluation: every checkpoint x benchmark -> per-sample records; over training (eval.curve) every
+# Evaluation: every checkpoint on every benchmark (one job per checkpoint) -> per-sample records; over training (eval.curve) every
 # saved step of every run; the selected checkpoint of each run (eval.select); then the paper tables and figures.
 
 
+# a checkpoint on every benchmark in one job (one start-up, the model loaded once): one records file each
 rule eval:
     input:
         unpack(eval_inputs),
     output:
-        f"{RESULTS}/eval/{{checkpoint}}/{{benchmark}}.jsonl",
+        [f"{RESULTS}/eval/{{checkpoint}}/{b}.jsonl" for b in CFG.eval.benchmarks],
     params:
         cli=EVAL_CLI,
         model=lambda wildcards: checkpoint_model(wildcards.checkpoint),
+        benchmarks=shlex.join(CFG.eval.benchmarks),
         overrides=EVAL_OVERRIDES_ARG,
         launcher=EVAL_LAUNCHER_ARG,
     threads: EVAL_THREADS
     resources:
         gpus=EVAL_GPUS,
     log:
-        f"{LOGS}/eval/{{checkpoint}}/{{benchmark}}.log",
+        f"{LOGS}/eval/{{checkpoint}}.log",
     conda:
         ENV
     shell:
-        "{params.cli} eval --model {params.model} --benchmark {wildcards.benchmark} --data {input.data}"
+        "{params.cli} eval --model {params.model} --benchmark {params.benchmarks} --data {input.data}"
         " --out {output} --checkpoint {wildcards.checkpoint} --threads {threads} {params.overrides} {params.launcher}"
         " > {log} 2>&1"
 
 
-# the evaluation over training of one run on one curve benchmark: every saved step it evaluates
-# (curve_steps), in one job with the curve protocol (--curve: eval.curve's samples and prompt limit), so the
-# start-up is paid once per run, not once per step; one records file, each record naming its step. Its
-# input is the steps' model folders, listed once the run (a Snakemake checkpoint) has finished.
+# the evaluation over training of one run: every saved step it evaluates (curve_steps) on every curve
+# benchmark, in one job with the curve protocol (--curve: eval.curve's samples and prompt limit), so the
+# start-up is paid once per run, not once per step and benchmark; one records file per benchmark, each
+# record naming its step. Its input is the steps' model folders, listed once the run (a Snakemake
+# checkpoint) has finished.
 rule eval_curve:
     input:
         models=curve_models,
-        data=lambda wildcards: benchmark_file(wildcards.benchmark),
+        data=[benchmark_file(b) for b in CURVE_BENCHMARKS],
     output:
-        f"{RESULTS}/curves/{{stage}}/{RUN}/{{benchmark}}.jsonl",
+        [f"{RESULTS}/curves/{{stage}}/{RUN}/{b}.jsonl" for b in CURVE_BENCHMARKS],
     params:
         cli=EVAL_CLI,
         checkpoints=lambda wildcards: shlex.join(curve_checkpoints(wildcards)),
-        overrides=EVAL_OVERRIDES_ARG,
+        benchmarks=shlex.join(CURVE_BENCHMARKS),
+        overrides=CURVE_OVERRIDES_ARG,
         launcher=EVAL_LAUNCHER_ARG,
     threads: EVAL_THREADS
     resources:
         gpus=EVAL_GPUS,
     log:
-        f"{LOGS}/curves/{{stage}}/{RUN}/{{benchmark}}.log",
+        f"{LOGS}/curves/{{stage}}/{RUN}.log",
     conda:
         ENV
     shell:
-        "{params.cli} eval --curve --model {input.models} --benchmark {wildcards.benchmark} --data {input.data}"
+        "{params.cli} eval --curve --model {input.models} --benchmark {params.benchmarks} --data {input.data}"
         " --out {output} --checkpoint {params.checkpoints} --threads {threads} {params.overrides} {params.launcher}"
         " > {log} 2>&1"
 

@@ -9,7 +9,8 @@ RL backend; the local GRPO backend's checkpoints), so the step count continues; 
 checkpoint ends it (curiosft.launcher.requeue). Before it runs or is queued, `claim()` fingerprints its
 output (curiosft.fingerprint): a run folder made under another config or input is moved aside, never
 resumed. Every attempt writes the output's manifest (curiosft.manifest: config, versions, commit, inputs,
-fingerprint, hardware) and its wall time.
+fingerprint, hardware) and its wall time; an evaluation of several benchmarks (one model load per
+checkpoint) writes one records file and one manifest per benchmark, each naming how many outputs shared the job.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from __future__ import annotations
 import importlib
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import submitit
 from omegaconf import DictConfig, OmegaConf
 
 from curiosft import manifest
-from curiosft.errors import UnknownNameError
+from curiosft.errors import ConfigError, UnknownNameError
 from curiosft.runid import RunId, parse_checkpoint
 
 # stage -> "module:function" of its entry point, run_<stage>(cfg, output, **kwargs) -> result
@@ -45,76 +47,99 @@ def stage_entry_point(stage: str):
 class StageJob(submitit.helpers.Checkpointable):
     """One stage of one run; the config travels resolved, so the job sees exactly what was validated."""
 
-    def __init__(self, stage: str, cfg: DictConfig, output: str | os.PathLike, overrides: list[str] = (),
-                 **kwargs):
-        """output: the run directory (sft, rl) or the records file (eval) the job produces; overrides: the
-        Hydra overrides the config was composed with (recorded in the manifest: the swept keys)."""
+    def __init__(self, stage: str, cfg: DictConfig, output: str | os.PathLike | Sequence[str | os.PathLike],
+                 overrides: list[str] = (), **kwargs):
+        """output: the run directory (sft, rl) or the records file (eval) the job produces, or for an
+        evaluation of several benchmarks their records files (one per kwargs["benchmark"], in order);
+        overrides: the Hydra overrides the config was composed with (recorded in the manifest: the swept keys)."""
         if stage not in STAGES:  # fails here, before anything is submitted
             raise UnknownNameError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        outputs = [output] if isinstance(output, (str, os.PathLike)) else list(output)
+        if not outputs or (len(outputs) > 1 and stage != "eval"):
+            raise ConfigError(f"a {stage} job writes one output, not {len(outputs)}: {', '.join(map(str, outputs))}")
         self.stage = stage
         self.cfg = OmegaConf.to_container(cfg, resolve=True)
-        self.output = str(Path(output).resolve())
+        self.outputs = [str(Path(o).resolve()) for o in outputs]
         self.overrides = list(overrides)
         self.kwargs = kwargs
-        self.fingerprint: dict | None = None  # set by claim(), before the job is submitted or run
+        self.fingerprints: list[dict] | None = None  # set by claim(), before the job is submitted or run
 
     @property
-    def manifest_path(self) -> Path:
-        return manifest.manifest_path(self.stage, self.output)
+    def output(self) -> str:
+        """The run directory (sft, rl), or the first records file (eval)."""
+        return self.outputs[0]
 
-    def _inputs(self) -> tuple[str, dict]:
-        """The checkpoint the output belongs to, and the input files and folders the stage reads."""
+    @property
+    def manifest_paths(self) -> list[Path]:
+        """One manifest per output: in the run directory, or beside each records file."""
+        return [manifest.manifest_path(self.stage, o) for o in self.outputs]
+
+    def _inputs(self) -> tuple[str, list[tuple[str | None, dict]]]:
+        """The checkpoint the outputs belong to, and per output its benchmark (eval) and the input files and
+        folders the stage reads for it."""
         cfg = self.cfg
         if self.stage == "eval":
-            from curiosft.evaluation.run import evaluated_models
+            from curiosft.evaluation.run import evaluated_benchmarks, evaluated_models
 
             models = evaluated_models(self.kwargs["model_dir"], self.kwargs["checkpoint"])
+            benchmarks = evaluated_benchmarks(self.kwargs["benchmark"], self.kwargs["data_file"], self.outputs)
             if len(models) == 1:
-                return models[0][0], {"model": models[0][1], "benchmark": self.kwargs["data_file"]}
-            # a run's saved steps in one job (evaluation over training): the run, and each step's model
-            run = parse_checkpoint(models[0][0])[0].checkpoint
-            return run, {**{f"model {checkpoint}": model for checkpoint, model in models},
-                         "benchmark": self.kwargs["data_file"]}
+                checkpoint, model_inputs = models[0][0], {"model": models[0][1]}
+            else:  # a run's saved steps in one job (evaluation over training): the run, and each step's model
+                checkpoint = parse_checkpoint(models[0][0])[0].checkpoint
+                model_inputs = {f"model {name}": model for name, model in models}
+            return checkpoint, [(name, {**model_inputs, "benchmark": data}) for name, data, _ in benchmarks]
         run = RunId(self.stage, cfg["method"]["name"], cfg["schedule"]["name"], int(cfg["seed"])).checkpoint
         if self.stage == "sft":
-            return run, {"model": cfg["model"]["path"], "data": cfg["data"]["sft_train"]}
-        return run, {"model": self.kwargs["sft_model"], "data": cfg["data"]["rl_train"]}
+            return run, [(None, {"model": cfg["model"]["path"], "data": cfg["data"]["sft_train"]})]
+        return run, [(None, {"model": self.kwargs["sft_model"], "data": cfg["data"]["rl_train"]})]
+
+    def _fingerprints(self) -> list[dict]:
+        from curiosft.fingerprint import stage_fingerprint
+
+        # a curve job computes with eval.curve's protocol (curiosft.stages: the eval_curve sections)
+        stage = "eval_curve" if self.kwargs.get("curve") else self.stage
+        return [stage_fingerprint(stage, self.cfg, inputs) for _, inputs in self._inputs()[1]]
 
     def claim(self, log=None) -> None:
         """Before the job is submitted or run: its fingerprint (curiosft.fingerprint: the config sections the
         stage reads, its inputs by content); an SFT or RL run folder made under another one is moved aside
         (or refused, stale_run=error), so the job never resumes or re-exports it."""
-        from curiosft.fingerprint import claim_run_dir, stage_fingerprint
+        from curiosft.fingerprint import claim_run_dir
 
-        self.fingerprint = stage_fingerprint(self.stage, self.cfg, self._inputs()[1])
+        self.fingerprints = self._fingerprints()
         if self.stage != "eval":
-            claim_run_dir(self.output, self.fingerprint, on_stale=str(self.cfg.get("stale_run", "move_aside")),
+            claim_run_dir(self.output, self.fingerprints[0], on_stale=str(self.cfg.get("stale_run", "move_aside")),
                           log=log)
 
     def check_claim(self) -> None:
         """For a job already queued or running (a re-attach): ConfigError unless it was made under this
         config and these inputs."""
-        from curiosft.errors import ConfigError
-        from curiosft.fingerprint import stage_fingerprint, stale_reason
+        from curiosft.fingerprint import stale_reason
 
-        self.fingerprint = stage_fingerprint(self.stage, self.cfg, self._inputs()[1])
-        if self.stage != "eval" and (reason := stale_reason(self.output, self.fingerprint)) is not None:
+        self.fingerprints = self._fingerprints()
+        if self.stage != "eval" and (reason := stale_reason(self.output, self.fingerprints[0])) is not None:
             raise ConfigError(f"a SLURM job already trains {self.output} under another config or input ({reason}); "
                               "cancel it (scancel) and run again")
 
     @property
     def name(self) -> str:
-        """The SLURM job name: stage and the run (and benchmark) it produces, as squeue shows it."""
-        parts = Path(self.output).with_suffix("").parts
+        """The SLURM job name: stage and the run (and benchmarks) it produces, as squeue shows it."""
         # an evaluation over training (a run's saved steps) is told apart from the run's final evaluation
         stage = "eval-curve" if self.kwargs.get("curve") else self.stage
-        return f"curiosft-{stage}:" + "/".join(parts[-4:] if self.stage == "eval" else parts[-3:])
+        if self.stage != "eval":
+            return f"curiosft-{stage}:" + "/".join(Path(self.output).parts[-3:])
+        checkpoint = Path(self.output).parent.parts[-3:]
+        return f"curiosft-{stage}:" + "/".join([*checkpoint, self._benchmarks_stem()])
+
+    def _benchmarks_stem(self) -> str:
+        return "+".join(Path(o).stem for o in self.outputs)
 
     @property
     def slurm_dir(self) -> Path:
         """submitit's logs and pickles, and the submitted job's id (to re-attach after a restart)."""
         output = Path(self.output)
-        return output / "slurm" if self.stage != "eval" else output.parent / "slurm" / output.stem
+        return output / "slurm" if self.stage != "eval" else output.parent / "slurm" / self._benchmarks_stem()
 
     def checkpoint(self, *args, **kwargs):
         """submitit's hook for the time-limit signal: requeue unless the time-out count says stop
@@ -134,17 +159,22 @@ class StageJob(submitit.helpers.Checkpointable):
     def __call__(self):
         started = time.monotonic()
         self._attempt_started = time.time()  # the signal's time-out rule (checkpoint)
-        checkpoint, inputs = self._inputs()
+        checkpoint, per_output = self._inputs()
+        fingerprints = self.fingerprints or [None] * len(per_output)
         if self.stage != "eval":
             Path(self.output).mkdir(parents=True, exist_ok=True)
-        manifest.start_attempt(self.manifest_path, stage=self.stage, checkpoint=checkpoint, config=self.cfg,
-                               overrides=self.overrides, inputs=inputs, nodes=int(self.cfg["launcher"].get("nodes") or 1),
-                               benchmark=self.kwargs.get("benchmark"), curve=bool(self.kwargs.get("curve")),
-                               fingerprint=self.fingerprint)
+        for path, (benchmark, inputs), fingerprint in zip(self.manifest_paths, per_output, fingerprints):
+            manifest.start_attempt(path, stage=self.stage, checkpoint=checkpoint, config=self.cfg,
+                                   overrides=self.overrides, inputs=inputs,
+                                   nodes=int(self.cfg["launcher"].get("nodes") or 1), benchmark=benchmark,
+                                   curve=bool(self.kwargs.get("curve")), fingerprint=fingerprint,
+                                   outputs=len(self.outputs))
         finished = False
         try:
-            result = stage_entry_point(self.stage)(OmegaConf.create(self.cfg), self.output, **self.kwargs)
+            output = self.outputs if len(self.outputs) > 1 else self.output
+            result = stage_entry_point(self.stage)(OmegaConf.create(self.cfg), output, **self.kwargs)
             finished = True
         finally:
-            manifest.finish_attempt(self.manifest_path, started, finished=finished)
+            for path in self.manifest_paths:
+                manifest.finish_attempt(path, started, finished=finished)
         return str(result) if isinstance(result, Path) else result

@@ -221,7 +221,8 @@ class SlurmLauncher:
                 break
             time.sleep(1)
         if accounting is not None:
-            manifest.record_sacct(job.manifest_path, accounting)
+            for path in job.manifest_paths:
+                manifest.record_sacct(path, accounting)
         return result
 
     @staticmethod

@@ -142,7 +142,8 @@ def runs_frame(manifests: list[dict]) -> pd.DataFrame:
         cost = m.get("cost", {})
         rows.append({
             "stage": m["stage"], "checkpoint": m["checkpoint"], "benchmark": m.get("benchmark") or "",
-            "curve": bool(m.get("curve")), "commit": (git.get("commit") or "")[:10], "dirty": bool(git.get("dirty")),
+            "curve": bool(m.get("curve")), "job_outputs": int(m.get("outputs") or 1),
+            "commit": (git.get("commit") or "")[:10], "dirty": bool(git.get("dirty")),
             **{p: (m.get("packages") or {}).get(p) or "" for p in SHOWN_PACKAGES},
             "hardware": _hardware(m), "host": (m.get("hardware") or {}).get("host", ""),
             "attempts": len(cost.get("attempts", [])), "wall_s": cost.get("wall_s", math.nan),
@@ -153,7 +154,8 @@ def runs_frame(manifests: list[dict]) -> pd.DataFrame:
 
 
 def cost_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per method x schedule: jobs, wall hours and GPU-hours of its SFT, RL and evaluation jobs, and the total."""
+    """Per method x schedule: jobs, wall hours and GPU-hours of its SFT, RL and evaluation jobs, and the total.
+    An evaluation job that wrote several benchmarks' records counts once: each of its outputs a 1/outputs share."""
     if runs.empty:
         return pd.DataFrame(columns=["label", "method", "schedule", "part", "jobs", "wall_hours", "gpu_hours"])
     frame = runs.copy()
@@ -162,9 +164,12 @@ def cost_frame(runs: pd.DataFrame) -> pd.DataFrame:
     frame["schedule"] = [r.schedule for r in run_ids]
     frame["part"] = [("curve evaluation" if c else "evaluation") if s == "eval" else STAGE_NAMES[s]
                      for s, c in zip(frame["stage"], frame["curve"])]
-    cost = frame.groupby(["method", "schedule", "part"], as_index=False).agg(
-        jobs=("checkpoint", "size"), wall_hours=("wall_s", lambda s: s.sum() / 3600),
-        gpu_hours=("gpu_hours", "sum"))
+    share = 1 / frame["job_outputs"]
+    frame["jobs"] = share
+    frame["wall_hours"] = frame["wall_s"] * share / 3600
+    frame["gpu_hours"] = frame["gpu_hours"] * share
+    cost = frame.groupby(["method", "schedule", "part"], as_index=False)[["jobs", "wall_hours", "gpu_hours"]].sum()
+    cost["jobs"] = cost["jobs"].round().astype(int)
     total = cost.groupby(["method", "schedule"], as_index=False)[["jobs", "wall_hours", "gpu_hours"]].sum()
     cost = pd.concat([cost, total.assign(part="total")], ignore_index=True)
     order = {"SFT": 0, "RL": 1, "evaluation": 2, "curve evaluation": 3, "total": 4}
