@@ -86,7 +86,9 @@ def sft_rows(realdata, tmp_path_factory) -> Path:
 
 SHORT = ["data.max_prompt_length=128", "data.max_response_length=128", "data.overlong=drop",
          "trainer.global_batch_size=2", "trainer.micro_batch_size_per_device=1", "trainer.max_steps=2",
-         "trainer.save_freq=2", "trainer.lr=1e-5", "model.dtype=float32"]
+         "trainer.save_freq=2", "trainer.lr=1e-5", "model.dtype=float32",
+         # a 135M model uses both cores (the tiny world's SFT runs at 1 thread, two jobs side by side)
+         "launcher.threads_per_process=2"]
 
 
 @pytest.mark.parametrize("method,schedule", [("sft", "none"), ("psft", "none"), ("curiosft", "entropy_guided")])
