@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pytest
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -45,6 +47,32 @@ def test_cli_help_lists_the_commands(python):
     assert proc.returncode == 0
     for command in ("config", "sweep", "world-data", "world-tokenizer", "world-model", "prepare-data", "datasets"):
         assert command in proc.stdout
+
+
+def test_overrides_after_a_list_option_stay_overrides():
+    """`curiosft eval ... --out r.jsonl experiment=smoke`: argparse gives --out (nargs="+", one records file per
+    benchmark) the overrides too; they go back to the overrides (the CI caught this: the context-length check
+    never ran, the job failed on '3 records files')."""
+    from curiosft.cli import build_parser, overrides_after_lists
+
+    parser = build_parser()
+    argv = ["eval", "--model", "m", "--benchmark", "tiny_id", "tiny_mc", "--data", "a.parquet", "b.parquet",
+            "--checkpoint", "base", "--out", "a.jsonl", "b.jsonl", "experiment=smoke", "+trainer.foo=1", "~eval.limit",
+            "hydra/launcher=basic", "launcher@x=local"]
+    args = parser.parse_args(argv)
+    overrides_after_lists(args, parser)
+    assert args.out == ["a.jsonl", "b.jsonl"] and args.benchmark == ["tiny_id", "tiny_mc"]
+    assert args.overrides == ["experiment=smoke", "+trainer.foo=1", "~eval.limit", "hydra/launcher=basic",
+                              "launcher@x=local"]
+    # paths and names are never taken for overrides (~/ is a home folder, not a deletion)
+    args = parser.parse_args(["eval", "--model", "~/m", "--benchmark", "x", "--data", "d", "--checkpoint", "base",
+                              "--out", "results/eval/base/x.jsonl"])
+    overrides_after_lists(args, parser)
+    assert args.model == ["~/m"] and args.out == ["results/eval/base/x.jsonl"] and args.overrides == []
+    with pytest.raises(SystemExit):
+        args = parser.parse_args(["eval", "--model", "m", "--benchmark", "x", "--data", "d", "--checkpoint", "base",
+                                  "--out", "experiment=smoke"])
+        overrides_after_lists(args, parser)
 
 
 def test_cli_sweep_lists_runs(python, repo):

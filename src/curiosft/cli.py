@@ -7,6 +7,7 @@ workflow does, e.g. `curiosft config experiment=paper method=curiosft schedule=f
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -275,11 +276,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# a Hydra override: key=value, +key=value, ++key=value, ~key[=value] (keys: config paths, group@package)
+_OVERRIDE = re.compile(r"^(?:\+{1,2}|~)?[A-Za-z_][\w.@/-]*=|^~[A-Za-z_][\w.@/-]*$")
+
+
+def overrides_after_lists(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """argparse gives a list option (nargs="+") the overrides that follow it (`--out r.jsonl experiment=paper`
+    would make experiment=paper a records file): move every value from the first override on back to the
+    overrides, in order. A path that looks like an override (`a=b/r.jsonl`) cannot be given last."""
+    if not isinstance(getattr(args, "overrides", None), list):
+        return
+    for name, values in list(vars(args).items()):
+        if name == "overrides" or not isinstance(values, list):
+            continue
+        first = next((i for i, v in enumerate(values) if isinstance(v, str) and _OVERRIDE.match(v)), None)
+        if first is None:
+            continue
+        if first == 0:
+            parser.error(f"--{name.replace('_', '-')} needs a value before the overrides ({values[0]})")
+        setattr(args, name, values[:first])
+        args.overrides = values[first:] + args.overrides
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run a command. A user error (curiosft.errors.CuriosftError: a bad value, a missing input, a failed
     job) ends it with one line naming the value and the fix, exit status 1; anything else is a bug and
     keeps its traceback."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    overrides_after_lists(args, parser)
     from curiosft.errors import CuriosftError
 
     try:
