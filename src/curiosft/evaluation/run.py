@@ -96,18 +96,19 @@ def evaluate_checkpoints(eval_cfg, *, checkpoints: Sequence[tuple[str, str]],
 
     scoring = scoring or ScoringConfig()
     steps = [checkpoint_step(checkpoint, model_dir) for checkpoint, model_dir in checkpoints]
-    tasks = [(name, get_benchmark(name), out,
-              load_eval_prompts(data_file, name, get_benchmark(name).kind, shuffle=eval_cfg.shuffle_choices,
-                                shuffle_seed=eval_cfg.shuffle_seed, limit=eval_cfg.limit))
-             for name, data_file, out in benchmarks]
+    specs = [get_benchmark(name) for name, _, _ in benchmarks]
+    tasks = [(name, spec, out, load_eval_prompts(data_file, name, spec.kind, shuffle=eval_cfg.shuffle_choices,
+                                                 shuffle_seed=eval_cfg.shuffle_seed, limit=eval_cfg.limit))
+             for (name, data_file, out), spec in zip(benchmarks, specs)]
+    if max_model_len is not None:  # every model's context, before the first generation
+        for _, model_dir in checkpoints:
+            check_lengths(model_dir, max_model_len, [(name, prompts) for name, _, _, prompts in tasks],
+                          eval_cfg.max_new_tokens)
     records: dict[str, list[dict]] = {out: [] for _, _, out, _ in tasks}
     summaries = []
     # the scoring workers start while the model loads and generates
     with ScoringPool(eval_cfg.scoring_workers, scoring.timeout_s, scoring.grader) as pool:
         for (checkpoint, model_dir), step in zip(checkpoints, steps):
-            if max_model_len is not None:
-                check_lengths(model_dir, max_model_len, [(name, prompts) for name, _, _, prompts in tasks],
-                              eval_cfg.max_new_tokens)
             started = time.perf_counter()
             generator = make_generator(eval_cfg.backend, model_dir, eval_cfg, threads=threads,
                                        max_model_len=max_model_len)
@@ -131,7 +132,8 @@ def evaluate_checkpoint(eval_cfg, *, model_dir: str, benchmark: str, data_file: 
     """Write `out` (JSONL records) and return a summary {benchmark, checkpoint, records, accuracy, ...}:
     evaluate_checkpoints for one checkpoint on one benchmark."""
     return evaluate_checkpoints(eval_cfg, checkpoints=[(checkpoint, model_dir)],
-                                benchmarks=[(benchmark, data_file, out)], threads=threads, max_model_len=max_model_len, scoring=scoring)[0]
+                                benchmarks=[(benchmark, data_file, out)], threads=threads,
+                                max_model_len=max_model_len, scoring=scoring)[0]
 
 
 def checkpoint_step(checkpoint: str, model_dir: str) -> int | None:
