@@ -12,7 +12,7 @@ import pytest
 from curiosft.data.fetch import HubUnreachable, check_hub_reachable
 from curiosft.data.prepare import prepare_dataset
 from curiosft.data.prompts import CHOICE_INSTRUCTION, MATH_INSTRUCTION
-from curiosft.data.registry import BENCHMARKS, REGISTRY, TRAINING_SETS, get_spec
+from curiosft.data.registry import TRAINING_SETS, get_spec, hub_benchmarks, registry
 
 LUFFY_SYSTEM = "Your task is to follow a systematic, thorough reasoning process before providing the final answer."
 
@@ -58,7 +58,7 @@ EXPECTED_TRUTH = {"aime24": "204", "aime25": "70", "amc23": "27", "math500": "1"
 
 
 def test_every_registered_set_has_a_fixture():
-    assert set(FIXTURES) == set(REGISTRY) - {"curiosft_data"}  # curiosft_data shares the LUFFY layout
+    assert set(FIXTURES) == set(registry()) - {"curiosft_data"}  # curiosft_data shares the LUFFY layout
     assert get_spec("curiosft_data").layout == get_spec("openr1_math_46k").layout == "luffy"
 
 
@@ -80,7 +80,7 @@ def test_training_converters(tmp_path, name):
     assert saved["source"]["local"].endswith("src.parquet")
 
 
-@pytest.mark.parametrize("name", sorted(BENCHMARKS))
+@pytest.mark.parametrize("name", sorted(hub_benchmarks()))
 def test_benchmark_converters(tmp_path, name):
     src = tmp_path / "src.jsonl"
     pd.DataFrame(FIXTURES[name]).to_json(src, orient="records", lines=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from curiosft.data.records import choice_record, math_record
-from curiosft.evaluation.benchmarks import BENCHMARKS, benchmark_order, get_benchmark
+from curiosft.benchmarks import benchmark_order, benchmarks, get_benchmark
 from curiosft.evaluation.prompts import load_eval_prompts
 from curiosft.io import write_parquet
 
 
 def test_registry_splits():
-    ids = [n for n, b in BENCHMARKS.items() if b.split == "id"]
-    oods = [n for n, b in BENCHMARKS.items() if b.split == "ood"]
+    ids = [n for n, b in benchmarks().items() if b.split == "id"]
+    oods = [n for n, b in benchmarks().items() if b.split == "ood"]
     assert ids == ["aime24", "aime25", "amc23", "math500", "minerva_math", "olympiadbench", "tiny_id"]
     assert oods == ["gpqa_diamond", "arc_challenge", "mmlu_pro", "tiny_mc"]
     assert benchmark_order(["tiny_mc", "mmlu_pro", "aime25", "tiny_id"]) == ["aime25", "tiny_id", "mmlu_pro", "tiny_mc"]

@@ -158,9 +158,9 @@ def cmd_serve_reward(args: argparse.Namespace) -> None:
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
-    from curiosft.data.registry import REGISTRY
+    from curiosft.data.registry import registry
 
-    for spec in REGISTRY.values():
+    for spec in registry().values():
         print(f"{spec.name:16s} {spec.kind:16s} {spec.hub_id}@{spec.revision}  {spec.description}")
 
 

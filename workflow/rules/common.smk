@@ -13,8 +13,8 @@ from curiosft.errors import CuriosftError
 from curiosft.vllm_env import eval_python
 from curiosft.config.cache import composed_sweep_config
 from curiosft.config.schema import SCHEDULE_SCHEMAS
-from curiosft.data.registry import BENCHMARKS, TRAINING_SETS
-from curiosft.evaluation.benchmarks import BENCHMARKS as ALL_BENCHMARKS
+from curiosft.benchmarks import benchmark_names, get_benchmark
+from curiosft.data.registry import TRAINING_SETS, check_local_data, hub_benchmarks
 from curiosft.methods import method_names
 from curiosft.config.schema.eval import SPLITS, parse_select
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
@@ -36,6 +36,7 @@ if EXPERIMENT not in config["sweeps"]:
 HYDRA_OVERRIDES = [f"experiment={EXPERIMENT}", *([f"launcher={config['launcher']}"] if config.get("launcher") else []),
                    *config.get("overrides", [])]
 try:
+    check_local_data(config.get("local_data", {}))
     RUNS = runs_of(config["sweeps"][EXPERIMENT])
     # fail here, before any job starts, if one run of the sweep does not compose; a seed cannot make a
     # config invalid, so each method x schedule (with its overrides) is composed once, and only when the
@@ -100,7 +101,7 @@ wildcard_constraints:
     schedule="|".join(SCHEDULES),
     seed=WILDCARD_CONSTRAINTS["seed"],
     checkpoint=WILDCARD_CONSTRAINTS["checkpoint"],
-    benchmark="|".join(ALL_BENCHMARKS),
+    benchmark="|".join(benchmark_names()),
     stage="sft|rl",
     step=WILDCARD_CONSTRAINTS["step"],
 
@@ -127,7 +128,6 @@ EVAL_GPUS = int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" and
 # node's CPUs and memory (curiosft.topology.eval_request)
 EVAL_LAUNCHER_ARG = " ".join(f"launcher.{k}={v}" for k, v in eval_request(CFG.launcher, EVAL_GPUS).items()) \
     if ON_SLURM else ""
-TINY_BENCHMARKS = {"tiny_id": f"{WORLD}/data/test_id.parquet", "tiny_mc": f"{WORLD}/data/test_mc.parquet"}
 
 
 def world_params():
@@ -136,12 +136,12 @@ def world_params():
 
 
 def benchmark_file(name):
-    if name in TINY_BENCHMARKS:
-        return TINY_BENCHMARKS[name]
-    if name in BENCHMARKS:
-        return f"{DATA}/benchmarks/{name}.parquet"
-    raise WorkflowError(f"unknown benchmark {name!r} in eval.benchmarks; choose from "
-                        f"{', '.join([*TINY_BENCHMARKS, *BENCHMARKS])}")
+    """A benchmark's parquet: built by the tiny world, or prepared from the hub (its record, curiosft.benchmarks)."""
+    try:
+        benchmark = get_benchmark(name)
+    except CuriosftError as exc:
+        raise WorkflowError(f"{exc} (eval.benchmarks)") from None
+    return f"{WORLD}/data/{benchmark.world_file}" if benchmark.world_file else f"{DATA}/benchmarks/{name}.parquet"
 
 
 def training_data_files():
@@ -215,7 +215,7 @@ try:
     SELECT_BY = parse_select(str(CFG.eval.select))
 except CuriosftError as exc:
     raise WorkflowError(str(exc)) from None
-if SELECT_BY in SPLITS and not any(ALL_BENCHMARKS[b].split == SELECT_BY for b in CURVE_BENCHMARKS):
+if SELECT_BY in SPLITS and not any(get_benchmark(b).split == SELECT_BY for b in CURVE_BENCHMARKS):
     raise WorkflowError(f"eval.select={CFG.eval.select}: no {SELECT_BY} benchmark among the curve benchmarks "
                         f"{CURVE_BENCHMARKS}; add one to eval.curve.benchmarks")
 

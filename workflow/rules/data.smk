@@ -22,7 +22,7 @@ rule prepare_benchmark:
     output:
         f"{DATA}/benchmarks/{{benchmark}}.parquet",
     wildcard_constraints:
-        benchmark="|".join(BENCHMARKS),
+        benchmark="|".join(hub_benchmarks()),
     params:
         cli=CURIOSFT,
         local=local_data_arg,

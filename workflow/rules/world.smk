@@ -6,8 +6,8 @@ rule world_data:
         pretrain=f"{WORLD}/data/pretrain.parquet",
         sft=f"{WORLD}/data/sft_train.parquet",
         rl=f"{WORLD}/data/rl_train.parquet",
-        test_id=f"{WORLD}/data/test_id.parquet",
-        test_mc=f"{WORLD}/data/test_mc.parquet",
+        test_id=benchmark_file("tiny_id"),
+        test_mc=benchmark_file("tiny_mc"),
     params:
         cli=CURIOSFT,
         overrides=WORLD_OVERRIDES_ARG,

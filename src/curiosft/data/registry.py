@@ -1,4 +1,5 @@
-"""The real data sets: where they live on the hub and which converter reads their column layout.
+"""The real data sets: where they live on the hub and which converter reads their column layout. The
+training sets are listed here; the benchmarks' entries are derived from their records (curiosft.benchmarks).
 
 Revisions: `revision` pins a hub commit. Entries still on "main" were not pinned yet (the machines this
 project is developed on cannot reach the hub); `curiosft prepare-data` records the commit it actually
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from curiosft.benchmarks import benchmarks
 from curiosft.errors import UnknownNameError
 
 
@@ -53,33 +55,37 @@ TRAINING_SETS: dict[str, DatasetSpec] = {
     ]
 }
 
-BENCHMARKS: dict[str, DatasetSpec] = {
-    s.name: s
-    for s in [
-        DatasetSpec("aime24", "math", "HuggingFaceH4/aime_2024", "math", split="train",
-                    columns={"question": "problem", "answer": "answer"}),
-        DatasetSpec("aime25", "math", "math-ai/aime25", "math", split="test",
-                    columns={"question": "problem", "answer": "answer"}),
-        DatasetSpec("amc23", "math", "math-ai/amc23", "math", split="test",
-                    columns={"question": "question", "answer": "answer"}),
-        DatasetSpec("math500", "math", "HuggingFaceH4/MATH-500", "math", split="test",
-                    columns={"question": "problem", "answer": "answer"}),
-        DatasetSpec("minerva_math", "math", "math-ai/minervamath", "math", split="test",
-                    columns={"question": "question", "answer": "answer"}),
-        DatasetSpec("olympiadbench", "math", "Hothan/OlympiadBench", "olympiadbench", split="train",
-                    config="OE_TO_maths_en_COMP"),
-        DatasetSpec("gpqa_diamond", "multiple_choice", "Idavidrein/gpqa", "gpqa", split="train",
-                    config="gpqa_diamond", description="gated on the hub: accept its terms and log in first"),
-        DatasetSpec("arc_challenge", "multiple_choice", "allenai/ai2_arc", "arc", split="test",
-                    config="ARC-Challenge"),
-        DatasetSpec("mmlu_pro", "multiple_choice", "TIGER-Lab/MMLU-Pro", "mmlu_pro", split="test"),
-    ]
-}
 
-REGISTRY: dict[str, DatasetSpec] = {**TRAINING_SETS, **BENCHMARKS}
+def _hub_spec(benchmark) -> DatasetSpec:
+    source = benchmark.source
+    return DatasetSpec(benchmark.name, benchmark.kind, source.hub_id, source.layout, split=source.split,
+                       config=source.config, data_files=source.data_files, revision=source.revision,
+                       columns=dict(source.columns), description=benchmark.description)
+
+
+def hub_benchmarks() -> dict[str, DatasetSpec]:
+    """The benchmarks read from the hub, from their records (curiosft.benchmarks; the tiny world builds its own)."""
+    return {b.name: _hub_spec(b) for b in benchmarks().values() if b.source is not None}
+
+
+def registry() -> dict[str, DatasetSpec]:
+    """Every data set `curiosft prepare-data` reads: the training sets, then the hub benchmarks."""
+    return {**TRAINING_SETS, **hub_benchmarks()}
 
 
 def get_spec(name: str) -> DatasetSpec:
-    if name not in REGISTRY:
-        raise UnknownNameError(f"unknown data set {name!r}; choose one of {', '.join(REGISTRY)}")
-    return REGISTRY[name]
+    specs = registry()
+    if name not in specs:
+        raise UnknownNameError(f"unknown data set {name!r}; choose one of {', '.join(specs)}")
+    return specs[name]
+
+
+def check_local_data(local_data) -> None:
+    """The workflow config's `local_data` names every one a registered data set (ConfigError naming them)."""
+    from curiosft.errors import ConfigError
+
+    specs = registry()
+    unknown = [name for name in local_data if name not in specs]
+    if unknown:
+        raise ConfigError(f"local_data names unknown data set(s) {', '.join(map(repr, unknown))}; "
+                          f"choose from {', '.join(specs)} (`curiosft datasets` lists them)")

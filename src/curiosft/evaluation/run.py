@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from curiosft.errors import ConfigError, MissingInputError
-from curiosft.evaluation.benchmarks import get_benchmark
+from curiosft.benchmarks import get_benchmark
 from curiosft.evaluation.generation import SamplingSettings, make_generator
 from curiosft.evaluation.prompts import check_prompt_lengths, load_eval_prompts
 from curiosft.evaluation.records import write_records

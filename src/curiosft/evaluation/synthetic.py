@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from curiosft.evaluation.benchmarks import get_benchmark
+from curiosft.benchmarks import get_benchmark
 from curiosft.evaluation.records import write_records
 from curiosft.io import atomic_path
 from curiosft.runid import RunId, parse_checkpoint

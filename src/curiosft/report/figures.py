@@ -13,7 +13,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
+from curiosft.benchmarks import benchmark_order, get_benchmark
 from curiosft.io import atomic_path
 from curiosft.report.labels import BASE, PRE_RL, known_runs, ordered_labels, run_label
 

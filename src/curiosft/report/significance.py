@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
+from curiosft.benchmarks import benchmark_order, get_benchmark
 from curiosft.io import atomic_path
 from curiosft.report.labels import REFERENCE_METHOD, run_label, run_sort_key
 from curiosft.report.statistics import bootstrap_ci, paired_matrices, paired_test, score_matrices

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curiosft.evaluation.benchmarks import benchmark_order, get_benchmark
+from curiosft.benchmarks import benchmark_order, get_benchmark
 from curiosft.evaluation.metrics import RUN_KEYS as RUN_INDEX
 from curiosft.evaluation.metrics import over_seeds, split_averages
 from curiosft.io import atomic_path

