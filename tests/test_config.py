@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from curiosft.config import ConfigError, compose_config, group_options
-from curiosft.config.schema import SCHEDULE_SCHEMAS
+from curiosft.config.schema import schedule_schemas
 from curiosft.methods import method_names
 
 GROUPS = ["method", "schedule", "model", "data", "experiment", "launcher"]
@@ -25,7 +25,7 @@ def test_groups_have_the_required_options():
 
 def test_every_schema_has_a_conf_option_and_back():
     assert set(group_options("method")) == set(method_names())
-    assert set(group_options("schedule")) == set(SCHEDULE_SCHEMAS)
+    assert set(group_options("schedule")) == set(schedule_schemas())
 
 
 def test_every_experiment_is_valid_for_every_method():

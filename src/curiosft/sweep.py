@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from curiosft.config.schema.schedule import SCHEDULE_SCHEMAS
+from curiosft.config.schema.schedule import schedule_names
 from curiosft.errors import ConfigError
 from curiosft.methods import method_names, uses_teacher
 from curiosft.runid import NO_SCHEDULE, RunId
@@ -48,7 +48,7 @@ def expand_sweep(methods: Iterable[str], schedules: Iterable[str], seeds: Iterab
     for m in methods:
         if m not in method_names():
             raise ConfigError(f"unknown method {m!r} in sweep; choose from {', '.join(method_names())}")
-    real_schedules = [s for s in SCHEDULE_SCHEMAS if s != NO_SCHEDULE]
+    real_schedules = schedule_names()
     for s in schedules:
         if s not in real_schedules:
             raise ConfigError(f"unknown schedule {s!r} in sweep; choose from {', '.join(real_schedules)}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from curiosft.errors import CuriosftError
 from curiosft.vllm_env import eval_python
 from curiosft.config.cache import composed_sweep_config
-from curiosft.config.schema import SCHEDULE_SCHEMAS
+from curiosft.config.schema import schedule_names
 from curiosft.benchmarks import benchmark_names, get_benchmark
 from curiosft.data.registry import TRAINING_SETS, check_local_data, hub_benchmarks
 from curiosft.methods import method_names
@@ -90,7 +90,7 @@ USES_TINY_WORLD = CFG.data.name == "tiny"
 ON_SLURM = CFG.launcher.name == "slurm"
 
 METHODS = method_names()
-SCHEDULES = list(SCHEDULE_SCHEMAS)
+SCHEDULES = schedule_names(with_none=True)
 # a run's folder below results/<stage>/ (curiosft.runid), with the wildcards method, schedule, seed
 RUN = RUN_PATTERN
 

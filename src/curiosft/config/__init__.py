@@ -13,7 +13,6 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from curiosft.config.schema import (
-    SCHEDULE_SCHEMAS,
     Config,
     DataConfig,
     GRPOConfig,
@@ -22,6 +21,8 @@ from curiosft.config.schema import (
     NoSchedule,
     SlurmLauncher,
     method_schemas,
+    schedule_names,
+    schedule_schemas,
     uses_teacher,
 )
 from curiosft.errors import ConfigError
@@ -62,7 +63,7 @@ def register_schemas() -> None:
     cs.store(name="config_schema", node=Config)
     for name, node in method_schemas().items():
         cs.store(group="schema/method", name=name, node=node)
-    for name, node in SCHEDULE_SCHEMAS.items():
+    for name, node in schedule_schemas().items():
         cs.store(group="schema/schedule", name=name, node=node)
     cs.store(group="schema/model", name="model", node=ModelConfig)
     cs.store(group="schema/data", name="data", node=DataConfig)
@@ -120,7 +121,7 @@ def finalize(cfg: DictConfig) -> DictConfig:
         if cfg.schedule.name != "none":
             cfg.schedule = OmegaConf.structured(NoSchedule)
     elif cfg.schedule.name == "none":
-        options = ", ".join(s for s in SCHEDULE_SCHEMAS if s != "none")
+        options = ", ".join(schedule_names())
         raise ConfigError(f"method {method!r} uses a teacher and needs a schedule; pass schedule=<{options}>")
     try:
         OmegaConf.to_object(cfg)

@@ -153,15 +153,11 @@ class Annealed:
         return Fixed(self.tau_at(progress))(teacher_logits)
 
 
-SCHEDULES = {"entropy_guided": EntropyGuided, "fixed": Fixed, "annealed": Annealed}
-
-
 def build_schedule(cfg) -> TemperatureSchedule:
-    """A schedule from a config node / mapping with `name` and that schedule's fields."""
+    """A schedule from a config node / mapping with `name` and that schedule's fields, through the schedule
+    registry (curiosft.config.schema.schedule: each registered config's build()). Fields the config does not
+    set keep the release's values (conf/schedule/<name>.yaml)."""
+    from curiosft.config.schema.schedule import schedule_class
+
     fields = dict(cfg)
-    name = fields.pop("name")
-    if name not in SCHEDULES:
-        raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
-    if name == "entropy_guided":
-        return EntropyGuided({**ENTROPY_GUIDED, **fields})
-    return SCHEDULES[name](**fields)
+    return schedule_class(fields.pop("name")).build(fields)

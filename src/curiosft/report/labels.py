@@ -1,13 +1,13 @@
 """How methods, schedules and checkpoints are named in tables and figures: each method's label and row
-order come from its module (curiosft.methods: `Method.label`, `Method.order`), the schedules' from here."""
+order come from its module (curiosft.methods: `Method.label`, `Method.order`), each schedule's from its
+registered config (curiosft.config.schema.schedule: `label`, `order`)."""
 
 from __future__ import annotations
 
+from curiosft.config.schema.schedule import NO_SCHEDULE, schedule_label, schedule_names
 from curiosft.methods import method_class, method_names, uses_teacher
 
 BASE = "base"
-SCHEDULE_LABELS = {"entropy_guided": "entropy-guided", "fixed": "fixed", "annealed": "annealed"}
-SCHEDULE_ORDER = ["none", "entropy_guided", "fixed", "annealed"]
 REFERENCE_METHOD = "sft"
 # checkpoints before RL (the base model and the SFT runs): the rows of the pre-RL tables and figures
 PRE_RL = ["base", "sft"]
@@ -27,13 +27,14 @@ def method_order() -> list[str]:
 def run_label(method: str, schedule: str) -> str:
     """`CurioSFT (entropy-guided)`; methods without a teacher have no schedule in their name."""
     label = method_label(method)
-    return label if schedule == "none" else f"{label} ({SCHEDULE_LABELS.get(schedule, schedule)})"
+    return label if schedule == NO_SCHEDULE else f"{label} ({schedule_label(schedule)})"
 
 
 def run_sort_key(method: str, schedule: str) -> tuple:
     order = method_order()
     m = order.index(method) if method in order else len(order)
-    s = SCHEDULE_ORDER.index(schedule) if schedule in SCHEDULE_ORDER else len(SCHEDULE_ORDER)
+    schedules = schedule_names(with_none=True)
+    s = schedules.index(schedule) if schedule in schedules else len(schedules)
     return (m, s, method, schedule)
 
 
@@ -46,4 +47,4 @@ def ordered_labels(frame) -> list[str]:
 def known_runs() -> list[tuple[str, str]]:
     """Every (method, schedule) the project can produce, in row order: one fixed colour each across all figures."""
     return [(BASE, "none"), *[(m, s) for m in method_names()
-                              for s in (SCHEDULE_ORDER[1:] if uses_teacher(m) else ["none"])]]
+                              for s in (schedule_names() if uses_teacher(m) else [NO_SCHEDULE])]]

@@ -14,12 +14,14 @@ from curiosft.config.schema.model import ModelConfig
 from curiosft.config.schema.rl import GRPOConfig, RewardServiceConfig
 from curiosft.config.schema.root import Config, PathsConfig
 from curiosft.config.schema.schedule import (
-    SCHEDULE_SCHEMAS,
     AnnealedSchedule,
     EntropyGuidedSchedule,
     FixedSchedule,
     NoSchedule,
     ScheduleConfig,
+    register_schedule,
+    schedule_names,
+    schedule_schemas,
 )
 from curiosft.config.schema.scoring import ScoringConfig
 from curiosft.config.schema.trainer import TrainerConfig
@@ -27,8 +29,9 @@ from curiosft.config.schema.world import WorldConfig, WorldModelConfig, WorldPre
 from curiosft.methods import MethodConfig, method_schemas, uses_teacher
 
 __all__ = [
-    "SCHEDULE_SCHEMAS", "AnnealedSchedule", "Config", "DataConfig", "EntropyGuidedSchedule", "EvalConfig",
+    "AnnealedSchedule", "Config", "DataConfig", "EntropyGuidedSchedule", "EvalConfig",
     "FixedSchedule", "GRPOConfig", "LauncherConfig", "LocalLauncher", "MethodConfig", "ModelConfig", "NoSchedule",
     "PathsConfig", "RewardServiceConfig", "ScheduleConfig", "ScoringConfig", "SlurmLauncher", "TrainerConfig", "WorldConfig",
-    "WorldModelConfig", "WorldPretrainConfig", "method_schemas", "uses_teacher",
+    "WorldModelConfig", "WorldPretrainConfig", "method_schemas", "register_schedule", "schedule_names",
+    "schedule_schemas", "uses_teacher",
 ]
