@@ -217,3 +217,27 @@ def test_vllm_on_cpu_prefills_whole_prompts(tmp_path):
     # a step always holds the longest prompt the engine accepts
     assert cpu_engine_settings(str(tmp_path), 1536, 1.0)["max_num_batched_tokens"] >= 1536
     assert cpu_engine_settings(str(tmp_path / "missing"), None, 1.0)["max_num_batched_tokens"] == 8192
+
+
+def test_backends_are_one_registry():
+    """eval.backend names a factory in curiosft.evaluation.backends; the config check reads the same names."""
+    from curiosft.config import compose_config
+    from curiosft.errors import ConfigError
+    from curiosft.evaluation.backends import register_backend, unregister_backend
+    from curiosft.evaluation.generation import make_generator
+
+    with pytest.raises(ConfigError, match="unknown eval.backend 'echo'; choose one of hf, vllm"):
+        compose_config(["experiment=smoke", "eval.backend=echo"])
+    register_backend("echo", "tests.test_generation:echo_generator")
+    try:
+        cfg = compose_config(["experiment=smoke", "eval.backend=echo"])
+        generator = make_generator("echo", "/some/model", cfg.eval, threads=1)
+        assert generator == ("/some/model", 1, cfg.eval.batch_size)
+    finally:
+        unregister_backend("echo")
+    with pytest.raises(KeyError, match="unknown generation backend 'echo'; choose one of hf, vllm"):
+        make_generator("echo", "/some/model", cfg.eval)
+
+
+def echo_generator(model_dir, eval_cfg, *, threads=None, max_model_len=None):
+    return (model_dir, threads, eval_cfg.batch_size)

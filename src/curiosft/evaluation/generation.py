@@ -25,11 +25,10 @@ from typing import Protocol
 import torch
 
 from curiosft.cpu_allocator import keep_freed_memory
-from curiosft.errors import ConfigError, UnknownNameError
+from curiosft.errors import ConfigError
 from curiosft.objectives.temperature import entropy_from_log_probs
 from curiosft.stopping import stop_token_ids
 
-BACKENDS = ("hf", "vllm")
 # what ended a completion (vLLM's names): a stop token, or max_new_tokens
 FINISH_REASONS = ("stop", "length")
 
@@ -353,13 +352,24 @@ class Generator(Protocol):
         """n completions for each chat-formatted prompt, in order."""
 
 
+def hf_generator(model_dir: str, eval_cfg, *, threads: int | None = None,
+                 max_model_len: int | None = None) -> HFGenerator:
+    """The `hf` backend (curiosft.evaluation.backends)."""
+    return HFGenerator.from_pretrained(model_dir, batch_size=eval_cfg.batch_size, threads=threads)
+
+
+def vllm_generator(model_dir: str, eval_cfg, *, threads: int | None = None,
+                   max_model_len: int | None = None) -> VLLMGenerator:
+    """The `vllm` backend (curiosft.evaluation.backends)."""
+    return VLLMGenerator(model_dir, tensor_parallel_size=eval_cfg.tensor_parallel_size,
+                         gpu_memory_utilization=eval_cfg.gpu_memory_utilization, max_model_len=max_model_len,
+                         entropy_top_k=eval_cfg.entropy_top_k, seed=eval_cfg.seed, dtype=eval_cfg.dtype,
+                         threads=threads, cpu_kv_cache_gb=eval_cfg.cpu_kv_cache_gb)
+
+
 def make_generator(backend: str, model_dir: str, eval_cfg, *, threads: int | None = None,
                    max_model_len: int | None = None) -> Generator:
-    if backend == "hf":
-        return HFGenerator.from_pretrained(model_dir, batch_size=eval_cfg.batch_size, threads=threads)
-    if backend == "vllm":
-        return VLLMGenerator(model_dir, tensor_parallel_size=eval_cfg.tensor_parallel_size,
-                             gpu_memory_utilization=eval_cfg.gpu_memory_utilization, max_model_len=max_model_len,
-                             entropy_top_k=eval_cfg.entropy_top_k, seed=eval_cfg.seed, dtype=eval_cfg.dtype,
-                             threads=threads, cpu_kv_cache_gb=eval_cfg.cpu_kv_cache_gb)
-    raise UnknownNameError(f"unknown generation backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    """The generator of `eval.backend` (its factory in the backend registry, curiosft.evaluation.backends)."""
+    from curiosft.evaluation.backends import backend_factory
+
+    return backend_factory(backend)(model_dir, eval_cfg, threads=threads, max_model_len=max_model_len)

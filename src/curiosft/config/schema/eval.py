@@ -7,6 +7,7 @@ from typing import Optional
 
 from curiosft.benchmarks import benchmark_names, default_samples
 from curiosft.defaults import GRADING_WORKERS
+from curiosft.evaluation.backends import backend_names
 from curiosft.errors import choose, require
 
 SPLITS = ("id", "ood")
@@ -89,7 +90,7 @@ class EvalConfig:
     select: str = "last"
 
     def __post_init__(self) -> None:
-        choose(self.backend, ("vllm", "hf"), "eval.backend")
+        choose(self.backend, backend_names(), "eval.backend")
         for key, names in {"eval.benchmarks": self.benchmarks, "eval.curve.benchmarks": self.curve.benchmarks,
                            "eval.n_samples_per_benchmark": list(self.n_samples_per_benchmark)}.items():
             for name in names:
