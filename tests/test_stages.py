@@ -109,3 +109,34 @@ def test_claiming_a_run_folder(tmp_path):
     assert "has no fingerprint.json" in stale_reason(run_dir, changed)
     with pytest.raises(ConfigError, match="unknown stale_run .keep.; choose one of move_aside, error"):
         claim_run_dir(run_dir, changed, on_stale="keep")
+
+
+def test_no_branch_on_a_stage_name_outside_the_stage_table(repo):
+    """Everything that differs between stages is declared in curiosft.stages; code elsewhere asks the Stage
+    (its outputs, manifest, preflight, fingerprint, label), never compares its name."""
+    import re
+
+    from curiosft.stages import STAGES
+
+    names = "|".join(STAGES)
+    branch = re.compile(rf"""\bstage\s*(==|!=)\s*["']({names})["']|\bstage\s+(not\s+)?in\s+\(["']({names})["']"""
+                        rf"""|["']({names})["']\s+if\s+.*\bcurve\b""")
+    files = [*(repo / "src" / "curiosft").rglob("*.py"), *(repo / "workflow").rglob("*.smk"), repo / "Snakefile"]
+    found = [f"{path.relative_to(repo)}:{n}: {line.strip()}" for path in files if path.name != "stages.py"
+             for n, line in enumerate(path.read_text().splitlines(), 1) if branch.search(line)]
+    assert not found, "\n".join(found)
+
+
+def test_the_stage_table_declares_each_stage():
+    from curiosft.stages import get_stage, job_stage, job_stages, training_stages
+
+    assert job_stages() == ["sft", "rl", "eval"] and training_stages() == ["sft", "rl"]
+    assert job_stage("eval", curve=True).name == "eval_curve" and job_stage("sft", curve=True).name == "sft"
+    sft, records = get_stage("sft"), get_stage("eval_curve")
+    assert sft.manifest_path("/r/sft/run").as_posix() == "/r/sft/run/manifest.json"
+    assert records.manifest_path("/r/curves/x/tiny_id.jsonl").as_posix() == "/r/curves/x/tiny_id.manifest.json"
+    assert records.job_name(["/r/curves/rl/m/s/seed~1/tiny_id.jsonl", "/r/curves/rl/m/s/seed~1/tiny_mc.jsonl"]) \
+        == "curiosft-eval-curve:m/s/seed~1/tiny_id+tiny_mc"
+    assert (sft.graded, get_stage("rl").graded, records.graded) == (False, True, True)
+    with pytest.raises(KeyError, match="stage 'world' is run by its workflow rule"):
+        get_stage("world").run_entry_point()

@@ -26,7 +26,7 @@ from typing import Any
 
 from curiosft.errors import ConfigError
 from curiosft.io import write_json
-from curiosft.stages import STALE_RUN_CHOICES, stage_config
+from curiosft.stages import STALE_RUN_CHOICES, get_stage, stage_config
 
 FINGERPRINT = "fingerprint.json"
 # what in a run folder is work a job would resume or re-export (config files alone are not)
@@ -91,7 +91,7 @@ def stage_fingerprint(stage: str, cfg: Mapping[str, Any], inputs: Mapping[str, s
     file, folder or hub id (StageJob's inputs). Reading a model folder's weights takes ~1 s per GB once."""
     fingerprint = {"stage": stage, "config": stage_config(stage, cfg),
                    "inputs": {name: content_digest(path) for name, path in sorted(inputs.items())}}
-    if stage in ("rl", "eval", "eval_curve"):
+    if get_stage(stage).graded:
         fingerprint["grader"] = grader_identity(cfg["scoring"]["grader"])
     return fingerprint
 

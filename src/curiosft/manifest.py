@@ -35,9 +35,11 @@ _HASH_CHUNK = 1 << 20
 
 
 def manifest_path(stage: str, output: str | os.PathLike) -> Path:
-    """Where a job's manifest goes: in the run directory (sft, rl) or beside the records file (eval)."""
-    output = Path(output)
-    return output.with_suffix(".manifest.json") if stage == "eval" else output / MANIFEST
+    """Where a job's manifest goes: in the run directory (sft, rl) or beside the records file (eval), as the
+    stage declares (curiosft.stages.Stage.manifest_path)."""
+    from curiosft.stages import get_stage
+
+    return get_stage(stage).manifest_path(output)
 
 
 def package_versions() -> dict[str, str | None]:

@@ -177,28 +177,39 @@ def check_rl_steps(cfg: DictConfig) -> None:
 
 
 def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
-    """What can be checked before a job is queued (the job checks again, and measures the data)."""
-    prompt = int(cfg.data.max_prompt_length)
-    if stage == "sft":
-        check_context_length(cfg.model.path, sft_token_limit(cfg), "data.max_prompt_length + data.max_response_length")
-        if Path(cfg.model.path).is_dir() and Path(cfg.data.sft_train).is_file():
-            check_sft_data(cfg, log=lambda message: None)
-    elif stage == "rl":
-        from curiosft.verl_ext.rl_config import response_length
+    """What can be checked before a job of `stage` is queued (its declared preflight, curiosft.stages; the
+    job checks again, and measures the data)."""
+    from curiosft.stages import get_stage
 
-        check_context_length(kwargs["sft_model"], prompt + response_length(cfg),
-                             "data.max_prompt_length + the RL response length (rl.max_response_length or "
-                             "data.max_response_length)")
-        check_rl_steps(cfg)
-        check_reward_format(cfg)
-        if cfg.rl.backend == "verl" and cfg.launcher.name != "slurm":
-            import sys
+    get_stage(stage).run_preflight(cfg, **kwargs)
 
-            from curiosft.vllm_env import verl_rl_python
 
-            verl_rl_python(sys.executable)  # vLLM for its rollouts, here or in the vLLM environment
-    elif stage == "eval":
-        model_dirs = [kwargs["model_dir"]] if isinstance(kwargs["model_dir"], str) else kwargs["model_dir"]
-        for model_dir in model_dirs:
-            check_context_length(model_dir, prompt + int(cfg.eval.max_new_tokens),
-                                 "data.max_prompt_length + eval.max_new_tokens")
+def preflight_sft(cfg: DictConfig, **kwargs) -> None:
+    """An SFT job: the model's context, and the SFT data's lengths against the limits."""
+    check_context_length(cfg.model.path, sft_token_limit(cfg), "data.max_prompt_length + data.max_response_length")
+    if Path(cfg.model.path).is_dir() and Path(cfg.data.sft_train).is_file():
+        check_sft_data(cfg, log=lambda message: None)
+
+
+def preflight_rl(cfg: DictConfig, *, sft_model: str, **kwargs) -> None:
+    """A GRPO job: the SFT model's context, the steps the data gives, the reward's format, vLLM for verl."""
+    from curiosft.verl_ext.rl_config import response_length
+
+    check_context_length(sft_model, int(cfg.data.max_prompt_length) + response_length(cfg),
+                         "data.max_prompt_length + the RL response length (rl.max_response_length or "
+                         "data.max_response_length)")
+    check_rl_steps(cfg)
+    check_reward_format(cfg)
+    if cfg.rl.backend == "verl" and cfg.launcher.name != "slurm":
+        import sys
+
+        from curiosft.vllm_env import verl_rl_python
+
+        verl_rl_python(sys.executable)  # vLLM for its rollouts, here or in the vLLM environment
+
+
+def preflight_eval(cfg: DictConfig, *, model_dir: str | list[str], **kwargs) -> None:
+    """An evaluation job: every model's context holds a prompt and eval.max_new_tokens."""
+    for model in [model_dir] if isinstance(model_dir, str) else model_dir:
+        check_context_length(model, int(cfg.data.max_prompt_length) + int(cfg.eval.max_new_tokens),
+                             "data.max_prompt_length + eval.max_new_tokens")

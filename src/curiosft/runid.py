@@ -18,8 +18,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from curiosft.errors import ConfigError
+from curiosft.stages import training_stages
 
-STAGES = ("base", "sft", "rl")
+# a checkpoint's stage: the base model, or a stage that trains a run (curiosft.stages: sft, rl)
+STAGES = ("base", *training_stages())
 # the path pattern, with Snakemake/format placeholders, and each wildcard's constraint (regex)
 RUN_PATTERN = "method~{method}/schedule~{schedule}/seed~{seed}"
 WILDCARD_CONSTRAINTS = {"method": r"[A-Za-z0-9_]+", "schedule": r"[A-Za-z0-9_]+", "seed": r"\d+",
@@ -68,7 +70,7 @@ class RunId:
             return cls.base()
         stage, *parts = checkpoint.split("/")
         fields = dict(part.split("~", 1) for part in parts if "~" in part)
-        if (stage not in ("sft", "rl") or len(parts) != 3 or list(fields) != ["method", "schedule", "seed"]
+        if (stage not in STAGES[1:] or len(parts) != 3 or list(fields) != ["method", "schedule", "seed"]
                 or not fields["seed"].isdigit()):
             raise ConfigError(f"checkpoint {checkpoint!r} is not `base` or <sft|rl>/{RUN_PATTERN}")
         return cls(stage, fields["method"], fields["schedule"], int(fields["seed"]))

@@ -19,7 +19,7 @@ from curiosft.methods import method_names
 from curiosft.config.schema.eval import SPLITS, parse_select
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
-from curiosft.stages import overrides_for
+from curiosft.stages import overrides_for, training_stages
 from curiosft.sweep import runs_of
 from curiosft.topology import eval_request, job_gpus, planned_topology
 
@@ -102,7 +102,7 @@ wildcard_constraints:
     seed=WILDCARD_CONSTRAINTS["seed"],
     checkpoint=WILDCARD_CONSTRAINTS["checkpoint"],
     benchmark="|".join(benchmark_names()),
-    stage="sft|rl",
+    stage="|".join(training_stages()),
     step=WILDCARD_CONSTRAINTS["step"],
 
 
@@ -180,7 +180,7 @@ def eval_checkpoints():
     """What is evaluated: the base model when the workflow builds it (the tiny world), every SFT run and
     the RL run that continues it."""
     base = ["base"] if CFG.model.name == "tiny" else []
-    return base + [run.run_id(stage).checkpoint for stage in ("sft", "rl") for run in RUNS]
+    return base + [run.run_id(stage).checkpoint for stage in training_stages() for run in RUNS]
 
 
 def eval_outputs():
@@ -248,7 +248,7 @@ def curve_models(wildcards):
 
 
 def trained_runs():
-    return [run.run_id(stage) for stage in ("sft", "rl") for run in RUNS]
+    return [run.run_id(stage) for stage in training_stages() for run in RUNS]
 
 
 def curve_records(wildcards):

@@ -20,9 +20,8 @@ def launch(cfg, job: StageJob):
     (StageJob.claim: a run folder made under another config or input is moved aside, never resumed)."""
     if cfg.launcher.name == "slurm":
         from curiosft.launcher.slurm import SlurmLauncher
-        from curiosft.preflight import preflight
 
-        preflight(job.stage, cfg, **job.kwargs)
+        job.spec.run_preflight(cfg, **job.kwargs)
         return SlurmLauncher(cfg.launcher).run(job)
     job.claim()
     return job()

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from curiosft.benchmarks import benchmark_order, get_benchmark
+from curiosft.stages import training_stages
 from curiosft.io import atomic_path
 from curiosft.report.labels import BASE, PRE_RL, known_runs, ordered_labels, run_label
 
@@ -139,7 +140,7 @@ def accuracy_over_training(curves: pd.DataFrame, train: pd.DataFrame):
     """One row per stage (SFT, RL): avg@n per split against the step (a line per method, band: +-1 std over
     seeds), next to the training curve of the same steps (SFT: token entropy; RL: mean reward)."""
     per_split = curves.groupby(["stage", "method", "schedule", "seed", "step", "split"], as_index=False)["avg"].mean()
-    stages = [s for s in ("sft", "rl") if s in set(per_split["stage"])]
+    stages = [s for s in training_stages() if s in set(per_split["stage"])]
     splits = [s for s in ("id", "ood") if s in set(per_split["split"])]
     side = {"sft": ("train/entropy", "student token entropy (nats)"), "rl": ("train/reward", "mean reward")}
     labels = ordered_labels(_labelled(per_split))

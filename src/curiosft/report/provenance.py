@@ -23,20 +23,22 @@ from pathlib import Path
 import pandas as pd
 
 from curiosft.io import atomic_path
-from curiosft.manifest import MANIFEST, manifest_path, read_manifest
+from curiosft.manifest import read_manifest
 from curiosft.report.labels import run_label, run_sort_key
 from curiosft.runid import parse_checkpoint
+from curiosft.stages import get_stage, job_stage
 
 PLACEMENT = ("paths", "launcher", "hydra")
 # packages shown in runs.md (all of curiosft.manifest.PACKAGES are compared)
 SHOWN_PACKAGES = ("torch", "transformers", "verl", "vllm")
-STAGE_NAMES = {"sft": "SFT", "rl": "RL", "eval": "evaluation"}
 
 
 def manifest_files(records: Iterable[str | os.PathLike] = (), training_metrics: Iterable[str | os.PathLike] = ()
                    ) -> list[Path]:
     """Where the manifests of these outputs lie: beside each records file, in each run directory."""
-    files = [manifest_path("eval", p) for p in records] + [Path(p).parent / MANIFEST for p in training_metrics]
+    records_stage, run_stage = get_stage("eval"), get_stage("sft")  # a records file; a run folder
+    files = [records_stage.manifest_path(p) for p in records] + [run_stage.manifest_path(Path(p).parent)
+                                                                 for p in training_metrics]
     return list(dict.fromkeys(files))
 
 
@@ -79,7 +81,7 @@ def _group_key(m: dict) -> tuple:
 
 def _group_name(key: tuple) -> str:
     stage, benchmark, curve = key
-    return STAGE_NAMES[stage] + (f" on {benchmark}" if benchmark else "") + (" (curve)" if curve else "")
+    return get_stage(stage).label + (f" on {benchmark}" if benchmark else "") + (" (curve)" if curve else "")
 
 
 def _differences(manifests: list[dict], values) -> list[str]:
@@ -162,8 +164,7 @@ def cost_frame(runs: pd.DataFrame) -> pd.DataFrame:
     run_ids = [parse_checkpoint(c)[0] for c in frame["checkpoint"]]
     frame["method"] = [r.method for r in run_ids]
     frame["schedule"] = [r.schedule for r in run_ids]
-    frame["part"] = [("curve evaluation" if c else "evaluation") if s == "eval" else STAGE_NAMES[s]
-                     for s, c in zip(frame["stage"], frame["curve"])]
+    frame["part"] = [job_stage(s, curve=bool(c)).label for s, c in zip(frame["stage"], frame["curve"])]
     share = 1 / frame["job_outputs"]
     frame["jobs"] = share
     frame["wall_hours"] = frame["wall_s"] * share / 3600

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from curiosft.benchmarks import benchmark_order, get_benchmark
+from curiosft.stages import training_stages
 from curiosft.io import atomic_path
 from curiosft.report.labels import REFERENCE_METHOD, run_label, run_sort_key
 from curiosft.report.statistics import bootstrap_ci, paired_matrices, paired_test, score_matrices
@@ -38,7 +39,7 @@ def significance(prompts: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     (stage, method, schedule, column) -> PairedTest for every method with an SFT run of the same stage."""
     rows, tests = [], {}
     columns = column_benchmarks(prompts) if not prompts.empty else {}
-    for stage in ("sft", "rl"):
+    for stage in training_stages():
         part = prompts[prompts["stage"] == stage]
         groups = {key: g for key, g in part.groupby(["method", "schedule"], sort=False)}
         reference = next((g for (m, _), g in groups.items() if m == REFERENCE_METHOD), None)
