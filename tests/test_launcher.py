@@ -251,4 +251,4 @@ def test_hydra_multirun_on_slurm_takes_the_workflow_launchers_request():
 
     assert hydra_launcher["max_num_timeout"] == UNCOUNTED_TIMEOUTS
     with pytest.raises(Exception, match="hydra/launcher=curiosft_slurm submits with the request of launcher=slurm"):
-        local.hydra.launcher.timeout_min
+        _ = local.hydra.launcher.timeout_min

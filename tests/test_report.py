@@ -160,7 +160,7 @@ def test_training_metrics_reader_names_corrupt_lines(tmp_path, results):
     bad = tmp_path / "results" / "sft" / "method~sft" / "schedule~none" / "seed~1" / "metrics.jsonl"
     bad.parent.mkdir(parents=True)
     run = '"run": {"stage": "sft", "method": "sft", "schedule": "none", "seed": 1}'
-    bad.write_text('{"data": {}, %s, "step": 1}\n{"data": \n' % run)
+    bad.write_text('{"data": {}, ' + run + ', "step": 1}\n{"data": \n')
     with pytest.raises(RecordsError, match="line 2"):
         read_training_metrics([bad])
     # a line without its run (the layout before runs carried their identity) says how to fix it

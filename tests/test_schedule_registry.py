@@ -11,7 +11,12 @@ import pytest
 import torch
 
 from curiosft.config import compose_config, group_options
-from curiosft.config.schema.schedule import ScheduleConfig, register_schedule, schedule_names, unregister_schedule
+from curiosft.config.schema.schedule import (
+    ScheduleConfig,
+    register_schedule,
+    schedule_names,
+    unregister_schedule,
+)
 from curiosft.errors import ConfigError
 from curiosft.objectives.temperature import Fixed, build_schedule
 

@@ -48,7 +48,8 @@ def download(reqs: list[str], dest: Path) -> None:
             name = req.split("==")[0].replace("-", "_").lower()
             built = [w for w in dest.glob("*.whl") if w.name.lower().startswith(name)]
             if not built or not built[0].name.endswith("-py3-none-any.whl") and "-py2.py3-none-any" not in built[0].name:
-                raise SystemExit(f"gpu-wheels: {req} has no wheel for Python {PYTHON_VERSION} and is not pure Python")
+                raise SystemExit(f"gpu-wheels: {req} has no wheel for Python {PYTHON_VERSION} and is not pure Python"
+                                 ) from None
 
 
 def pack_ray(wheel: Path, dest: Path) -> Path:

@@ -9,14 +9,14 @@ from here, so a value is written once. Plain Python and PyYAML: importing it pul
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import yaml
 
 from curiosft.paths import conf_dir
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(group: str, option: str) -> dict:
     path = conf_dir() / group / f"{option}.yaml"
     values = yaml.safe_load(path.read_text()) or {}

@@ -8,19 +8,19 @@ rule eval:
         unpack(eval_inputs),
     output:
         [f"{RESULTS}/eval/{{checkpoint}}/{b}.jsonl" for b in CFG.eval.benchmarks],
+    log:
+        f"{LOGS}/eval/{{checkpoint}}.log",
+    conda:
+        ENV
+    threads: EVAL_THREADS
+    resources:
+        gpus=EVAL_GPUS,
     params:
         cli=EVAL_CLI,
         model=lambda wildcards: checkpoint_model(wildcards.checkpoint),
         benchmarks=shlex.join(CFG.eval.benchmarks),
         overrides=EVAL_OVERRIDES_ARG,
         launcher=EVAL_LAUNCHER_ARG,
-    threads: EVAL_THREADS
-    resources:
-        gpus=EVAL_GPUS,
-    log:
-        f"{LOGS}/eval/{{checkpoint}}.log",
-    conda:
-        ENV
     shell:
         "{params.cli} eval --model {params.model} --benchmark {params.benchmarks} --data {input.data}"
         " --out {output} --checkpoint {wildcards.checkpoint} --threads {threads} {params.overrides} {params.launcher}"
@@ -38,19 +38,19 @@ rule eval_curve:
         data=[benchmark_file(b) for b in CURVE_BENCHMARKS],
     output:
         [f"{RESULTS}/curves/{{stage}}/{RUN}/{b}.jsonl" for b in CURVE_BENCHMARKS],
+    log:
+        f"{LOGS}/curves/{{stage}}/{RUN}.log",
+    conda:
+        ENV
+    threads: EVAL_THREADS
+    resources:
+        gpus=EVAL_GPUS,
     params:
         cli=EVAL_CLI,
         checkpoints=lambda wildcards: shlex.join(curve_checkpoints(wildcards)),
         benchmarks=shlex.join(CURVE_BENCHMARKS),
         overrides=CURVE_OVERRIDES_ARG,
         launcher=EVAL_LAUNCHER_ARG,
-    threads: EVAL_THREADS
-    resources:
-        gpus=EVAL_GPUS,
-    log:
-        f"{LOGS}/curves/{{stage}}/{RUN}.log",
-    conda:
-        ENV
     shell:
         "{params.cli} eval --curve --model {input.models} --benchmark {params.benchmarks} --data {input.data}"
         " --out {output} --checkpoint {params.checkpoints} --threads {threads} {params.overrides} {params.launcher}"
@@ -64,13 +64,13 @@ checkpoint select:
         run_curve_records,
     output:
         f"{RESULTS}/select/{{stage}}/{RUN}.json",
-    params:
-        cli=CURIOSFT,
-        by=SELECT_BY,
     log:
         f"{LOGS}/select/{{stage}}/{RUN}.log",
     conda:
         ENV
+    params:
+        cli=CURIOSFT,
+        by=SELECT_BY,
     shell:
         "{params.cli} select --by {params.by} --records {input} --out {output} > {log} 2>&1"
 
@@ -87,14 +87,14 @@ rule tables:
         significance=[f"{PAPER}/tables/significance.{ext}" for ext in ("csv", "md")],
         provenance=[f"{PAPER}/tables/{name}.{ext}" for name in ("runs", "cost") for ext in ("csv", "md")],
         html=report_tables(),
-    params:
-        cli=CURIOSFT,
-        selected_by=f"--selected-by {SELECT_BY}" if SELECT_BY else "",
-        out=lambda wildcards, output: Path(output[0]).parent.parent,
     log:
         f"{LOGS}/paper/tables.log",
     conda:
         ENV
+    params:
+        cli=CURIOSFT,
+        selected_by=f"--selected-by {SELECT_BY}" if SELECT_BY else "",
+        out=lambda wildcards, output: Path(output[0]).parent.parent,
     shell:
         "{params.cli} report --what tables --records {input.records} --curve-records {input.curves}"
         " --training-metrics {input.training} {params.selected_by} --out {params.out} > {log} 2>&1"
@@ -106,16 +106,23 @@ rule figures:
         curves=curve_records,
         training=sft_outputs() + rl_outputs(),
     output:
-        [report(f"{PAPER}/figures/{name}.png", caption=f"../report/figures/{name}.rst", category="Figures",
-                labels={"figure": name}) for name in FIGURES],
+        [
+            report(
+                f"{PAPER}/figures/{name}.png",
+                caption=f"../report/figures/{name}.rst",
+                category="Figures",
+                labels={"figure": name},
+            )
+            for name in FIGURES
+        ],
         [f"{PAPER}/figures/{name}.pdf" for name in FIGURES],
-    params:
-        cli=CURIOSFT,
-        out=lambda wildcards, output: Path(output[0]).parent.parent,
     log:
         f"{LOGS}/paper/figures.log",
     conda:
         ENV
+    params:
+        cli=CURIOSFT,
+        out=lambda wildcards, output: Path(output[0]).parent.parent,
     shell:
         "{params.cli} report --what figures --records {input.records} --curve-records {input.curves}"
         " --training-metrics {input.training} --out {params.out} > {log} 2>&1"

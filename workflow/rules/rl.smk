@@ -9,18 +9,18 @@ checkpoint rl:
     output:
         model=directory(f"{RESULTS}/rl/{RUN}/model"),
         metrics=f"{RESULTS}/rl/{RUN}/metrics.jsonl",
+    log:
+        f"{LOGS}/rl/{RUN}.log",
+    conda:
+        ENV
+    threads: RL_THREADS
+    resources:
+        gpus=JOB_GPUS,
     params:
         cli=CURIOSFT,
         overrides=RL_OVERRIDES_ARG,
         method_overrides=method_overrides_arg("rl"),
         run_dir=lambda wildcards, output: Path(output.metrics).parent,
-    threads: RL_THREADS
-    resources:
-        gpus=JOB_GPUS,
-    log:
-        f"{LOGS}/rl/{RUN}.log",
-    conda:
-        ENV
     shell:
         "{params.cli} rl --sft-model {input.sft_model} --out {params.run_dir} {params.overrides}"
         " method={wildcards.method} schedule={wildcards.schedule} seed={wildcards.seed} {params.method_overrides}"

@@ -7,18 +7,18 @@ checkpoint sft:
     output:
         model=directory(f"{RESULTS}/sft/{RUN}/model"),
         metrics=f"{RESULTS}/sft/{RUN}/metrics.jsonl",
+    log:
+        f"{LOGS}/sft/{RUN}.log",
+    conda:
+        ENV
+    threads: SFT_THREADS
+    resources:
+        gpus=JOB_GPUS,
     params:
         cli=CURIOSFT,
         overrides=SFT_OVERRIDES_ARG,
         method_overrides=method_overrides_arg("sft"),
         run_dir=lambda wildcards, output: Path(output.metrics).parent,
-    threads: SFT_THREADS
-    resources:
-        gpus=JOB_GPUS,
-    log:
-        f"{LOGS}/sft/{RUN}.log",
-    conda:
-        ENV
     shell:
         "{params.cli} sft --out {params.run_dir} {params.overrides}"
         " method={wildcards.method} schedule={wildcards.schedule} seed={wildcards.seed} {params.method_overrides}"

@@ -8,14 +8,14 @@ rule world_data:
         rl=f"{WORLD}/data/rl_train.parquet",
         test_id=benchmark_file("tiny_id"),
         test_mc=benchmark_file("tiny_mc"),
-    params:
-        cli=CURIOSFT,
-        overrides=WORLD_OVERRIDES_ARG,
-        world=world_params(),
     log:
         f"{LOGS}/world/data.log",
     conda:
         ENV
+    params:
+        cli=CURIOSFT,
+        overrides=WORLD_OVERRIDES_ARG,
+        world=world_params(),
     shell:
         "{params.cli} world-data --out $(dirname {output.sft}) {params.overrides} > {log} 2>&1"
 
@@ -25,14 +25,14 @@ rule world_tokenizer:
         corpus=rules.world_data.output.pretrain,
     output:
         directory(f"{WORLD}/tokenizer"),
-    params:
-        cli=CURIOSFT,
-        overrides=WORLD_OVERRIDES_ARG,
-        world=world_params(),
     log:
         f"{LOGS}/world/tokenizer.log",
     conda:
         ENV
+    params:
+        cli=CURIOSFT,
+        overrides=WORLD_OVERRIDES_ARG,
+        world=world_params(),
     shell:
         "{params.cli} world-tokenizer --corpus {input.corpus} --out {output} {params.overrides} > {log} 2>&1"
 
@@ -45,15 +45,15 @@ rule world_model:
     output:
         model=directory(f"{WORLD}/model"),
         report=f"{WORLD}/base_model.json",
-    params:
-        cli=CURIOSFT,
-        overrides=WORLD_OVERRIDES_ARG,
-        world=world_params(),
-    threads: CFG.world.pretrain.threads
     log:
         f"{LOGS}/world/model.log",
     conda:
         ENV
+    threads: CFG.world.pretrain.threads
+    params:
+        cli=CURIOSFT,
+        overrides=WORLD_OVERRIDES_ARG,
+        world=world_params(),
     shell:
         "{params.cli} world-model --tokenizer {input.tokenizer} --corpus {input.corpus} --test {input.test}"
         " --out {output.model} --report {output.report} {params.overrides} > {log} 2>&1"

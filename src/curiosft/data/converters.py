@@ -6,10 +6,9 @@ returns {output file name: records}. Bad rows raise with the data set, row index
 
 from __future__ import annotations
 
-import re
-
 import math
 import random
+import re
 from collections.abc import Callable
 
 import numpy as np

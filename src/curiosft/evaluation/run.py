@@ -6,15 +6,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from curiosft.errors import ConfigError, MissingInputError
 from curiosft.benchmarks import get_benchmark
+from curiosft.errors import ConfigError, MissingInputError
 from curiosft.evaluation.generation import SamplingSettings, make_generator
 from curiosft.evaluation.prompts import check_prompt_lengths, load_eval_prompts
 from curiosft.evaluation.records import write_records
-from curiosft.vllm_env import gpu_available
 from curiosft.runid import parse_checkpoint
 from curiosft.runs import model_step
 from curiosft.scoring import ScoreItem, ScoringPool
+from curiosft.vllm_env import gpu_available
 
 
 def sampling_settings(eval_cfg, benchmark: str) -> SamplingSettings:

@@ -30,7 +30,7 @@ class Teacher:
         self.syncs = 0
 
     @classmethod
-    def from_engine(cls, engine, *, sync_every: int, sync_mix: float) -> "Teacher":
+    def from_engine(cls, engine, *, sync_every: int, sync_mix: float) -> Teacher:
         """A second copy of the base model, built and FSDP-wrapped by verl's engine like the student."""
         module = engine._build_fsdp_module(engine._build_module())
         return cls(module, sync_every=sync_every, sync_mix=sync_mix)

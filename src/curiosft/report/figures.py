@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from curiosft.benchmarks import benchmark_order, get_benchmark
-from curiosft.stages import training_stages
 from curiosft.io import atomic_path
 from curiosft.report.labels import BASE, PRE_RL, known_runs, ordered_labels, run_label
+from curiosft.stages import training_stages
 
 sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
 

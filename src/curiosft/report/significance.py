@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from curiosft.benchmarks import benchmark_order, get_benchmark
-from curiosft.stages import training_stages
 from curiosft.io import atomic_path
 from curiosft.report.labels import REFERENCE_METHOD, run_label, run_sort_key
 from curiosft.report.statistics import bootstrap_ci, paired_matrices, paired_test, score_matrices
 from curiosft.report.tables import SPLIT_AVERAGES
+from curiosft.stages import training_stages
 
 STAGE_TITLES = {"sft": "After SFT", "rl": "After RL (GRPO)"}
 
@@ -27,7 +27,7 @@ def column_benchmarks(prompts: pd.DataFrame) -> dict[str, list[str]]:
     """column -> its benchmarks: each benchmark alone, then each split's average."""
     names = benchmark_order(prompts["benchmark"].unique())
     columns = {name: [name] for name in names}
-    for split, column in SPLIT_AVERAGES.items():
+    for split in SPLIT_AVERAGES:
         members = [n for n in names if get_benchmark(n).split == split]
         if members:
             columns[split] = members

@@ -131,8 +131,8 @@ def _train_verl(cfg, run_dir: Path, *, sft_model: str, stop: StopRequest) -> Non
     last checkpoint its tracker names (the steps since are trained again)."""
     from transformers import AutoTokenizer
 
-    from curiosft.vllm_env import verl_rl_python
     from curiosft.rl.prompts import load_prompts, total_steps
+    from curiosft.vllm_env import verl_rl_python
 
     # the exact count (prompts over data.max_prompt_length dropped, as verl's filter_overlong_prompts does)
     prompts = load_prompts(cfg.data.rl_train, AutoTokenizer.from_pretrained(sft_model),

@@ -79,7 +79,7 @@ _PLAIN_FRACTION = re.compile(r"^([-+]?)(\d+)/(\d+)$|^([-+]?)\\frac\{(\d+)\}\{(\d
 
 
 def _repeating_decimal(text: str) -> str:
-    """0.\overline{3} and 0.333\ldots (a digit block repeated at least twice) as an exact fraction."""
+    r"""0.\overline{3} and 0.333\ldots (a digit block repeated at least twice) as an exact fraction."""
     from fractions import Fraction
 
     if match := _OVERLINE.match(text):

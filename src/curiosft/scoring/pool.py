@@ -187,7 +187,7 @@ class ScoringPool:
         for p, joined in equal.items():
             root = {}
 
-            def find(x: int) -> int:
+            def find(x: int, root: dict = root) -> int:
                 while root.get(x, x) != x:
                     x = root[x]
                 return x

@@ -200,7 +200,7 @@ class _VLLMAlias(importlib.metadata.DistributionFinder):
     def find_spec(self, *args, **kwargs):
         return None
 
-    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
+    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):  # noqa: B008 (the stdlib's signature)
         if context.name is None or context.name.replace("_", "-").lower() != "vllm":
             return []
         try:

@@ -8,11 +8,11 @@ from typing import Any
 from omegaconf import MISSING
 
 from curiosft.config.schema.eval import EvalConfig
-from curiosft.errors import choose
-from curiosft.stages import STALE_RUN_CHOICES
 from curiosft.config.schema.scoring import ScoringConfig
 from curiosft.config.schema.trainer import TrainerConfig
 from curiosft.config.schema.world import WorldConfig
+from curiosft.errors import choose
+from curiosft.stages import STALE_RUN_CHOICES
 
 
 @dataclass
