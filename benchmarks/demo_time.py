@@ -86,15 +86,17 @@ def _minutes(seconds: float) -> str:
 
 def format_report(jobs: list[JobTime], show_jobs: bool = False) -> str:
     rows = rule_table(jobs)
-    lines = ["| rule | jobs | job time (sum) | mean | longest | share |", "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['rule']} | {r['jobs']} | {_minutes(r['sum_s'])} | {r['mean_s']:.1f} s | {r['max_s']:.1f} s | "
-              f"{r['share']:.0%} |" for r in rows]
+    from curiosft.report.markdown import markdown_table
+
+    lines = markdown_table(["rule", "jobs", "job time (sum)", "mean", "longest", "share"],
+                           [[r["rule"], r["jobs"], _minutes(r["sum_s"]), f"{r['mean_s']:.1f} s", f"{r['max_s']:.1f} s",
+                             f"{r['share']:.0%}"] for r in rows])
     summed, span = sum(r["sum_s"] for r in rows), span_seconds(jobs)
     lines += ["", f"{len(jobs)} jobs, {_minutes(summed)} of job time in a span of {_minutes(span)} "
                   f"(first start to last end): {summed / span if span else 0:.2f} jobs side by side on average"]
     if show_jobs:
-        lines += ["", "| job (first output) | rule | wall |", "| --- | --- | --- |"]
-        lines += [f"| {j.output} | {j.rule} | {j.seconds:.1f} s |" for j in sorted(jobs, key=lambda j: -j.seconds)]
+        lines += ["", *markdown_table(["job (first output)", "rule", "wall"], [
+            [j.output, j.rule, f"{j.seconds:.1f} s"] for j in sorted(jobs, key=lambda j: -j.seconds)])]
     return "\n".join(lines)
 
 

@@ -70,10 +70,13 @@ def main() -> None:
     paper, plain, fresh = statistics.median(paper_s), statistics.median(trivial_s), statistics.median(uncached)
     print(f"paper sweep dry run ({jobs} jobs before its checkpoints add the curve and selected-step jobs), "
           f"median of {args.repeats}:")
-    print("| what | wall | x plain Snakemake |\n| --- | --- | --- |")
-    print(f"| plain Snakefile, {jobs} trivial jobs (the baseline) | {plain:.2f} s | 1.00 |")
-    print(f"| paper sweep, config cache warm (any second dry run) | {paper:.2f} s | **{paper / plain:.2f}** |")
-    print(f"| paper sweep, new working directory (composes every run's config) | {fresh:.2f} s | {fresh / plain:.2f} |")
+    from curiosft.report.markdown import markdown_table
+
+    print("\n".join(markdown_table(["what", "wall", "x plain Snakemake"], [
+        [f"plain Snakefile, {jobs} trivial jobs (the baseline)", f"{plain:.2f} s", "1.00"],
+        ["paper sweep, config cache warm (any second dry run)", f"{paper:.2f} s", f"**{paper / plain:.2f}**"],
+        ["paper sweep, new working directory (composes every run's config)", f"{fresh:.2f} s",
+         f"{fresh / plain:.2f}"]])))
     print(f"target: paper sweep under 3 s: {'met' if max(paper, fresh) < 3 else 'NOT met'}")
 
 

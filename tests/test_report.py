@@ -347,3 +347,15 @@ def test_every_figure_names_each_method_in_a_legend_with_its_seed_count_and_labe
         for ax in fig.axes:
             if ax.axison and (ax.lines or ax.patches or ax.collections):
                 assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())
+
+
+def test_one_markdown_table_writer():
+    from curiosft.report.markdown import markdown_table
+
+    assert markdown_table(["Method", "AIME24"], [["SFT", 1.5], ["a|b", "x\ny"]], "lr") == [
+        "| Method | AIME24 |", "|:---|---:|", "| SFT | 1.5 |", "| a\\|b | x y |"]
+    assert markdown_table(["a", "b"], [])[1] == "|---|---|"
+    with pytest.raises(ValueError, match="a row of 1 cells in a table of 2 columns"):
+        markdown_table(["a", "b"], [["x"]])
+    with pytest.raises(ValueError, match="align 'lx'"):
+        markdown_table(["a", "b"], [], "lx")

@@ -25,6 +25,7 @@ import pandas as pd
 from curiosft.io import atomic_path
 from curiosft.manifest import read_manifest
 from curiosft.report.labels import run_label, run_sort_key
+from curiosft.report.markdown import markdown_table
 from curiosft.runid import parse_checkpoint
 from curiosft.stages import get_stage, job_stage
 
@@ -193,11 +194,8 @@ def runs_markdown(runs: pd.DataFrame, warnings: list[str], missing: list[Path]) 
     if not runs.empty:
         cols = ["stage", "checkpoint", "benchmark", "commit", "dirty", *SHOWN_PACKAGES, "hardware", "attempts",
                 "wall_s", "gpu_hours"]
-        lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for _, row in runs.iterrows():
-            cells = [f"{row[c]:.1f}" if c == "wall_s" else f"{row[c]:.3f}" if c == "gpu_hours" else str(row[c])
-                     for c in cols]
-            lines.append("| " + " | ".join(cells) + " |")
+        lines += markdown_table(cols, [[f"{row[c]:.1f}" if c == "wall_s" else f"{row[c]:.3f}" if c == "gpu_hours"
+                                        else str(row[c]) for c in cols] for _, row in runs.iterrows()])
     return "\n".join(lines) + "\n"
 
 
@@ -206,11 +204,12 @@ def cost_markdown(cost: pd.DataFrame) -> str:
              "elsewhere the jobs' own clocks)**", ""]
     if cost.empty:
         return "\n".join([*lines, "_no manifests yet_", ""])
-    lines += ["| Method | Part | Jobs | Wall hours | GPU-hours |", "|:---|:---|---:|---:|---:|"]
+    rows = []
     for _, row in cost.iterrows():
         bold = (lambda t: f"**{t}**") if row["part"] == "total" else (lambda t: t)
-        lines.append(f"| {row['label']} | {bold(row['part'])} | {row['jobs']} | {bold(f'{row.wall_hours:.3f}')} | "
-                     f"{bold(f'{row.gpu_hours:.3f}')} |")
+        rows.append([row["label"], bold(row["part"]), row["jobs"], bold(f"{row.wall_hours:.3f}"),
+                     bold(f"{row.gpu_hours:.3f}")])
+    lines += markdown_table(["Method", "Part", "Jobs", "Wall hours", "GPU-hours"], rows, "llrrr")
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from curiosft.benchmarks import benchmark_order, get_benchmark
 from curiosft.io import atomic_path
 from curiosft.report.labels import REFERENCE_METHOD, run_label, run_sort_key
+from curiosft.report.markdown import markdown_table
 from curiosft.report.statistics import bootstrap_ci, paired_matrices, paired_test, score_matrices
 from curiosft.report.tables import SPLIT_AVERAGES
 from curiosft.stages import training_stages
@@ -80,19 +81,18 @@ def to_markdown(frame: pd.DataFrame) -> str:
         columns = list(dict.fromkeys(part["column"]))
         labels = list(dict.fromkeys(part["label"]))
         cells = part.set_index(["label", "column"])
-        lines += [f"_{STAGE_TITLES.get(stage, stage)}: avg@n (%), mean [95% CI]_", "",
-                  "| Method | " + " | ".join(columns) + " |", "|:---|" + "---:|" * len(columns)]
-        for label in labels:
-            row = [_interval(*cells.loc[(label, c), ["estimate", "ci_low", "ci_high"]]) if (label, c) in cells.index
-                   else "–" for c in columns]
-            lines.append(f"| {label} | " + " | ".join(row) + " |")
+        align = "l" + "r" * len(columns)
+        lines += [f"_{STAGE_TITLES.get(stage, stage)}: avg@n (%), mean [95% CI]_", ""]
+        lines += markdown_table(["Method", *columns], [
+            [label, *[_interval(*cells.loc[(label, c), ["estimate", "ci_low", "ci_high"]])
+                      if (label, c) in cells.index else "–" for c in columns]] for label in labels], align)
         tested = part[part["p_value"].notna()]
         if not tested.empty:
             lines += ["", f"_{STAGE_TITLES.get(stage, stage)}: difference to SFT, Δ [95% CI], p (paired over the same "
-                      "prompts and seeds; * p < 0.05)_", "", "| Method | " + " | ".join(columns) + " |",
-                      "|:---|" + "---:|" * len(columns)]
+                      "prompts and seeds; * p < 0.05)_", ""]
+            rows = []
             for label in dict.fromkeys(tested["label"]):
-                row = []
+                row = [label]
                 for c in columns:
                     if (label, c) not in cells.index or math.isnan(cells.loc[(label, c), "p_value"]):
                         row.append("–")
@@ -101,7 +101,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
                     star = "*" if r["p_value"] < 0.05 else ""
                     row.append(f"{_interval(r['effect'], r['effect_low'], r['effect_high'], signed=True)}, "
                                f"p={r['p_value']:.3f}{star}")
-                lines.append(f"| {label} | " + " | ".join(row) + " |")
+                rows.append(row)
+            lines += markdown_table(["Method", *columns], rows, align)
         lines.append("")
     lines += ["Two-level percentile bootstrap (seeds, then prompts within each benchmark; 4000 resamples); the "
               "paired test resamples the differences on the same (seed, prompt) cells and reports the two-sided "

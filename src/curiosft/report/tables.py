@@ -19,6 +19,7 @@ from curiosft.evaluation.metrics import RUN_KEYS as RUN_INDEX
 from curiosft.evaluation.metrics import over_seeds, split_averages
 from curiosft.io import atomic_path
 from curiosft.report.labels import PRE_RL, REFERENCE_METHOD, run_label, run_sort_key
+from curiosft.report.markdown import markdown_table
 
 DELTA = "Δ SFT"
 # split -> its average column in curiosft.evaluation.metrics.split_averages
@@ -215,10 +216,7 @@ def to_markdown(table: Table) -> str:
     if table.empty:
         return "\n".join([*lines, f"_{table.empty_note}_", ""])
     header = _header(table)
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join([":---", *["---:"] * (len(header) - 1)]) + "|")
-    for cells in _cells(table, lambda t: f"**{t}**", " ± "):
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += markdown_table(header, _cells(table, lambda t: f"**{t}**", " ± "), "l" + "r" * (len(header) - 1))
     lines += ["", _notes(table), ""]
     return "\n".join(lines)
 
