@@ -140,3 +140,23 @@ def test_the_stage_table_declares_each_stage():
     assert (sft.graded, get_stage("rl").graded, records.graded) == (False, True, True)
     with pytest.raises(KeyError, match="stage 'world' is run by its workflow rule"):
         get_stage("world").run_entry_point()
+
+
+def test_the_layout_spells_every_path_once():
+    from curiosft.layout import Layout
+    from curiosft.runid import RUN_PATTERN, RunId
+
+    layout = Layout("r", "r/world", "r/data")
+    run = RunId("rl", "sft", "none", 1)
+    assert layout.model("base") == "r/world/model"
+    assert layout.model(run.checkpoint) == "r/rl/method~sft/schedule~none/seed~1/model"
+    assert layout.model(run.checkpoint_at(4)) == \
+        "r/rl/method~sft/schedule~none/seed~1/checkpoints/global_step_4/actor/huggingface"
+    assert layout.model(RunId("sft", "sft", "none", 1).checkpoint_at(4)).endswith("global_step_4/huggingface")
+    assert layout.metrics(f"sft/{RUN_PATTERN}") == "r/sft/method~{method}/schedule~{schedule}/seed~{seed}/metrics.jsonl"
+    assert layout.eval_records("{checkpoint}", "math500") == "r/eval/{checkpoint}/math500.jsonl"
+    assert layout.curve_records(run.checkpoint, "tiny_id") == "r/curves/rl/method~sft/schedule~none/seed~1/tiny_id.jsonl"
+    assert layout.selection(run.checkpoint) == "r/select/rl/method~sft/schedule~none/seed~1.json"
+    assert (layout.benchmark_file("tiny_mc"), layout.benchmark_file("math500")) == \
+        ("r/world/data/test_mc.parquet", "r/data/benchmarks/math500.parquet")
+    assert layout.log("curves", "rl", "x") == "r/logs/curves/rl/x.log"

@@ -17,6 +17,7 @@ from curiosft.benchmarks import benchmark_names, get_benchmark
 from curiosft.data.registry import TRAINING_SETS, check_local_data, hub_benchmarks
 from curiosft.methods import method_names
 from curiosft.config.schema.eval import SPLITS, parse_select
+from curiosft.layout import Layout
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
 from curiosft.stages import overrides_for, training_stages
@@ -60,11 +61,9 @@ try:
 except CuriosftError as exc:
     raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
 
-RESULTS = OmegaConf.select(CFG, "paths.results")
-WORLD = OmegaConf.select(CFG, "paths.world")
-DATA = OmegaConf.select(CFG, "paths.data")
-LOGS = f"{RESULTS}/logs"
-PAPER = f"{RESULTS}/paper"
+# where every output lies (curiosft.layout: the one spelling of each path)
+LAYOUT = Layout.of_config(CFG)
+PAPER = LAYOUT.paper
 # what the tables and figures rules write (curiosft.report.build)
 TABLES = ["in_distribution", "out_of_distribution", "post_rl", "pass_at_k"]
 FIGURES = [
@@ -153,14 +152,9 @@ def world_params():
 def benchmark_file(name):
     """A benchmark's parquet: built by the tiny world, or prepared from the hub (its record, curiosft.benchmarks)."""
     try:
-        benchmark = get_benchmark(name)
+        return LAYOUT.benchmark_file(name)
     except CuriosftError as exc:
         raise WorkflowError(f"{exc} (eval.benchmarks)") from None
-    return (
-        f"{WORLD}/data/{benchmark.world_file}"
-        if benchmark.world_file
-        else f"{DATA}/benchmarks/{name}.parquet"
-    )
 
 
 def training_data_files():
@@ -172,7 +166,7 @@ def sft_inputs(wildcards):
     """The SFT data, and the base model when the workflow builds it (a hub id needs no input)."""
     inputs = {"data": CFG.data.sft_train}
     if CFG.model.name == "tiny":
-        inputs["base_model"] = f"{WORLD}/model"
+        inputs["base_model"] = LAYOUT.model("base")
     return inputs
 
 
@@ -188,11 +182,11 @@ def method_overrides_arg(stage):
 
 
 def sft_outputs():
-    return [f"{RESULTS}/sft/{run.path}/metrics.jsonl" for run in RUNS]
+    return [LAYOUT.metrics(run.run_id("sft").checkpoint) for run in RUNS]
 
 
 def rl_outputs():
-    return [f"{RESULTS}/rl/{run.path}/metrics.jsonl" for run in RUNS]
+    return [LAYOUT.metrics(run.run_id("rl").checkpoint) for run in RUNS]
 
 
 def eval_checkpoints():
@@ -203,29 +197,20 @@ def eval_checkpoints():
 
 
 def eval_outputs():
-    return [f"{RESULTS}/eval/{c}/{b}.jsonl" for c in eval_checkpoints() for b in CFG.eval.benchmarks]
+    return [LAYOUT.eval_records(c, b) for c in eval_checkpoints() for b in CFG.eval.benchmarks]
 
 
 def checkpoint_model(checkpoint):
-    """The Hugging Face model folder of a checkpoint: the base model, a run's final model, or the export inside
-    a checkpoint saved at a step (verl's global_step_N; curiosft.runs.HF_SUBDIRS)."""
-    if checkpoint == "base":
-        return f"{WORLD}/model"
-    run, step = parse_checkpoint(checkpoint)
-    if step is None:
-        return f"{RESULTS}/{checkpoint}/model"
-    return f"{RESULTS}/{run.checkpoint}/checkpoints/global_step_{step}/{HF_SUBDIRS[run.stage]}"
+    """The Hugging Face model folder of a checkpoint (curiosft.layout: the base model, a run's final model, or
+    the export inside a checkpoint saved at a step)."""
+    return LAYOUT.model(checkpoint)
 
 
 def eval_inputs(wildcards):
     """The checkpoint's Hugging Face model folder (for a step: the run's metrics, written after its last
     save) and every benchmark's parquet, in eval.benchmarks' order."""
     run, step = (None, None) if wildcards.checkpoint == "base" else parse_checkpoint(wildcards.checkpoint)
-    model = (
-        checkpoint_model(wildcards.checkpoint)
-        if step is None
-        else f"{RESULTS}/{run.checkpoint}/metrics.jsonl"
-    )
+    model = checkpoint_model(wildcards.checkpoint) if step is None else LAYOUT.metrics(run.checkpoint)
     return {"model": model, "data": [benchmark_file(b) for b in CFG.eval.benchmarks]}
 
 
@@ -254,7 +239,7 @@ def curve_steps(run_id):
 
 def curve_records_of(run_id):
     """A run's records over training: one file per curve benchmark, every evaluated step in it."""
-    return [f"{RESULTS}/curves/{run_id.checkpoint}/{b}.jsonl" for b in CURVE_BENCHMARKS]
+    return [LAYOUT.curve_records(run_id.checkpoint, b) for b in CURVE_BENCHMARKS]
 
 
 def wildcards_run(wildcards):
@@ -306,11 +291,11 @@ def table_records(wildcards):
     checkpoints_ = (["base"] if CFG.model.name == "tiny" else []) + [
         selected_checkpoint(r) for r in trained_runs()
     ]
-    return [f"{RESULTS}/eval/{c}/{b}.jsonl" for c in checkpoints_ for b in CFG.eval.benchmarks]
+    return [LAYOUT.eval_records(c, b) for c in checkpoints_ for b in CFG.eval.benchmarks]
 
 
 def selections(wildcards):
-    return [f"{RESULTS}/select/{r.checkpoint}.json" for r in trained_runs()] if SELECT_BY is not None else []
+    return [LAYOUT.selection(r.checkpoint) for r in trained_runs()] if SELECT_BY is not None else []
 
 
 def report_tables():
@@ -335,7 +320,7 @@ def paper_outputs():
 def all_targets(wildcards):
     targets = [*training_data_files(), *(benchmark_file(b) for b in CFG.eval.benchmarks)]
     if USES_TINY_WORLD or CFG.model.name == "tiny":
-        targets.append(f"{WORLD}/base_model.json")
+        targets.append(LAYOUT.world_report)
     return targets + sft_outputs() + rl_outputs() + eval_outputs() + paper_outputs()
 
 

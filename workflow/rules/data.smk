@@ -3,10 +3,10 @@
 
 rule prepare_training_data:
     output:
-        sft=f"{DATA}/{{dataset}}/sft_train.parquet",
-        rl=f"{DATA}/{{dataset}}/rl_train.parquet",
+        sft=LAYOUT.training_data("{dataset}")[0],
+        rl=LAYOUT.training_data("{dataset}")[1],
     log:
-        f"{LOGS}/data/{{dataset}}.log",
+        LAYOUT.log("data", "{dataset}"),
     wildcard_constraints:
         dataset="|".join(TRAINING_SETS),
     conda:
@@ -20,9 +20,9 @@ rule prepare_training_data:
 
 rule prepare_benchmark:
     output:
-        f"{DATA}/benchmarks/{{benchmark}}.parquet",
+        LAYOUT.benchmark_file_pattern(),
     log:
-        f"{LOGS}/data/{{benchmark}}.log",
+        LAYOUT.log("data", "{benchmark}"),
     wildcard_constraints:
         benchmark="|".join(hub_benchmarks()),
     conda:

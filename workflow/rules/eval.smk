@@ -7,9 +7,9 @@ rule eval:
     input:
         unpack(eval_inputs),
     output:
-        [f"{RESULTS}/eval/{{checkpoint}}/{b}.jsonl" for b in CFG.eval.benchmarks],
+        [LAYOUT.eval_records("{checkpoint}", b) for b in CFG.eval.benchmarks],
     log:
-        f"{LOGS}/eval/{{checkpoint}}.log",
+        LAYOUT.log("eval", "{checkpoint}"),
     conda:
         ENV
     threads: EVAL_THREADS
@@ -37,9 +37,9 @@ rule eval_curve:
         models=curve_models,
         data=[benchmark_file(b) for b in CURVE_BENCHMARKS],
     output:
-        [f"{RESULTS}/curves/{{stage}}/{RUN}/{b}.jsonl" for b in CURVE_BENCHMARKS],
+        [LAYOUT.curve_records(f"{{stage}}/{RUN}", b) for b in CURVE_BENCHMARKS],
     log:
-        f"{LOGS}/curves/{{stage}}/{RUN}.log",
+        LAYOUT.log("curves", "{stage}", RUN),
     conda:
         ENV
     threads: EVAL_THREADS
@@ -63,9 +63,9 @@ checkpoint select:
     input:
         run_curve_records,
     output:
-        f"{RESULTS}/select/{{stage}}/{RUN}.json",
+        LAYOUT.selection(f"{{stage}}/{RUN}"),
     log:
-        f"{LOGS}/select/{{stage}}/{RUN}.log",
+        LAYOUT.log("select", "{stage}", RUN),
     conda:
         ENV
     params:
@@ -88,7 +88,7 @@ rule tables:
         provenance=[f"{PAPER}/tables/{name}.{ext}" for name in ("runs", "cost") for ext in ("csv", "md")],
         html=report_tables(),
     log:
-        f"{LOGS}/paper/tables.log",
+        LAYOUT.log("paper", "tables"),
     conda:
         ENV
     params:
@@ -117,7 +117,7 @@ rule figures:
         ],
         [f"{PAPER}/figures/{name}.pdf" for name in FIGURES],
     log:
-        f"{LOGS}/paper/figures.log",
+        LAYOUT.log("paper", "figures"),
     conda:
         ENV
     params:

@@ -4,13 +4,13 @@
 
 checkpoint rl:
     input:
-        sft_model=f"{RESULTS}/sft/{RUN}/model",
+        sft_model=LAYOUT.final_model(f"sft/{RUN}"),
         data=CFG.data.rl_train,
     output:
-        model=directory(f"{RESULTS}/rl/{RUN}/model"),
-        metrics=f"{RESULTS}/rl/{RUN}/metrics.jsonl",
+        model=directory(LAYOUT.final_model(f"rl/{RUN}")),
+        metrics=LAYOUT.metrics(f"rl/{RUN}"),
     log:
-        f"{LOGS}/rl/{RUN}.log",
+        LAYOUT.log("rl", RUN),
     conda:
         ENV
     threads: RL_THREADS

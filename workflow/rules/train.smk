@@ -5,10 +5,10 @@ checkpoint sft:
     input:
         unpack(sft_inputs),
     output:
-        model=directory(f"{RESULTS}/sft/{RUN}/model"),
-        metrics=f"{RESULTS}/sft/{RUN}/metrics.jsonl",
+        model=directory(LAYOUT.final_model(f"sft/{RUN}")),
+        metrics=LAYOUT.metrics(f"sft/{RUN}"),
     log:
-        f"{LOGS}/sft/{RUN}.log",
+        LAYOUT.log("sft", RUN),
     conda:
         ENV
     threads: SFT_THREADS

@@ -3,13 +3,13 @@
 
 rule world_data:
     output:
-        pretrain=f"{WORLD}/data/pretrain.parquet",
-        sft=f"{WORLD}/data/sft_train.parquet",
-        rl=f"{WORLD}/data/rl_train.parquet",
+        pretrain=LAYOUT.world_data("pretrain.parquet"),
+        sft=LAYOUT.world_data("sft_train.parquet"),
+        rl=LAYOUT.world_data("rl_train.parquet"),
         test_id=benchmark_file("tiny_id"),
         test_mc=benchmark_file("tiny_mc"),
     log:
-        f"{LOGS}/world/data.log",
+        LAYOUT.log("world", "data"),
     conda:
         ENV
     params:
@@ -24,9 +24,9 @@ rule world_tokenizer:
     input:
         corpus=rules.world_data.output.pretrain,
     output:
-        directory(f"{WORLD}/tokenizer"),
+        directory(LAYOUT.world_tokenizer),
     log:
-        f"{LOGS}/world/tokenizer.log",
+        LAYOUT.log("world", "tokenizer"),
     conda:
         ENV
     params:
@@ -43,10 +43,10 @@ rule world_model:
         corpus=rules.world_data.output.pretrain,
         test=rules.world_data.output.test_id,
     output:
-        model=directory(f"{WORLD}/model"),
-        report=f"{WORLD}/base_model.json",
+        model=directory(LAYOUT.model("base")),
+        report=LAYOUT.world_report,
     log:
-        f"{LOGS}/world/model.log",
+        LAYOUT.log("world", "model"),
     conda:
         ENV
     threads: CFG.world.pretrain.threads
