@@ -220,11 +220,11 @@ def test_vllm_on_cpu_prefills_whole_prompts(tmp_path):
 
 
 def test_backends_are_one_registry():
-    """eval.backend names a factory in curiosft.evaluation.backends; the config check reads the same names."""
+    """eval.backend names a factory in curiosft.generation_backends; the config check reads the same names."""
     from curiosft.config import compose_config
     from curiosft.errors import ConfigError
-    from curiosft.evaluation.backends import register_backend, unregister_backend
     from curiosft.evaluation.generation import make_generator
+    from curiosft.generation_backends import register_backend, unregister_backend
 
     with pytest.raises(ConfigError, match="unknown eval.backend 'echo'; choose one of hf, vllm"):
         compose_config(["experiment=smoke", "eval.backend=echo"])

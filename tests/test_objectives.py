@@ -11,7 +11,6 @@ from curiosft.objectives import (
     Annealed,
     EntropyGuided,
     Fixed,
-    build_schedule,
     curiosft_loss,
     dft_loss,
     entropy_reg_loss_from_logits,
@@ -19,6 +18,7 @@ from curiosft.objectives import (
     select_temperature,
     sft_loss,
 )
+from curiosft.schedules import build_schedule
 
 RELEASED = dict(tau_min=1.1, tau_max=1.5, top_k=512, b=0.5, c=2.0, h0=1.2, eps_h=0.03)
 

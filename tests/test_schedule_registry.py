@@ -1,4 +1,4 @@
-"""Adding a schedule is one registered config class plus its option file (curiosft.config.schema.schedule):
+"""Adding a schedule is one registered config class plus its option file (curiosft.schedules):
 a test-only schedule composes, is swept, labelled in the tables and builds its temperature, with nothing
 else in the package changed."""
 
@@ -11,14 +11,15 @@ import pytest
 import torch
 
 from curiosft.config import compose_config, group_options
-from curiosft.config.schema.schedule import (
+from curiosft.errors import ConfigError
+from curiosft.objectives.temperature import Fixed
+from curiosft.schedules import (
     ScheduleConfig,
+    build_schedule,
     register_schedule,
     schedule_names,
     unregister_schedule,
 )
-from curiosft.errors import ConfigError
-from curiosft.objectives.temperature import Fixed, build_schedule
 
 
 @dataclass(frozen=True)

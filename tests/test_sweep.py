@@ -31,8 +31,28 @@ def test_method_overrides_apply_to_that_method_only():
     by_method = {r.method: r for r in runs}
     assert by_method["psft"].overrides[-1] == "trainer.lr=1e-6"
     assert by_method["sft"].overrides == ["method=sft", "schedule=none", "seed=1"]
-    with pytest.raises(ValueError, match="method_overrides names 'dft', which the sweep does not run"):
-        expand_sweep(["sft"], [], [1], {"dft": ["trainer.lr=1"]})
+    # a method the sweep does not run may keep its overrides (inherited from a parent experiment); a typo may not
+    assert [r.method for r in expand_sweep(["sft"], [], [1], {"dft": ["trainer.lr=1"]})] == ["sft"]
+    with pytest.raises(ValueError, match="method_overrides names 'dtf', which is not a method; choose from sft"):
+        expand_sweep(["sft"], [], [1], {"dtf": ["trainer.lr=1"]})
+
+
+def test_the_sweep_lives_with_its_experiment():
+    """Each Hydra experiment carries its sweep (conf/experiment/<name>.yaml `sweep:`); the config checks it."""
+    from curiosft.config import compose_config
+    from curiosft.errors import ConfigError
+    from curiosft.sweep import runs_of
+
+    sweeps = {e: compose_config([f"experiment={e}"]).sweep for e in ("smoke", "tiny", "paper", "paper_psft")}
+    assert [len(runs_of(s)) for s in sweeps.values()] == [2, 2 + 2 + 2 * 2, 4 * 3 + 3 * 3, 2 * 3]
+    assert list(sweeps["smoke"].methods) == ["sft", "curiosft"]  # its own, not tiny's (which it inherits)
+    assert list(compose_config(["experiment=smoke", "sweep.seeds=[1,2]"]).sweep.seeds) == [1, 2]
+    for override, message in [("sweep.methods=[curio]", "unknown method 'curio'"),
+                              ("sweep.schedules=[warm]", "unknown schedule 'warm'"),
+                              ("sweep.seeds=[1,1]", "sweep.seeds=.1, 1. lists a value twice"),
+                              ("sweep.methods=[]", "sweep.methods is empty")]:
+        with pytest.raises(ConfigError, match=message):
+            compose_config(["experiment=smoke", override])
 
 
 @pytest.mark.parametrize(

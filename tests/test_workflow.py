@@ -37,10 +37,9 @@ def schema(repo):
 
 def test_shipped_config_is_valid(workflow_config, schema):
     jsonschema.validate(workflow_config, schema)
-    assert workflow_config["experiment"] == "tiny"
-    assert set(workflow_config["sweeps"]) >= {"tiny", "paper", "smoke"}
-    # every sweep name is also a Hydra experiment
-    assert set(workflow_config["sweeps"]) <= set(group_options("experiment"))
+    assert workflow_config["experiment"] == "tiny" and "tiny" in group_options("experiment")
+    # the sweeps live with their Hydra experiments (conf/experiment/<name>.yaml, `sweep`), not here
+    assert "sweeps" not in workflow_config and "sweeps" not in schema["properties"]
 
 
 def test_names_are_checked_against_the_registries_not_the_schema(workflow_config, schema):
@@ -50,7 +49,7 @@ def test_names_are_checked_against_the_registries_not_the_schema(workflow_config
     from curiosft.errors import ConfigError
     from curiosft.sweep import runs_of
 
-    assert "enum" not in json.dumps(schema["properties"]["sweeps"])
+    assert "method" not in json.dumps(schema["properties"]) and "math500" not in json.dumps(schema)
     for sweep, match in [({"methods": ["curio"], "seeds": [1]}, "unknown method 'curio'.*choose from sft, psft"),
                          ({"methods": ["curiosft"], "schedules": ["warm"], "seeds": [1]}, "unknown schedule 'warm'"),
                          ({"methods": ["sft"], "seeds": [1], "method_overrides": {"curio": ["a=1"]}}, "'curio'")]:
@@ -64,13 +63,11 @@ def test_names_are_checked_against_the_registries_not_the_schema(workflow_config
 @pytest.mark.parametrize(
     "mutate",
     [
-        lambda c: c["sweeps"]["tiny"].update(methods=[]),
-        lambda c: c["sweeps"]["tiny"].update(seeds=[]),
-        lambda c: c["sweeps"]["tiny"].update(schedules=["fixed", "fixed"]),
+        lambda c: c.update(experiment=""),
         lambda c: c.update(experimnet="tiny"),
         lambda c: c.update(overrides=["not an override"]),
         lambda c: c.update(local_data={"math500": ""}),
-        lambda c: c["sweeps"]["tiny"].update(method_overrides={"psft": "trainer.lr=1"}),
+        lambda c: c.update(launcher="ray"),
     ],
 )
 def test_schema_rejects_bad_configs(workflow_config, schema, mutate):
@@ -123,7 +120,11 @@ def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
 def test_bad_config_fails_before_any_job(repo, python, tmp_path):
     proc = snakemake(repo, python, "-n", "--config", "experiment=nope", workdir=tmp_path)
     assert proc.returncode != 0
-    assert "experiment 'nope' has no sweep" in proc.stdout + proc.stderr
+    assert "experiment 'nope' is not a Hydra experiment; choose one of paper, paper_psft, smoke, tiny" in \
+        proc.stdout + proc.stderr
+    # the sweeps moved into the experiments: an old config says where
+    proc = snakemake(repo, python, "-n", "--config", "sweeps={tiny: {methods: [sft], seeds: [1]}}", workdir=tmp_path)
+    assert proc.returncode != 0 and "config `sweeps` is gone" in proc.stdout + proc.stderr
     proc = snakemake(repo, python, "-n", "--config", "overrides=[trainer.lrr=1]", workdir=tmp_path)
     assert proc.returncode != 0
     assert "Key 'lrr' not in 'TrainerConfig'" in proc.stdout + proc.stderr
@@ -213,17 +214,18 @@ def test_smoke_experiment_runs_through_the_real_dag(repo, python, smoke_run):
                             ("eval.curve.limit=4", {"eval_curve", "select", "tables", "figures"}),
                             ("trainer.lr=3e-5", {"sft", "rl", *after_retraining}),
                             # a method's own key reaches that method's runs (the sweep's method_overrides)
-                            ("sweeps={smoke: {method_overrides: {curiosft: [method.alpha=0.5]}}}",
+                            ('+sweep.method_overrides.curiosft=["method.alpha=0.5"]',
                              {"sft", "rl", *after_retraining}),
                             ("rl.lr=1e-5", {"rl", *after_retraining}),
                             ("world.seed=1", {"world_data", "world_tokenizer", "world_model", "sft", "rl",
                                               *after_retraining})):
-        setting = override if override.startswith("sweeps=") else f"overrides=[{override}]"
-        dry = snakemake(repo, python, "-n", "--config", "experiment=smoke", setting, workdir=tmp_path)
+        # each override a quoted YAML string (Hydra's list values hold `=` only quoted)
+        dry = snakemake(repo, python, "-n", "--config", "experiment=smoke", f"overrides=[{override!r}]",
+                        workdir=tmp_path)
         assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
         jobs = re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", dry.stdout, re.MULTILINE)
         assert set(jobs) - {"all"} == rerun, (override, jobs)
-        if override.startswith("sweeps="):
+        if override.startswith("+sweep."):
             assert jobs.count("sft") == 1, jobs  # the curiosft run only
 
 

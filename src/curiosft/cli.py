@@ -30,11 +30,12 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 
     from curiosft.sweep import runs_of
 
-    config = yaml.safe_load(Path(args.config).read_text())
-    experiment = args.experiment or config["experiment"]
-    if experiment not in config["sweeps"]:
-        raise SystemExit(f"no sweep {experiment!r} in {args.config}; choose one of {', '.join(config['sweeps'])}")
-    for run in runs_of(config["sweeps"][experiment]):
+    experiment = args.experiment
+    if experiment is None:  # the workflow config's experiment, when there is one here
+        config = Path(args.config)
+        experiment = yaml.safe_load(config.read_text())["experiment"] if config.is_file() else "tiny"
+    cfg = _compose([f"experiment={experiment}", *args.overrides])
+    for run in runs_of(OmegaConf.to_container(cfg.sweep, resolve=True)):
         print(run.path)
 
 
@@ -184,9 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("config", cmd_config, "print the composed, validated config")
     p.add_argument("--resolve", action="store_true", help="resolve ${...} interpolations")
 
-    p = add("sweep", cmd_sweep, "list the runs of a sweep from the workflow config", overrides=False)
-    p.add_argument("--config", default="config/config.yaml")
-    p.add_argument("--experiment", help="sweep name (default: the config's `experiment`)")
+    p = add("sweep", cmd_sweep, "list the runs of an experiment's sweep (its `sweep` section; overrides such as "
+            "sweep.seeds=[1] apply)")
+    p.add_argument("--config", default="config/config.yaml", help="the workflow config naming the default experiment")
+    p.add_argument("--experiment", help="Hydra experiment (default: the workflow config's `experiment`, else tiny)")
 
     p = add("world-data", cmd_world_data, "generate the tiny world's synthetic data sets")
     p.add_argument("--out", required=True, help="output folder")

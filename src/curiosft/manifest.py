@@ -30,7 +30,6 @@ from curiosft.io import atomic_path
 PACKAGES = ("curiosft", "torch", "transformers", "verl", "vllm", "flash-attn", "accelerate", "tokenizers",
             "numpy", "pyarrow", "math-verify", "latex2sympy2-extended", "sympy", "snakemake", "hydra-core",
             "submitit")
-MANIFEST = "manifest.json"
 _HASH_CHUNK = 1 << 20
 
 

@@ -39,6 +39,8 @@ from curiosft.errors import UnknownNameError
 RUN_DIR = "run_dir"   # one run folder per job: claimed by fingerprint, resumed from its checkpoints, manifest inside
 RECORDS = "records"   # records files (one per benchmark, several per job): a manifest beside each, never resumed
 FILES = "files"       # files a workflow rule writes (no StageJob)
+# a run folder's manifest (curiosft.manifest); a records file's lies beside it as <name>.manifest.json
+MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,6 @@ class Stage:
 
     def manifest_path(self, output: str | Path) -> Path:
         """Where a job's manifest goes: in the run folder, or beside the records file."""
-        from curiosft.manifest import MANIFEST
-
         output = Path(output)
         return output / MANIFEST if self.resumable else output.with_suffix(".manifest.json")
 

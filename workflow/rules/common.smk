@@ -11,7 +11,8 @@ from pathlib import Path
 
 from curiosft.errors import CuriosftError
 from curiosft.vllm_env import eval_python
-from curiosft.config.cache import composed_sweep_config
+from curiosft.config import group_options
+from curiosft.config.cache import composed_experiment
 from curiosft.config.schema import schedule_names
 from curiosft.benchmarks import benchmark_names, get_benchmark
 from curiosft.data.registry import TRAINING_SETS, check_local_data, hub_benchmarks
@@ -24,12 +25,18 @@ from curiosft.stages import overrides_for, training_stages
 from curiosft.sweep import runs_of
 from curiosft.topology import eval_request, job_gpus, planned_topology
 
+if "sweeps" in config:
+    raise WorkflowError(
+        "config `sweeps` is gone: each experiment's sweep lives in its Hydra file "
+        "(src/curiosft/conf/experiment/<name>.yaml, section `sweep`); change it there or with "
+        "--config 'overrides=[sweep.seeds=[1]]'"
+    )
 validate(config, schema="../schemas/config.schema.yaml")
 
 EXPERIMENT = config["experiment"]
-if EXPERIMENT not in config["sweeps"]:
+if EXPERIMENT not in group_options("experiment"):
     raise WorkflowError(
-        f"experiment {EXPERIMENT!r} has no sweep in config/config.yaml; choose one of {', '.join(config['sweeps'])}"
+        f"experiment {EXPERIMENT!r} is not a Hydra experiment; choose one of {', '.join(group_options('experiment'))}"
     )
 
 # Every job composes the same Hydra experiment plus the user's overrides (the launcher first, so that an
@@ -41,15 +48,12 @@ HYDRA_OVERRIDES = [
 ]
 try:
     check_local_data(config.get("local_data", {}))
-    RUNS = runs_of(config["sweeps"][EXPERIMENT])
-    # fail here, before any job starts, if one run of the sweep does not compose; a seed cannot make a
-    # config invalid, so each method x schedule (with its overrides) is composed once, and only when the
-    # config tree or the sweep changed (curiosft.config.cache)
-    CFG = composed_sweep_config(
-        HYDRA_OVERRIDES,
-        list(dict.fromkeys(tuple(o for o in r.overrides if not o.startswith("seed=")) for r in RUNS)),
-        ".snakemake/curiosft",
-    )
+    # the experiment's config and its sweep (the `sweep` section of its Hydra file); fails here, before any
+    # job starts, if one run of the sweep does not compose; each method x schedule (with its overrides) is
+    # composed once, and only when the config tree or the overrides changed (curiosft.config.cache)
+    CFG = composed_experiment(HYDRA_OVERRIDES, ".snakemake/curiosft")
+    SWEEP = OmegaConf.to_container(CFG.sweep, resolve=True)
+    RUNS = runs_of(SWEEP)
 except CuriosftError as exc:
     raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
 
@@ -171,11 +175,11 @@ def sft_inputs(wildcards):
 
 
 def method_overrides_arg(stage):
-    """The sweep's extra overrides for a run's method (config sweeps.<experiment>.method_overrides) that
+    """The sweep's extra overrides for a run's method (the experiment's sweep.method_overrides) that
     `stage` reads: a function of the rule's wildcards."""
 
     def arg(wildcards):
-        overrides = config["sweeps"][EXPERIMENT].get("method_overrides", {}).get(wildcards.method, [])
+        overrides = SWEEP["method_overrides"].get(wildcards.method, [])
         return shlex.join(overrides_for(stage, overrides))
 
     return arg

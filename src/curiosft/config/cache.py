@@ -1,7 +1,7 @@
 """Validate a sweep's configs once per change: the workflow's start-up cache.
 
 Composing every method x schedule of a sweep with Hydra takes ~0.2 s each; the Snakefile does it at
-every start (dry runs included) to fail before any job. `composed_sweep_config` keeps the composed base
+every start (dry runs included) to fail before any job. `composed_experiment` keeps the composed base
 config under a fingerprint of everything composition reads (the conf/ tree and the
 search-path folders, the schema and method code, the overrides): an unchanged sweep loads it instead of composing again; any change composes and validates anew.
 """
@@ -20,7 +20,8 @@ from curiosft.io import atomic_path
 from curiosft.paths import conf_dir, extra_conf_dirs
 
 # the code composition runs: the schemas (config/), the method modules that declare theirs, their checks
-_SCHEMA_SOURCES = ("config", "methods", "errors.py", "released.py", "runid.py", "topology.py")
+_SCHEMA_SOURCES = ("config", "methods", "errors.py", "released.py", "runid.py", "topology.py", "benchmarks.py",
+                   "stages.py", "sweep.py", "generation_backends.py", "schedules.py")
 
 
 def fingerprint(base: Sequence[str], runs: Sequence[Sequence[str]]) -> str:
@@ -37,14 +38,19 @@ def fingerprint(base: Sequence[str], runs: Sequence[Sequence[str]]) -> str:
     return digest.hexdigest()[:32]
 
 
-def composed_sweep_config(base: Sequence[str], runs: Sequence[Sequence[str]], cache_dir: str | Path) -> DictConfig:
-    """The composed config of `base`, after checking that base + each of `runs` composes (ConfigError if
-    not); cached in cache_dir by fingerprint."""
-    path = Path(cache_dir) / f"sweep-{fingerprint(base, runs)}.yaml"
+def composed_experiment(base: Sequence[str], cache_dir: str | Path) -> DictConfig:
+    """The composed config of `base` (the experiment and the user's overrides), after checking that every run
+    of its `sweep` section composes (ConfigError if not; a seed cannot make a config invalid, so each
+    method x schedule with its overrides once); cached in cache_dir by fingerprint, like
+    composed_sweep_config."""
+    from curiosft.sweep import runs_of
+
+    path = Path(cache_dir) / f"experiment-{fingerprint(base, [])}.yaml"
     if path.is_file():
         return OmegaConf.load(path)
     cfg = compose_config(base)
-    for overrides in runs:
+    runs = runs_of(OmegaConf.to_container(cfg.sweep, resolve=True))
+    for overrides in dict.fromkeys(tuple(o for o in r.overrides if not o.startswith("seed=")) for r in runs):
         compose_config([*base, *overrides])
     with atomic_path(path) as tmp:
         OmegaConf.save(cfg, tmp)

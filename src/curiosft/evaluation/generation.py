@@ -354,13 +354,13 @@ class Generator(Protocol):
 
 def hf_generator(model_dir: str, eval_cfg, *, threads: int | None = None,
                  max_model_len: int | None = None) -> HFGenerator:
-    """The `hf` backend (curiosft.evaluation.backends)."""
+    """The `hf` backend (curiosft.generation_backends)."""
     return HFGenerator.from_pretrained(model_dir, batch_size=eval_cfg.batch_size, threads=threads)
 
 
 def vllm_generator(model_dir: str, eval_cfg, *, threads: int | None = None,
                    max_model_len: int | None = None) -> VLLMGenerator:
-    """The `vllm` backend (curiosft.evaluation.backends)."""
+    """The `vllm` backend (curiosft.generation_backends)."""
     return VLLMGenerator(model_dir, tensor_parallel_size=eval_cfg.tensor_parallel_size,
                          gpu_memory_utilization=eval_cfg.gpu_memory_utilization, max_model_len=max_model_len,
                          entropy_top_k=eval_cfg.entropy_top_k, seed=eval_cfg.seed, dtype=eval_cfg.dtype,
@@ -369,7 +369,7 @@ def vllm_generator(model_dir: str, eval_cfg, *, threads: int | None = None,
 
 def make_generator(backend: str, model_dir: str, eval_cfg, *, threads: int | None = None,
                    max_model_len: int | None = None) -> Generator:
-    """The generator of `eval.backend` (its factory in the backend registry, curiosft.evaluation.backends)."""
-    from curiosft.evaluation.backends import backend_factory
+    """The generator of `eval.backend` (its factory in the backend registry, curiosft.generation_backends)."""
+    from curiosft.generation_backends import backend_factory
 
     return backend_factory(backend)(model_dir, eval_cfg, threads=threads, max_model_len=max_model_len)

@@ -51,7 +51,7 @@ class CurioSFT(Method):
 
     def __init__(self, cfg, schedule=None) -> None:
         from curiosft.methods.verl_batch import TauHistogram
-        from curiosft.objectives import build_schedule
+        from curiosft.schedules import build_schedule
 
         super().__init__(cfg, schedule)
         self.schedule = build_schedule(schedule)

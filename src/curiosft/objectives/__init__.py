@@ -16,13 +16,12 @@ from curiosft.objectives.temperature import (
     EntropyGuided,
     Fixed,
     TemperatureSchedule,
-    build_schedule,
     entropy_from_logits,
     select_temperature,
 )
 
 __all__ = [
-    "Annealed", "EntropyGuided", "Fixed", "TemperatureSchedule", "build_schedule", "curiosft_loss",
+    "Annealed", "EntropyGuided", "Fixed", "TemperatureSchedule", "curiosft_loss",
     "curiosft_token_losses", "dft_loss", "entropy_from_logits", "entropy_reg_loss", "entropy_reg_loss_from_logits",
     "masked_token_mean", "psft_loss", "select_temperature", "sft_loss",
 ]

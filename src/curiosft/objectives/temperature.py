@@ -151,13 +151,3 @@ class Annealed:
 
     def __call__(self, teacher_logits: torch.Tensor, progress: float = 0.0) -> torch.Tensor:
         return Fixed(self.tau_at(progress))(teacher_logits)
-
-
-def build_schedule(cfg) -> TemperatureSchedule:
-    """A schedule from a config node / mapping with `name` and that schedule's fields, through the schedule
-    registry (curiosft.config.schema.schedule: each registered config's build()). Fields the config does not
-    set keep the release's values (conf/schedule/<name>.yaml)."""
-    from curiosft.config.schema.schedule import schedule_class
-
-    fields = dict(cfg)
-    return schedule_class(fields.pop("name")).build(fields)

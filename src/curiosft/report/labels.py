@@ -1,11 +1,11 @@
 """How methods, schedules and checkpoints are named in tables and figures: each method's label and row
 order come from its module (curiosft.methods: `Method.label`, `Method.order`), each schedule's from its
-registered config (curiosft.config.schema.schedule: `label`, `order`)."""
+registered config (curiosft.schedules: `label`, `order`)."""
 
 from __future__ import annotations
 
-from curiosft.config.schema.schedule import NO_SCHEDULE, schedule_label, schedule_names
 from curiosft.methods import method_class, method_names, uses_teacher
+from curiosft.schedules import NO_SCHEDULE, schedule_label, schedule_names
 
 BASE = "base"
 REFERENCE_METHOD = "sft"

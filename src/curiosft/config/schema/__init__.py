@@ -13,7 +13,11 @@ from curiosft.config.schema.launcher import LauncherConfig, LocalLauncher, Slurm
 from curiosft.config.schema.model import ModelConfig
 from curiosft.config.schema.rl import GRPOConfig, RewardServiceConfig
 from curiosft.config.schema.root import Config, PathsConfig
-from curiosft.config.schema.schedule import (
+from curiosft.config.schema.scoring import ScoringConfig
+from curiosft.config.schema.trainer import TrainerConfig
+from curiosft.config.schema.world import WorldConfig, WorldModelConfig, WorldPretrainConfig
+from curiosft.methods import MethodConfig, method_schemas, uses_teacher
+from curiosft.schedules import (
     AnnealedSchedule,
     EntropyGuidedSchedule,
     FixedSchedule,
@@ -23,10 +27,6 @@ from curiosft.config.schema.schedule import (
     schedule_names,
     schedule_schemas,
 )
-from curiosft.config.schema.scoring import ScoringConfig
-from curiosft.config.schema.trainer import TrainerConfig
-from curiosft.config.schema.world import WorldConfig, WorldModelConfig, WorldPretrainConfig
-from curiosft.methods import MethodConfig, method_schemas, uses_teacher
 
 __all__ = [
     "AnnealedSchedule", "Config", "DataConfig", "EntropyGuidedSchedule", "EvalConfig",

@@ -8,7 +8,7 @@ from typing import Optional
 from curiosft.benchmarks import benchmark_names, default_samples
 from curiosft.defaults import GRADING_WORKERS
 from curiosft.errors import choose, require
-from curiosft.evaluation.backends import backend_names
+from curiosft.generation_backends import backend_names
 
 SPLITS = ("id", "ood")
 

@@ -9,6 +9,7 @@ from omegaconf import MISSING
 
 from curiosft.config.schema.eval import EvalConfig
 from curiosft.config.schema.scoring import ScoringConfig
+from curiosft.config.schema.sweep import SweepConfig
 from curiosft.config.schema.trainer import TrainerConfig
 from curiosft.config.schema.world import WorldConfig
 from curiosft.errors import choose
@@ -37,8 +38,9 @@ class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     world: WorldConfig = field(default_factory=WorldConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
-    # the experiment option that was composed (tiny, smoke, paper, ...)
+    # the experiment option that was composed (tiny, smoke, paper, ...), and what the workflow runs for it
     experiment: str = MISSING
+    sweep: SweepConfig = field(default_factory=SweepConfig)
     seed: int = 1
     # a run folder made under another config or input (curiosft.fingerprint): move_aside (keep it beside
     # as <run>.stale-<time>, train afresh) | error (stop, naming the keys that differ)

@@ -1,11 +1,13 @@
-"""The `schedule` group and the schedule registry: CurioSFT's teacher temperature (conf/schedule/*.yaml;
-released values live there).
+"""The schedule registry and the `schedule` group's schemas: CurioSFT's teacher temperature
+(conf/schedule/*.yaml; released values live there).
 
 A schedule is one class, registered like a method (curiosft.methods.registry): `@register_schedule` on its
 config dataclass, which states the Hydra schema (its fields), the name tables print (`label`), its row
 order among schedules (`order`) and `build()`, the TemperatureSchedule a CurioSFT run uses (imported only
 when built: torch). The config store, the sweep's name check, the workflow's wildcard and the report's
-labels all read this registry. docs/methods.md "Adding a schedule".
+labels all read this registry, and `build_schedule` builds a run's temperature through it.
+docs/methods.md "Adding a schedule". Layers: config and methods import this module; it imports the
+temperatures (curiosft.objectives) only inside build().
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from typing import Any, ClassVar
 from omegaconf import MISSING
 
 from curiosft.errors import UnknownNameError, choose, require
-
-NO_SCHEDULE = "none"
+from curiosft.runid import NO_SCHEDULE  # what methods without a teacher carry
 
 
 @dataclass
@@ -155,3 +156,11 @@ class AnnealedSchedule(ScheduleConfig):
         from curiosft.objectives.temperature import Annealed
 
         return Annealed(**fields)
+
+
+def build_schedule(cfg) -> Any:
+    """A run's TemperatureSchedule from a config node / mapping with `name` and that schedule's fields, through
+    the registry (each registered config's build()). Fields the config does not set keep the release's values
+    (conf/schedule/<name>.yaml). UnknownNameError naming the schedules for an unknown name."""
+    fields = dict(cfg)
+    return schedule_class(fields.pop("name")).build(fields)
