@@ -1,4 +1,5 @@
-"""Where the project's own files live: the Hydra config tree ships inside the package (src/curiosft/conf)."""
+"""Where the project's own files live: the Hydra config tree (the repository's top-level conf/, which the
+package links as curiosft/conf and the wheel ships as curiosft/conf)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def conf_dir() -> Path:
     if not (path / "config.yaml").is_file():
         raise MissingInputError(
             f"Hydra config tree not found at {path} (no config.yaml). Reinstall curiosft (its wheel ships "
-            "curiosft/conf), or point CURIOSFT_CONF at a copy of src/curiosft/conf."
+            "curiosft/conf), or point CURIOSFT_CONF at a copy of the repository's conf/ folder."
         )
     return path
 

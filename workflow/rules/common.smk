@@ -28,7 +28,7 @@ from curiosft.topology import eval_request, job_gpus, planned_topology
 if "sweeps" in config:
     raise WorkflowError(
         "config `sweeps` is gone: each experiment's sweep lives in its Hydra file "
-        "(src/curiosft/conf/experiment/<name>.yaml, section `sweep`); change it there or with "
+        "(conf/experiment/<name>.yaml, section `sweep`); change it there or with "
         "--config 'overrides=[sweep.seeds=[1]]'"
     )
 validate(config, schema="../schemas/config.schema.yaml")
