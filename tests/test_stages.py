@@ -160,3 +160,17 @@ def test_the_layout_spells_every_path_once():
     assert (layout.benchmark_file("tiny_mc"), layout.benchmark_file("math500")) == \
         ("r/world/data/test_mc.parquet", "r/data/benchmarks/math500.parquet")
     assert layout.log("curves", "rl", "x") == "r/logs/curves/rl/x.log"
+
+
+def test_each_stage_declares_its_resources():
+    """A rule's threads, GPUs, Python and SLURM request come from its stage (curiosft.resources)."""
+    from curiosft.stages import get_stage
+
+    tiny = compose_config(["experiment=tiny"])
+    sft, rl, ev = (get_stage(s).job_resources(tiny, "/py") for s in ("sft", "rl", "eval"))
+    assert (sft.threads, sft.gpus, rl.threads, ev.threads, ev.gpus) == (1, 0, 1, 1, 0)
+    assert ev.cli == "/py -m curiosft.cli" and ev.launcher_arg == ""
+    paper = compose_config(["experiment=paper"])  # SLURM, 8 GPUs x 64 CPUs x 512 GB per node, vLLM
+    sft, ev = get_stage("sft").job_resources(paper, "/py"), get_stage("eval").job_resources(paper, "/py")
+    assert (sft.threads, sft.gpus) == (1, 8)
+    assert ev.gpus == 1 and "launcher.gpus_per_node=1" in ev.launcher_arg and "launcher.cpus_per_task=8" in ev.launcher_arg

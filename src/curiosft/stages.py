@@ -57,6 +57,9 @@ class Stage:
     preflight: str | None = None
     # "module:function" naming what a job reads, inputs(cfg, outputs, kwargs) (curiosft.launcher.inputs)
     inputs: str | None = None
+    # "module:function" giving a rule's threads, GPUs, Python and SLURM request, resources(cfg, python)
+    # (curiosft.resources)
+    resources: str | None = None
     output: str = FILES
     # its fingerprint holds the grader's name and version (what it computes depends on the grading)
     graded: bool = False
@@ -111,6 +114,12 @@ class Stage:
         """(the checkpoint the outputs belong to, [(benchmark or None, {input name: path})] per output)."""
         return _load(self.inputs)(cfg, outputs, kwargs)
 
+    def job_resources(self, cfg, python: str):
+        """What this stage's jobs ask for and how they start (curiosft.resources.JobResources)."""
+        if self.resources is None:
+            raise UnknownNameError(f"stage {self.name!r} declares no resources")
+        return _load(self.resources)(cfg, python)
+
     def run_preflight(self, cfg, **kwargs) -> None:
         if self.preflight is not None:
             _load(self.preflight)(cfg, **kwargs)
@@ -127,22 +136,24 @@ def _load(path: str) -> Callable:
 
 _EVAL_SECTIONS = ("eval", "scoring", "data.max_prompt_length")
 STAGES: dict[str, Stage] = {s.name: s for s in [
-    Stage("world", ("world",), label="tiny world"),
+    Stage("world", ("world",), resources="curiosft.resources:world_resources", label="tiny world"),
     Stage("sft", ("method", "schedule", "model", "data", "trainer", "seed"), entry_point="curiosft.sft:run_sft",
           preflight="curiosft.preflight:preflight_sft", inputs="curiosft.launcher.inputs:sft_inputs",
-          output=RUN_DIR, label="SFT", trains=True),
+          resources="curiosft.resources:sft_resources", output=RUN_DIR, label="SFT", trains=True),
     # the method and schedule name the run (the rule passes them); its input is the SFT model
     Stage("rl", ("rl", "scoring", "model", "data", "seed", "trainer.loggers"), entry_point="curiosft.rl.run:run_rl",
           preflight="curiosft.preflight:preflight_rl", inputs="curiosft.launcher.inputs:rl_inputs",
-          output=RUN_DIR, graded=True, label="RL", trains=True),
+          resources="curiosft.resources:rl_resources", output=RUN_DIR, graded=True, label="RL", trains=True),
     # the final evaluation reads neither the curve protocol nor the step selection (the select rule's)
     Stage("eval", _EVAL_SECTIONS, excluded=("eval.curve", "eval.select"),
           entry_point="curiosft.evaluation.run:run_eval", preflight="curiosft.preflight:preflight_eval",
-          inputs="curiosft.launcher.inputs:eval_inputs", output=RECORDS, graded=True, curve="eval_curve",
+          inputs="curiosft.launcher.inputs:eval_inputs", resources="curiosft.resources:eval_resources",
+          output=RECORDS, graded=True, curve="eval_curve",
           label="evaluation"),
     Stage("eval_curve", _EVAL_SECTIONS, excluded=("eval.select",), entry_point="curiosft.evaluation.run:run_eval",
           preflight="curiosft.preflight:preflight_eval", inputs="curiosft.launcher.inputs:eval_inputs",
-          output=RECORDS, graded=True, command="eval", label="curve evaluation"),
+          resources="curiosft.resources:eval_resources", output=RECORDS, graded=True, command="eval",
+          label="curve evaluation"),
     Stage("select", ("eval.select",), label="selection"),
     Stage("report", (), label="report"),
 ]}

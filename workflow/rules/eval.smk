@@ -12,15 +12,15 @@ rule eval:
         LAYOUT.log("eval", "{checkpoint}"),
     conda:
         ENV
-    threads: EVAL_THREADS
+    threads: RESOURCES["eval"].threads
     resources:
-        gpus=EVAL_GPUS,
+        gpus=RESOURCES["eval"].gpus,
     params:
-        cli=EVAL_CLI,
+        cli=RESOURCES["eval"].cli,
         model=lambda wildcards: checkpoint_model(wildcards.checkpoint),
         benchmarks=shlex.join(CFG.eval.benchmarks),
         overrides=EVAL_OVERRIDES_ARG,
-        launcher=EVAL_LAUNCHER_ARG,
+        launcher=RESOURCES["eval"].launcher_arg,
     shell:
         "{params.cli} eval --model {params.model} --benchmark {params.benchmarks} --data {input.data}"
         " --out {output} --checkpoint {wildcards.checkpoint} --threads {threads} {params.overrides} {params.launcher}"
@@ -42,15 +42,15 @@ rule eval_curve:
         LAYOUT.log("curves", "{stage}", RUN),
     conda:
         ENV
-    threads: EVAL_THREADS
+    threads: RESOURCES["eval"].threads
     resources:
-        gpus=EVAL_GPUS,
+        gpus=RESOURCES["eval"].gpus,
     params:
-        cli=EVAL_CLI,
+        cli=RESOURCES["eval"].cli,
         checkpoints=lambda wildcards: shlex.join(curve_checkpoints(wildcards)),
         benchmarks=shlex.join(CURVE_BENCHMARKS),
         overrides=CURVE_OVERRIDES_ARG,
-        launcher=EVAL_LAUNCHER_ARG,
+        launcher=RESOURCES["eval"].launcher_arg,
     shell:
         "{params.cli} eval --curve --model {input.models} --benchmark {params.benchmarks} --data {input.data}"
         " --out {output} --checkpoint {params.checkpoints} --threads {threads} {params.overrides} {params.launcher}"

@@ -13,9 +13,9 @@ checkpoint rl:
         LAYOUT.log("rl", RUN),
     conda:
         ENV
-    threads: RL_THREADS
+    threads: RESOURCES["rl"].threads
     resources:
-        gpus=JOB_GPUS,
+        gpus=RESOURCES["rl"].gpus,
     params:
         cli=CURIOSFT,
         overrides=RL_OVERRIDES_ARG,

@@ -11,9 +11,9 @@ checkpoint sft:
         LAYOUT.log("sft", RUN),
     conda:
         ENV
-    threads: SFT_THREADS
+    threads: RESOURCES["sft"].threads
     resources:
-        gpus=JOB_GPUS,
+        gpus=RESOURCES["sft"].gpus,
     params:
         cli=CURIOSFT,
         overrides=SFT_OVERRIDES_ARG,

@@ -49,7 +49,7 @@ rule world_model:
         LAYOUT.log("world", "model"),
     conda:
         ENV
-    threads: CFG.world.pretrain.threads
+    threads: RESOURCES["world"].threads
     params:
         cli=CURIOSFT,
         overrides=WORLD_OVERRIDES_ARG,
