@@ -26,7 +26,7 @@ include: "workflow/rules/eval.smk"
 
 
 onstart:
-    check_cluster_request()
+    check_before_jobs()
 
 
 # light rules: never submitted to a cluster

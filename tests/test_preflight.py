@@ -195,3 +195,72 @@ def test_a_reward_that_needs_a_think_block_the_sft_data_never_writes_is_refused(
     cfg = compose_config(["experiment=paper", f"data.sft_train={_converted_sft_file('curiosft_data', tmp_path)}"])
     assert cfg.rl.reward.format == "rl"
     check_reward_format(cfg)
+
+
+# ------------------------------------------------------------------------------------ your own model
+def _model_copy(smoke_world, tmp_path, drop=()) -> Path:
+    """A copy of the smoke world's model folder without the files named in `drop`."""
+    import shutil
+
+    folder = tmp_path / "my-model"
+    shutil.copytree(smoke_world / "world" / "model", folder)
+    for name in drop:
+        (folder / name).unlink()
+    return folder
+
+
+def test_a_model_folder_is_checked_before_any_job(smoke_world, tmp_path):
+    from curiosft.preflight import check_model_path
+
+    check_model_path(smoke_world / "world" / "model")
+    with pytest.raises(PreflightError, match=r"model.path=/no/such/model: no such folder; point model.path at"):
+        check_model_path("/no/such/model")
+    with pytest.raises(PreflightError, match="has no config.json"):
+        check_model_path(_model_copy(smoke_world, tmp_path / "a", drop=["config.json"]))
+    with pytest.raises(PreflightError, match="has no tokenizer"):
+        check_model_path(_model_copy(smoke_world, tmp_path / "b", drop=["tokenizer.json"]))
+    no_template = _model_copy(smoke_world, tmp_path / "c")
+    settings = json.loads((no_template / "tokenizer_config.json").read_text())
+    settings.pop("chat_template", None)
+    (no_template / "tokenizer_config.json").write_text(json.dumps(settings))
+    for name in ("chat_template.jinja", "chat_template.json"):
+        (no_template / name).unlink(missing_ok=True)
+    with pytest.raises(PreflightError, match="the tokenizer has no chat template"):
+        check_model_path(no_template, "--sft-model")
+
+
+def test_a_hub_id_is_used_only_when_the_hub_is_reachable(tmp_path, monkeypatch):
+    from curiosft.preflight import check_model_path, hub_reachable
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty local cache
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PreflightError, match=r"model.path=Qwen/Qwen2.5-Mth-7B: no such folder here, and as a hub id "
+                                             r"it is neither in the local Hugging Face cache nor downloadable"):
+        check_model_path("Qwen/Qwen2.5-Mth-7B", reachable=lambda: False)
+    check_model_path("Qwen/Qwen2.5-Math-7B", reachable=lambda: True)
+    # a path that does not look like a hub id is a folder, never a download
+    with pytest.raises(PreflightError, match="models/v2/final: no such folder"):
+        check_model_path("models/v2/final", reachable=lambda: True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_reachable() is False
+
+
+def test_an_sft_row_without_an_answer_is_refused(smoke_world, tmp_path):
+    from curiosft.preflight import check_sft_rows
+
+    rows = pd.read_parquet(smoke_world / "world" / "data" / "sft_train.parquet").iloc[:4]
+    assert check_sft_rows(smoke_world / "world" / "data" / "sft_train.parquet") > 4
+    answerless = rows.copy()
+    answerless.at[2, "messages"] = list(rows.at[2, "messages"])[:-1]  # system and user only
+    answerless.to_parquet(tmp_path / "answerless.parquet", index=False)
+    with pytest.raises(PreflightError, match=r"answerless.parquet: row 2 cannot be trained on: its roles are "
+                                             r"\['system', 'user'\]"):
+        check_sft_rows(tmp_path / "answerless.parquet")
+    empty = rows.copy()
+    empty.at[1, "messages"] = [*list(rows.at[1, "messages"])[:-1], {"role": "assistant", "content": "  "}]
+    empty.to_parquet(tmp_path / "empty.parquet", index=False)
+    with pytest.raises(PreflightError, match="row 1 cannot be trained on: its assistant turn .* is empty"):
+        check_sft_rows(tmp_path / "empty.parquet")
+    # the SFT job's own check refuses it before measuring or training
+    with pytest.raises(PreflightError, match="row 2 cannot be trained on"):
+        check_sft_data(_cfg(smoke_world, tmp_path / "answerless.parquet"), log=lambda m: None)

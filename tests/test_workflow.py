@@ -380,3 +380,29 @@ def test_demo_time_breaks_the_finished_smoke_run_down_per_rule(repo, python, smo
     missing = subprocess.run([python, str(repo / "benchmarks" / "demo_time.py"), "-d", str(smoke_run / "results")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode != 0 and "no Snakemake records" in missing.stderr
+
+
+def test_your_own_model_and_data_plan_no_tiny_world_job(repo, python, smoke_world, tmp_path):
+    """model.path and data.* pointing at your files: the DAG builds no tiny-world job, evaluates your base
+    model, and a missing file is refused before any job, naming the key and the fix (issue 34)."""
+    import shutil
+
+    model = tmp_path / "my-model"
+    shutil.copytree(smoke_world / "world" / "model", model)
+    data = smoke_world / "world" / "data"
+    own = [f"model.path={model}", f"data.sft_train={data / 'sft_train.parquet'}",
+           f"data.rl_train={data / 'rl_train.parquet'}", "eval.benchmarks=[math500]"]
+    dry = snakemake(repo, python, "-n", "--config", "experiment=smoke", f"overrides={own}",
+                    "local_data={math500: /x/test.jsonl}", workdir=tmp_path / "wd")
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
+    counts = job_counts(dry.stdout)
+    assert not {"world_data", "world_tokenizer", "world_model"} & set(counts), counts
+    assert counts["prepare_benchmark"] == 1 and counts["eval"] == 1 + 2 * 2, counts  # base + 2 runs x (sft, rl)
+    assert f"--model {model} " in dry.stdout  # the base row is your model
+    for key, value, message in [("model.path", tmp_path / "nope", f"model.path={tmp_path / 'nope'}: no such folder"),
+                                ("data.sft_train", tmp_path / "mine.parquet",
+                                 f"data.sft_train={tmp_path / 'mine.parquet'}: no such file, and no rule")]:
+        bad = [o for o in own if not o.startswith(key)] + [f"{key}={value}"]
+        proc = snakemake(repo, python, "-n", "--config", "experiment=smoke", f"overrides={bad}",
+                         workdir=tmp_path / "wd")
+        assert proc.returncode != 0 and message in proc.stdout + proc.stderr, proc.stdout[-2000:]

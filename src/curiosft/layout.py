@@ -109,6 +109,10 @@ class Layout:
         """A prepared training set's SFT and RL files."""
         return f"{self.data}/{dataset}/sft_train.parquet", f"{self.data}/{dataset}/rl_train.parquet"
 
+    def made_by_workflow(self, path: str) -> bool:
+        """Whether a rule writes `path`: the tiny world's files and the prepared data sets (not your own)."""
+        return any(str(path).startswith(f"{root}/") for root in (self.world, self.data))
+
     def log(self, *parts: str) -> str:
         """A job's log: `log("sft", run_path)` -> <results>/logs/sft/<run path>.log."""
         return f"{self.logs}/{'/'.join(parts)}.log"

@@ -8,7 +8,10 @@ in the job, before its first step. Each failure names the numbers and the fix.
   stop the run at once (`data.overlong=error`) or are left out of it (`data.overlong=drop`): without
   this, verl's SFT dataset raises at the step that draws such a row, hours in;
 - the RL reward's format against what SFT teaches: `rl.reward.format=rl` scores a response 0 unless it
-  closes a `</think>` block, so the SFT demonstrations must (check_reward_format).
+  closes a `</think>` block, so the SFT demonstrations must (check_reward_format);
+- the model: a folder with config.json, tokenizer files and a chat template, or a hub id this machine can
+  reach (check_model_path);
+- the SFT rows' form: a user turn, then a non-empty assistant turn (check_sft_rows).
 """
 
 from __future__ import annotations
@@ -44,6 +47,71 @@ def _config_file(model: str | Path) -> Path | None:
     except ValueError:  # not a valid repo id
         return None
     return Path(cached) if isinstance(cached, str) else None
+
+
+HUB = "https://huggingface.co"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
+
+
+def looks_like_hub_id(path: str) -> bool:
+    """`org/name` (one slash, hub characters, not a path that starts with /, ., ~): how a hub id is written."""
+    import re
+
+    return re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", str(path)) is not None
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers here (False under HF_HUB_OFFLINE=1, or without a network)."""
+    import os
+
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(HUB, method="HEAD"), timeout=timeout_s)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: not reachable from here
+        return False
+
+
+def check_model_folder(path: str | Path, key: str = "model.path") -> None:
+    """PreflightError unless `path` is a Hugging Face model folder a job can load and chat with: config.json,
+    tokenizer files and a chat template (tokenizer_config.json's chat_template or chat_template.jinja)."""
+    folder = Path(path).expanduser()
+    convert = "curiosft assets smollm2 prints a converted SmolLM2-135M-Instruct folder"
+    if not folder.is_dir():
+        raise PreflightError(f"{key}={path}: no such folder; point {key} at a Hugging Face model folder "
+                             f"(config.json, tokenizer, weights; {convert})")
+    if not (folder / "config.json").is_file():
+        raise PreflightError(f"{key}={path}: the folder has no config.json, so it is not a Hugging Face model "
+                             f"folder; point {key} at one (save_pretrained writes it; {convert})")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise PreflightError(f"{key}={path}: the folder has no tokenizer ({' / '.join(TOKENIZER_FILES)}); save "
+                             "the tokenizer beside the model (tokenizer.save_pretrained(folder))")
+    template = folder / "tokenizer_config.json"
+    has_template = (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file() or (
+        template.is_file() and json.loads(template.read_text()).get("chat_template"))
+    if not has_template:
+        raise PreflightError(f"{key}={path}: the tokenizer has no chat template (SFT, RL and evaluation all render "
+                             "chats); use the chat (Instruct) variant of the model, or save one with "
+                             "tokenizer.chat_template = ... ; tokenizer.save_pretrained(folder)")
+
+
+def check_model_path(path: str | Path, key: str = "model.path", *, reachable=hub_reachable) -> None:
+    """A model a job can load: a local folder (check_model_folder), or a hub id (`org/name`) that is in the
+    local Hugging Face cache or that this machine can download (`reachable()`); PreflightError naming `key`,
+    the value and the fix otherwise. A missing path that looks like a hub id is never taken for a download
+    the machine cannot make."""
+    if Path(str(path)).expanduser().exists() or not looks_like_hub_id(str(path)):
+        check_model_folder(path, key)
+        return
+    if _config_file(path) is not None or reachable():
+        return
+    raise PreflightError(
+        f"{key}={path}: no such folder here, and as a hub id it is neither in the local Hugging Face cache nor "
+        f"downloadable ({HUB} is not reachable from this machine); download it where the hub is reachable "
+        f"(huggingface-cli download {path} --local-dir <folder>) and set {key}=<folder>")
 
 
 def model_context_length(model_dir: str | Path) -> int | None:
@@ -123,6 +191,35 @@ def check_reward_format(cfg: DictConfig, *, sample: int = 200) -> None:
             f"demonstrations (data={spec.name}) have none: every RL rollout would earn reward 0; {fix}")
 
 
+def check_sft_rows(data_file: str | Path) -> int:
+    """PreflightError unless every row of an SFT parquet is a conversation verl can train on: an optional
+    system turn, a user turn, then a non-empty assistant turn (the demonstration; verl trains on the
+    assistant tokens). Names the file, the first bad row and the fix; returns the row count."""
+    import pyarrow.parquet as pq
+
+    data_file = Path(data_file)
+    fix = ("each row's `messages` must be [system (optional), user, assistant] with the solution as the "
+           "assistant's content; `curiosft prepare-data --from-file` writes that from a question/solution file")
+    table = pq.read_table(data_file, columns=["messages"]) if "messages" in pq.read_schema(data_file).names else None
+    if table is None:
+        raise PreflightError(f"{data_file}: no `messages` column (the SFT parquet's conversation); {fix}")
+    rows = table.column("messages").to_pylist()
+    for index, messages in enumerate(rows):
+        roles = [m.get("role") for m in messages or []]
+        turns = roles[1:] if roles[:1] == ["system"] else roles
+        problem = None
+        if len(turns) < 2 or turns[0] != "user" or turns[-1] != "assistant" or \
+                any(a == b for a, b in zip(turns, turns[1:])):
+            problem = f"its roles are {roles or 'empty'}, not [system,] user, assistant"
+        elif not str(messages[-1].get("content") or "").strip():
+            problem = "its assistant turn (the demonstration) is empty"
+        if problem is not None:
+            raise PreflightError(f"{data_file}: row {index} cannot be trained on: {problem}; {fix}")
+    if not rows:
+        raise PreflightError(f"{data_file} has no rows; {fix}")
+    return len(rows)
+
+
 def check_sft_data(cfg: DictConfig, run_dir: str | Path | None = None, *, log=print) -> Path:
     """Measure the SFT rows; returns the parquet verl should train on. In a job (`run_dir` given) the
     length distribution is written to run_dir/data_lengths.json and, with data.overlong=drop, the rows
@@ -130,6 +227,7 @@ def check_sft_data(cfg: DictConfig, run_dir: str | Path | None = None, *, log=pr
     from curiosft.data.lengths import measure_sft_lengths
 
     data_file = Path(cfg.data.sft_train)
+    check_sft_rows(data_file)
     limit = sft_token_limit(cfg)
     report = measure_sft_lengths(data_file, cfg.model.path, progress=run_dir is not None)
     summary = report.summary(limit)
@@ -185,7 +283,8 @@ def preflight(stage: str, cfg: DictConfig, **kwargs) -> None:
 
 
 def preflight_sft(cfg: DictConfig, **kwargs) -> None:
-    """An SFT job: the model's context, and the SFT data's lengths against the limits."""
+    """An SFT job: the model, its context, and the SFT data's rows and lengths against the limits."""
+    check_model_path(cfg.model.path)
     check_context_length(cfg.model.path, sft_token_limit(cfg), "data.max_prompt_length + data.max_response_length")
     if Path(cfg.model.path).is_dir() and Path(cfg.data.sft_train).is_file():
         check_sft_data(cfg, log=lambda message: None)
@@ -195,6 +294,7 @@ def preflight_rl(cfg: DictConfig, *, sft_model: str, **kwargs) -> None:
     """A GRPO job: the SFT model's context, the steps the data gives, the reward's format, vLLM for verl."""
     from curiosft.verl_ext.rl_config import response_length
 
+    check_model_path(sft_model, "--sft-model")
     check_context_length(sft_model, int(cfg.data.max_prompt_length) + response_length(cfg),
                          "data.max_prompt_length + the RL response length (rl.max_response_length or "
                          "data.max_response_length)")
@@ -209,7 +309,8 @@ def preflight_rl(cfg: DictConfig, *, sft_model: str, **kwargs) -> None:
 
 
 def preflight_eval(cfg: DictConfig, *, model_dir: str | list[str], **kwargs) -> None:
-    """An evaluation job: every model's context holds a prompt and eval.max_new_tokens."""
+    """An evaluation job: every model is one, and its context holds a prompt and eval.max_new_tokens."""
     for model in [model_dir] if isinstance(model_dir, str) else model_dir:
+        check_model_path(model, "--model")
         check_context_length(model, int(cfg.data.max_prompt_length) + int(cfg.eval.max_new_tokens),
                              "data.max_prompt_length + eval.max_new_tokens")

@@ -18,6 +18,7 @@ from curiosft.data.registry import TRAINING_SETS, check_local_data, hub_benchmar
 from curiosft.methods import method_names
 from curiosft.config.schema.eval import SPLITS, parse_select
 from curiosft.layout import Layout
+from curiosft.preflight import check_model_folder, looks_like_hub_id
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
 from curiosft.stages import get_stage, overrides_for, training_stages
@@ -97,7 +98,6 @@ RL_OVERRIDES_ARG = stage_overrides_arg("rl")
 EVAL_OVERRIDES_ARG = stage_overrides_arg("eval")
 CURVE_OVERRIDES_ARG = stage_overrides_arg("eval_curve")
 
-USES_TINY_WORLD = CFG.data.name == "tiny"
 ON_SLURM = CFG.launcher.name == "slurm"
 
 METHODS = method_names()
@@ -140,14 +140,35 @@ def benchmark_file(name):
 
 
 def training_data_files():
-    """The SFT and RL files of the experiment's data set (built by the world or prepare rules)."""
+    """The SFT and RL files of the experiment's data set (built by the world or prepare rules, or yours)."""
     return [CFG.data.sft_train, CFG.data.rl_train]
 
 
+# What the workflow builds and what you bring: the tiny world's model and data are built only when the
+# config points at them (model.path, data.*, a tiny benchmark); your own model folder and data files are
+# checked here, before any job (curiosft.preflight; a hub id when the jobs start, onstart).
+BASE_MODEL = str(CFG.model.path)
+BUILDS_BASE_MODEL = BASE_MODEL == LAYOUT.model("base")
+# the base model is evaluated (the tables' first row) when it is a folder: built here or yours
+EVALUATES_BASE = BUILDS_BASE_MODEL or not looks_like_hub_id(BASE_MODEL) or Path(BASE_MODEL).is_dir()
+try:
+    if not BUILDS_BASE_MODEL and (Path(BASE_MODEL).exists() or not looks_like_hub_id(BASE_MODEL)):
+        check_model_folder(BASE_MODEL)
+    for key, path in (("data.sft_train", CFG.data.sft_train), ("data.rl_train", CFG.data.rl_train)):
+        if not LAYOUT.made_by_workflow(path) and not Path(path).is_file():
+            raise CuriosftError(
+                f"{key}={path}: no such file, and no rule of the workflow makes it; point {key} at your parquet "
+                "(curiosft prepare-data --from-file converts a question/solution file; docs/real_data.md)"
+            )
+except CuriosftError as exc:
+    raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
+
+
 def sft_inputs(wildcards):
-    """The SFT data, and the base model when the workflow builds it (a hub id needs no input)."""
+    """The SFT data, and the base model when the workflow builds it (your folder or a hub id is no rule's
+    output)."""
     inputs = {"data": CFG.data.sft_train}
-    if CFG.model.name == "tiny":
+    if BUILDS_BASE_MODEL:
         inputs["base_model"] = LAYOUT.model("base")
     return inputs
 
@@ -174,7 +195,7 @@ def rl_outputs():
 def eval_checkpoints():
     """What is evaluated: the base model when the workflow builds it (the tiny world), every SFT run and
     the RL run that continues it."""
-    base = ["base"] if CFG.model.name == "tiny" else []
+    base = ["base"] if EVALUATES_BASE else []
     return base + [run.run_id(stage).checkpoint for stage in training_stages() for run in RUNS]
 
 
@@ -183,9 +204,9 @@ def eval_outputs():
 
 
 def checkpoint_model(checkpoint):
-    """The Hugging Face model folder of a checkpoint (curiosft.layout: the base model, a run's final model, or
-    the export inside a checkpoint saved at a step)."""
-    return LAYOUT.model(checkpoint)
+    """The Hugging Face model folder of a checkpoint: the base model (model.path), or (curiosft.layout) a run's
+    final model or the export inside a checkpoint saved at a step."""
+    return BASE_MODEL if checkpoint == "base" else LAYOUT.model(checkpoint)
 
 
 def eval_inputs(wildcards):
@@ -270,7 +291,7 @@ def selected_checkpoint(run_id):
 
 def table_records(wildcards):
     """The records the tables report: the base model and, per run, its selected checkpoint on every benchmark."""
-    checkpoints_ = (["base"] if CFG.model.name == "tiny" else []) + [
+    checkpoints_ = (["base"] if EVALUATES_BASE else []) + [
         selected_checkpoint(r) for r in trained_runs()
     ]
     return [LAYOUT.eval_records(c, b) for c in checkpoints_ for b in CFG.eval.benchmarks]
@@ -301,7 +322,7 @@ def paper_outputs():
 
 def all_targets(wildcards):
     targets = [*training_data_files(), *(benchmark_file(b) for b in CFG.eval.benchmarks)]
-    if USES_TINY_WORLD or CFG.model.name == "tiny":
+    if BUILDS_BASE_MODEL:
         targets.append(LAYOUT.world_report)
     return targets + sft_outputs() + rl_outputs() + eval_outputs() + paper_outputs()
 
@@ -313,14 +334,18 @@ def local_data_arg(wildcards):
     return f"--local {shlex.quote(path)}" if path else ""
 
 
-def check_cluster_request():
-    """On a login node (sinfo on PATH): the SLURM request against the cluster, before any job runs
-    (called from the Snakefile's onstart, which dry runs skip: they queue nothing)."""
-    if not (ON_SLURM and shutil.which("sinfo")):
-        return
-    from curiosft.launcher.slurm import validate_request
+def check_before_jobs():
+    """Before any job runs (the Snakefile's onstart, which dry runs skip: they queue nothing): a hub model id
+    is in the local cache or downloadable from here; on a login node (sinfo on PATH) the SLURM request
+    against the cluster."""
+    from curiosft.preflight import check_model_path
 
     try:
-        validate_request(CFG.launcher)
+        if not BUILDS_BASE_MODEL:
+            check_model_path(BASE_MODEL)
+        if ON_SLURM and shutil.which("sinfo"):
+            from curiosft.launcher.slurm import validate_request
+
+            validate_request(CFG.launcher)
     except CuriosftError as exc:
         raise WorkflowError(str(exc)) from None

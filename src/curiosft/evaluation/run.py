@@ -153,8 +153,9 @@ def check_lengths(model_dir: str, max_model_len: int, prompt_sets, max_new_token
     max_new_tokens in it (curiosft.preflight, curiosft.evaluation.prompts)."""
     from transformers import AutoTokenizer
 
-    from curiosft.preflight import check_context_length
+    from curiosft.preflight import check_context_length, check_model_path
 
+    check_model_path(model_dir, "--model")
     check_context_length(model_dir, max_model_len, "data.max_prompt_length + eval.max_new_tokens")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     for name, prompts in prompt_sets:
