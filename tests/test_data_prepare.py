@@ -165,3 +165,58 @@ def test_olympiadbench_golds_keep_an_escaped_dollar_and_every_answer(tmp_path):
     prepare_dataset("olympiadbench", tmp_path / "out", local=str(src))
     golds = [r["ground_truth"] for r in pd.read_parquet(tmp_path / "out" / "olympiadbench.parquet")["reward_model"]]
     assert golds == ["\\$36", "(1,2), (2,1)"]
+
+
+# ------------------------------------------------------------------------------------ your own file
+OWN_ROWS = [
+    {"problem": "What is 2+3?", "solution": "2+3 = 5, so the answer is $\\boxed{5}$.", "level": 1},
+    {"problem": "What is 7*6?", "solution": "7*6 = 42. \\boxed{42}", "level": 1},
+    {"problem": "Compute 10-4.", "solution": "10-4 = 6, giving \\boxed{6}.", "level": 2},
+]
+
+
+def test_your_own_question_solution_file(tmp_path, python, repo):
+    """docs/real_data.md's worked example: a 3-row jsonl through `curiosft prepare-data --from-file`, then the
+    SFT job's own row check accepts it."""
+    import subprocess
+
+    from curiosft.preflight import check_sft_rows
+
+    source = tmp_path / "mine.jsonl"
+    pd.DataFrame(OWN_ROWS).to_json(source, orient="records", lines=True)
+    proc = subprocess.run([python, "-m", "curiosft.cli", "prepare-data", "--from-file", str(source), "--question",
+                           "problem", "--out", str(tmp_path / "mine")], capture_output=True, text=True, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "sft_train.parquet: 3 rows" in proc.stdout and "rl_train.parquet: 3 rows" in proc.stdout
+    sft = pd.read_parquet(tmp_path / "mine" / "sft_train.parquet")
+    messages = list(sft["messages"][1])
+    assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+    assert messages[0]["content"] == MATH_INSTRUCTION and messages[2]["content"] == OWN_ROWS[1]["solution"]
+    rl = pd.read_parquet(tmp_path / "mine" / "rl_train.parquet")
+    assert [r["ground_truth"] for r in rl["reward_model"]] == ["5", "42", "6"]  # each solution's last \boxed{}
+    assert check_sft_rows(tmp_path / "mine" / "sft_train.parquet") == 3
+    manifest = json.loads((tmp_path / "mine" / "manifest.mine.json").read_text())
+    assert manifest["source"]["columns"] == {"question": "problem", "solution": "solution", "answer": ""}
+
+
+def test_your_own_file_errors_name_the_column_or_row(tmp_path):
+    from curiosft.data.prepare import prepare_own_file
+    from curiosft.errors import InputDataError
+
+    source = tmp_path / "mine.jsonl"
+    pd.DataFrame(OWN_ROWS).to_json(source, orient="records", lines=True)
+    with pytest.raises(InputDataError, match=r"lack column\(s\) \['question'\] \(found \['problem', 'solution', 'level'\]\)"):
+        prepare_own_file(source, tmp_path / "a")
+    rows = [*OWN_ROWS, {"problem": "What is 1+1?", "solution": "It is 2.", "level": 1}]
+    pd.DataFrame(rows).to_json(source, orient="records", lines=True)
+    with pytest.raises(InputDataError, match=r"mine row 3: no answer \(the solution has no \\boxed\{\}\)"):
+        prepare_own_file(source, tmp_path / "b", question="problem")
+    rows = [*OWN_ROWS, {"problem": "What is 1+1?", "solution": "", "level": 1}]
+    pd.DataFrame(rows).to_json(source, orient="records", lines=True)
+    with pytest.raises(InputDataError, match="mine row 3: column 'solution' is empty"):
+        prepare_own_file(source, tmp_path / "c", question="problem")
+    # an answer column wins over the boxed
+    pd.DataFrame([{**r, "final": str(i)} for i, r in enumerate(OWN_ROWS)]).to_json(source, orient="records", lines=True)
+    prepare_own_file(source, tmp_path / "d", question="problem", answer="final", name="ours")
+    rl = pd.read_parquet(tmp_path / "d" / "rl_train.parquet")
+    assert [r["ground_truth"] for r in rl["reward_model"]] == ["0", "1", "2"] and set(rl["data_source"]) == {"ours"}

@@ -264,3 +264,13 @@ def test_an_sft_row_without_an_answer_is_refused(smoke_world, tmp_path):
     # the SFT job's own check refuses it before measuring or training
     with pytest.raises(PreflightError, match="row 2 cannot be trained on"):
         check_sft_data(_cfg(smoke_world, tmp_path / "answerless.parquet"), log=lambda m: None)
+
+
+def test_curiosft_assets_prints_a_model_folder_the_preflight_accepts(smollm2, python):
+    from curiosft.preflight import check_model_path
+
+    proc = subprocess.run([python, "-m", "curiosft.cli", "assets", "smollm2", "--cache-dir", str(smollm2.parent)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(smollm2) and "SmolLM2-135M-Instruct" in proc.stderr
+    check_model_path(proc.stdout.strip())

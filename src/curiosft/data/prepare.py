@@ -54,12 +54,36 @@ def prepare_dataset(name: str, out_dir: str | Path, *, local: str | None = None,
     """Write out_dir/<files>.parquet in the normalised schema plus out_dir/manifest.<name>.json (with the golds'
     report: settle_golds); returns the manifest."""
     spec = get_spec(name)
-    out_dir = Path(out_dir)
     if local:
         df, source = read_local(local), {"local": str(Path(local).resolve())}
     else:
         df, read_revision = read_hub(spec, revision)
         source = {"hub_id": spec.hub_id, "config": spec.config, "split": spec.split, "revision": read_revision}
+    return _prepare(spec, df, source, out_dir, limit=limit, progress=progress)
+
+
+def prepare_own_file(path: str | Path, out_dir: str | Path, *, name: str = "mine", question: str = "question",
+                     solution: str = "solution", answer: str | None = None, limit: int | None = None,
+                     progress: bool = False) -> dict:
+    """Your own question/solution file (jsonl, json, parquet or csv) -> out_dir/sft_train.parquet (the
+    project's system instruction, the question, the solution as the assistant turn) and rl_train.parquet (the
+    question and its answer for the RL reward), plus out_dir/manifest.<name>.json. `answer`: the answer
+    column (None: `answer` when the file has one, else each solution's last \\boxed{}). InputDataError naming
+    the missing column (and the columns found) or the row."""
+    from curiosft.data.registry import DatasetSpec
+
+    df = read_local(path)
+    if answer is None:
+        answer = "answer" if "answer" in df.columns else ""
+    spec = DatasetSpec(name, "train", hub_id=f"your file {Path(path).name}", layout="question_solution",
+                       columns={"question": question, "solution": solution, "answer": answer},
+                       description="your own question/solution file")
+    return _prepare(spec, df, {"local": str(Path(path).resolve()), "columns": dict(spec.columns)}, out_dir,
+                    limit=limit, progress=progress)
+
+
+def _prepare(spec, df, source: dict, out_dir: str | Path, *, limit: int | None, progress: bool) -> dict:
+    out_dir = Path(out_dir)
     if limit:
         df = df.head(limit)
     outputs = CONVERTERS[spec.layout](df, spec)
