@@ -85,7 +85,8 @@ def test_local_grpo_steps_through_the_reward_server_then_resume(smoke_world, tmp
     for record in metrics:
         data = record["data"]
         assert {"train/reward", "train/entropy", "train/response_length", "train/clip_frac", "train/pg_loss",
-                "grad_norm", "lr", "perf/step_seconds", "train/zero_std_groups"} <= set(data), sorted(data)
+                "grad_norm", "lr", "perf/step_seconds", "train/zero_std_groups", "train/flat_reward"} <= set(data), \
+            sorted(data)
         assert 0.0 <= data["train/reward"] <= 1.0 and data["train/entropy"] > 0 and data["lr"] == 5e-5
     # verl's PPO checkpoint layout; the server's log shows it ran and stopped
     assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text() == "2"
@@ -144,6 +145,21 @@ def test_old_log_probs_match_an_unpadded_forward_and_grpo_advantages_are_verls(s
     # scores alternate 0, 1 inside every group of n_rollouts: every group has signal
     assert metrics["critic/score/mean"] == 0.5 and metrics["train/zero_std_groups"] == 0.0
     assert metrics["actor/grad_norm"] > 0
+
+    # every reward 0 (a model that never answers in the reward's format): the step is flagged, and a run
+    # where most steps are gets a warning naming them (issue 34)
+    from curiosft.rl.metrics import FLAT_REWARD, flat_reward_report, metrics_line
+
+    trainer.score = lambda items: [{"score": 0.0, "reason": "no \\boxed{}"} for _ in items]
+    flat = trainer.train_step(prompts)
+    assert flat["train/zero_std_groups"] == 1.0 and flat["critic/score/max"] == flat["critic/score/min"] == 0.0
+    lines = [metrics_line(1, metrics), metrics_line(2, flat), metrics_line(3, flat)]
+    assert [json.loads(line)["data"][FLAT_REWARD] for line in lines] == [0.0, 1.0, 1.0]
+    (tmp_path / "metrics.jsonl").write_text("".join(lines))
+    assert flat_reward_report(tmp_path / "metrics.jsonl").startswith("2 of 3 GRPO steps had every reward equal "
+                                                                     "(2 of them all 0)")
+    (tmp_path / "metrics.jsonl").write_text("".join(lines[:2]))
+    assert flat_reward_report(tmp_path / "metrics.jsonl") is None  # half is not most
 
 
 @pytest.mark.parametrize("backend", ["local", "verl"])

@@ -85,6 +85,9 @@ class LocalGRPO:
                 self.save_checkpoint()
             bar.update(1)
             bar.set_postfix(reward=f"{metrics['critic/score/mean']:.3f}", entropy=f"{metrics['actor/entropy']:.3f}")
+            if metrics["critic/score/max"] == metrics["critic/score/min"]:
+                bar.write(f"curiosft: GRPO step {self.step}: every reward was {metrics['critic/score/mean']:g} "
+                          "(all advantages 0: no learning signal this step)")
             if stopping:
                 print(f"curiosft: stop requested; stopped after the checkpoint of step {self.step}", flush=True)
                 break
@@ -126,6 +129,8 @@ class LocalGRPO:
         lengths = mask.sum(dim=1)
         return {
             "critic/score/mean": float(scores.mean()),
+            "critic/score/max": float(scores.max()),
+            "critic/score/min": float(scores.min()),
             "critic/advantages/mean": float((advantages * mask).sum() / mask.sum()),
             "actor/entropy": float((entropy * mask).sum() / mask.sum()),
             "response_length/mean": float(lengths.float().mean()),

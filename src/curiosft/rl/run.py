@@ -23,9 +23,9 @@ from omegaconf import DictConfig, OmegaConf
 from curiosft.errors import ConfigError, MissingInputError, StageFailed, StageStopped
 from curiosft.io import atomic_path, write_json
 from curiosft.preemption import StopRequest, run_until_stopped, stop_at_a_safe_point, stop_grace_s
-from curiosft.rl.metrics import curiosft_metrics, metrics_line
+from curiosft.rl.metrics import curiosft_metrics, flat_reward_report, metrics_line
 from curiosft.runid import RunId
-from curiosft.runs import HF_SUBDIRS, export_model, is_complete, merge_metrics, next_attempt
+from curiosft.runs import HF_SUBDIRS, METRICS, export_model, is_complete, merge_metrics, next_attempt
 from curiosft.topology import job_topology
 
 RL_MODEL_SUBDIR = HF_SUBDIRS["rl"]
@@ -98,6 +98,8 @@ def _run_rl(cfg: DictConfig, run_dir, *, sft_model: str, host: str, progress: bo
                          stop=stop)
         else:
             _train_verl(cfg, run_dir, sft_model=sft_model, stop=stop)
+    if (warning := flat_reward_report(run_dir / METRICS)) is not None:
+        print(f"curiosft: warning: {run_dir}: {warning}", flush=True)
     return export_model(run_dir, RL_MODEL_SUBDIR)
 
 
