@@ -241,3 +241,14 @@ def test_backends_are_one_registry():
 
 def echo_generator(model_dir, eval_cfg, *, threads=None, max_model_len=None):
     return (model_dir, threads, eval_cfg.batch_size)
+
+
+def test_progress_is_in_decoding_steps_with_sequences_and_tokens_per_second(flat_model, capsys):
+    """A job that is one batch still shows progress (one step per decoded token) and says how many
+    sequences are done and at what rate (issue 34: `generate: 0/1 batch` for 4 minutes)."""
+    generator = HFGenerator.from_pretrained(str(flat_model), batch_size=64)
+    settings = SamplingSettings(n=2, temperature=1.0, top_p=1.0, max_new_tokens=12, seed=3)
+    generator.generate([PROMPT] * 3, settings)
+    err = capsys.readouterr().err
+    assert "generate 3 prompts x 2" in err and "sequences=6/6" in err and "tokens_per_s=" in err, err
+    assert "12/12" in err and "batch" not in err, err  # one batch: its 12 decoding steps

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -85,6 +86,19 @@ class EntropyRecorder:
     def entropies(self) -> torch.Tensor:
         """[rows, generated positions]."""
         return torch.stack(self.steps, dim=1)
+
+
+class DecodeProgress:
+    """A logits processor that moves a progress bar one decoding step at a time (a step decodes one token
+    of every unfinished sequence of the batch), so a job that is one batch still shows progress and an ETA."""
+
+    def __init__(self, bar) -> None:
+        self.bar, self.steps = bar, 0
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        self.steps += 1
+        self.bar.update(1)
+        return scores
 
 
 class SeededSampler:
@@ -178,12 +192,18 @@ class HFGenerator:
         per_prompt = settings.n if sample else 1
         stops = torch.tensor(self.stop_ids)
         results: list[list[Completion]] = []
-        for start in tqdm(range(0, len(prompts), self.batch_size), desc="generate", unit="batch", mininterval=2.0):
+        starts = range(0, len(prompts), self.batch_size)
+        # progress in decoding steps (each batch decodes at most max_new_tokens; one that finishes early jumps
+        # to its end), with the sequences done and the tokens per second: the ETA is an upper bound
+        bar = tqdm(total=len(starts) * settings.max_new_tokens, unit="step", mininterval=2.0,
+                   desc=f"generate {len(prompts)} prompts x {settings.n}", disable=len(prompts) == 0)
+        begun, generated = time.perf_counter(), 0
+        for start in starts:
             chunk = prompts[start:start + self.batch_size]
             encoded = [encode_prompt(tok, p) for p in chunk]
             input_ids, attention = self._left_padded([ids for ids in encoded for _ in range(per_prompt)])
-            recorder = EntropyRecorder()
-            processors = [recorder]
+            recorder, progress = EntropyRecorder(), DecodeProgress(bar)
+            processors = [recorder, progress]
             if sample:
                 seeds = [prompt_seed(prompt_seed(settings.seed, pid), j)
                          for pid in prompt_ids[start:start + len(chunk)] for j in range(per_prompt)]
@@ -210,6 +230,11 @@ class HFGenerator:
             for i in range(len(chunk)):
                 mine = rows[i * per_prompt:(i + 1) * per_prompt]
                 results.append(mine if sample else mine * settings.n)
+            generated += int(lengths.sum())
+            bar.update(settings.max_new_tokens - progress.steps)
+            bar.set_postfix(sequences=f"{len(results) * settings.n}/{len(prompts) * settings.n}",
+                            tokens_per_s=f"{generated / max(time.perf_counter() - begun, 1e-9):.1f}")
+        bar.close()
         return results
 
 
