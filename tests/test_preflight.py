@@ -274,3 +274,23 @@ def test_curiosft_assets_prints_a_model_folder_the_preflight_accepts(smollm2, py
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(smollm2) and "SmolLM2-135M-Instruct" in proc.stderr
     check_model_path(proc.stdout.strip())
+
+
+def test_tiny_world_settings_on_a_pretrained_model_are_named(smoke_world, tmp_path):
+    """lr 5e-4, 100 new tokens and the tiny test sets are the tiny world's; on your model each is a warning
+    naming the key and what to set (issue 34); the tiny world's own model draws none."""
+    from curiosft.preflight import settings_warnings
+
+    assert settings_warnings(compose_config(["experiment=tiny"])) == []
+    mine = compose_config(["experiment=tiny", f"model.path={tmp_path}"])
+    warnings = settings_warnings(mine)
+    assert len(warnings) == 3, warnings
+    assert warnings[0].startswith("trainer.lr=0.0005 is a from-scratch rate")
+    assert "eval.benchmarks has tiny_id, the tiny world's test set" in warnings[1]
+    fitted = compose_config(["experiment=tiny", f"model.path={tmp_path}", "trainer.lr=1e-5",
+                             "eval.benchmarks=[math500,arc_challenge]"])
+    assert settings_warnings(fitted) == ["eval.max_new_tokens=100 cuts most math500 answers short (they need ~501 "
+                                         "tokens or more); raise eval.max_new_tokens"]
+    assert settings_warnings(compose_config(["experiment=tiny", f"model.path={tmp_path}", "trainer.lr=1e-5",
+                                             "eval.benchmarks=[math500,arc_challenge]",
+                                             "eval.max_new_tokens=1024"])) == []

@@ -55,6 +55,9 @@ class Benchmark:
     world_file: str | None = None
     # samples per prompt when the experiment does not say (eval.n_samples_per_benchmark); None: eval.n_samples
     samples: int | None = None
+    # the tokens a response needs (the p90 of the reference solutions where measured; a model's reasoning
+    # runs longer): eval.max_new_tokens below it draws a warning on a pretrained model (curiosft.preflight)
+    response_tokens: int | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -121,7 +124,8 @@ for _benchmark in [
     Benchmark("aime24", "math", "id", "AIME24", _math("HuggingFaceH4/aime_2024", split="train")),
     Benchmark("aime25", "math", "id", "AIME25", _math("math-ai/aime25")),
     Benchmark("amc23", "math", "id", "AMC23", _math("math-ai/amc23", question="question")),
-    Benchmark("math500", "math", "id", "MATH-500", _math("HuggingFaceH4/MATH-500")),
+    # response_tokens: its 500 reference solutions, SmolLM2's tokenizer: median 173, p90 501
+    Benchmark("math500", "math", "id", "MATH-500", _math("HuggingFaceH4/MATH-500"), response_tokens=501),
     Benchmark("minerva_math", "math", "id", "Minerva", _math("math-ai/minervamath", question="question")),
     Benchmark("olympiadbench", "math", "id", "OlympiadBench",
               HubSource("Hothan/OlympiadBench", "olympiadbench", split="train", config="OE_TO_maths_en_COMP")),

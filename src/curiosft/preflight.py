@@ -191,6 +191,38 @@ def check_reward_format(cfg: DictConfig, *, sample: int = 200) -> None:
             f"demonstrations (data={spec.name}) have none: every RL rollout would earn reward 0; {fix}")
 
 
+# the tiny world's learning rate is for a 1M-parameter model trained from scratch; the released SFT runs of
+# pretrained models use 1e-5 (CurioSFT) and 1e-6 (PSFT) (docs/methods.md)
+PRETRAINED_MAX_LR = 1e-4
+# a math answer's length when its benchmark names none: MATH-500's reference solutions, p90 (curiosft.benchmarks)
+MATH_RESPONSE_TOKENS = 501
+
+
+def settings_warnings(cfg: DictConfig) -> list[str]:
+    """Tiny-world settings that meet a pretrained model (model.path is not the tiny world's model): a learning
+    rate of 1e-4 or more, eval.max_new_tokens below what a benchmark's answers need, the tiny world's test
+    sets. Each warning names the key, the value and what to set instead; [] for the tiny world's own model."""
+    from curiosft.benchmarks import get_benchmark
+
+    if str(cfg.model.path) == f"{cfg.paths.world}/model":
+        return []
+    model, warnings = cfg.model.path, []
+    if float(cfg.trainer.lr) >= PRETRAINED_MAX_LR:
+        warnings.append(f"trainer.lr={cfg.trainer.lr:g} is a from-scratch rate (the tiny world's) on the pretrained "
+                        f"model {model}; the released SFT runs use 1e-5 (CurioSFT) and 1e-6 (PSFT): set trainer.lr")
+    for name in cfg.eval.benchmarks:
+        benchmark = get_benchmark(name)
+        if benchmark.world_file:
+            warnings.append(f"eval.benchmarks has {name}, the tiny world's test set, for the pretrained model {model}; "
+                            "evaluate on real benchmarks (eval.benchmarks=[math500,arc_challenge], docs/real_data.md)")
+            continue
+        needed = benchmark.response_tokens or (MATH_RESPONSE_TOKENS if benchmark.kind == "math" else None)
+        if needed and int(cfg.eval.max_new_tokens) < needed:
+            warnings.append(f"eval.max_new_tokens={cfg.eval.max_new_tokens} cuts most {name} answers short (they "
+                            f"need ~{needed} tokens or more); raise eval.max_new_tokens")
+    return warnings
+
+
 def check_sft_rows(data_file: str | Path) -> int:
     """PreflightError unless every row of an SFT parquet is a conversation verl can train on: an optional
     system turn, a user turn, then a non-empty assistant turn (the demonstration; verl trains on the

@@ -36,13 +36,21 @@ from curiosft.topology import job_topology
 def prepare_run(cfg: DictConfig, run_dir: str | Path, *, nproc: int = 1) -> Path:
     """Check the run (curiosft.preflight: context length, every SFT row's token length), then write
     config.yaml and verl_config.yaml into run_dir (validating both)."""
-    from curiosft.preflight import check_context_length, check_model_path, check_sft_data, sft_token_limit
+    from curiosft.preflight import (
+        check_context_length,
+        check_model_path,
+        check_sft_data,
+        settings_warnings,
+        sft_token_limit,
+    )
     from curiosft.verl_ext.sft_config import build_verl_sft_config
 
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     check_model_path(resolved.model.path)
+    for warning in settings_warnings(resolved):
+        print(f"curiosft: warning: {warning}", flush=True)
     check_context_length(resolved.model.path, sft_token_limit(resolved),
                          "data.max_prompt_length + data.max_response_length")
     train_file = check_sft_data(resolved, run_dir, log=lambda message: print(message, flush=True))

@@ -18,7 +18,7 @@ from curiosft.data.registry import TRAINING_SETS, check_local_data, hub_benchmar
 from curiosft.methods import method_names
 from curiosft.config.schema.eval import SPLITS, parse_select
 from curiosft.layout import Layout
-from curiosft.preflight import check_model_folder, looks_like_hub_id
+from curiosft.preflight import check_model_folder, looks_like_hub_id, settings_warnings
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
 from curiosft.stages import get_stage, overrides_for, training_stages
@@ -55,6 +55,10 @@ try:
     RUNS = runs_of(SWEEP)
 except CuriosftError as exc:
     raise WorkflowError(f"invalid sweep {EXPERIMENT!r}: {exc}") from None
+
+# tiny-world settings on a pretrained model (learning rate, answer length, the tiny test sets): said once here
+for warning in settings_warnings(CFG):
+    print(f"curiosft: warning: {warning}", file=sys.stderr)
 
 # the RL reward against what SFT teaches (a </think> the demonstrations never write pays 0 on every rollout)
 try:
