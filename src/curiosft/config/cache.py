@@ -45,8 +45,11 @@ def composed_experiment(base: Sequence[str], cache_dir: str | Path) -> DictConfi
     composed_sweep_config."""
     from curiosft.sweep import runs_of
 
+    from curiosft.config import register_schemas
+
     path = Path(cache_dir) / f"experiment-{fingerprint(base, [])}.yaml"
     if path.is_file():
+        register_schemas()  # the resolvers its interpolations use (model.path: ${curiosft_cache:}, ...)
         return OmegaConf.load(path)
     cfg = compose_config(base)
     runs = runs_of(OmegaConf.to_container(cfg.sweep, resolve=True))

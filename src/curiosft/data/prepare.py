@@ -84,6 +84,9 @@ def prepare_own_file(path: str | Path, out_dir: str | Path, *, name: str = "mine
 
 def _prepare(spec, df, source: dict, out_dir: str | Path, *, limit: int | None, progress: bool) -> dict:
     out_dir = Path(out_dir)
+    if spec.rows is not None:  # a registered split of the source (e.g. MATH-500's rows 100-499)
+        df = df.iloc[spec.rows[0]:spec.rows[1]].reset_index(drop=True)
+        source = {**source, "rows": list(spec.rows)}
     if limit:
         df = df.head(limit)
     outputs = CONVERTERS[spec.layout](df, spec)

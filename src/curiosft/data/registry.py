@@ -30,6 +30,8 @@ class DatasetSpec:
     # source column names for the generic layouts
     columns: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    # the rows kept, [start, end) in the source's order (None: all): a split of a file used elsewhere too
+    rows: tuple[int, int] | None = None
     # training sets: whether the demonstrations close a </think> block (what rl.reward.format=rl requires;
     # curiosft.preflight.check_reward_format); None where unknown
     closes_thinking: bool | None = None
@@ -46,6 +48,13 @@ TRAINING_SETS: dict[str, DatasetSpec] = {
         DatasetSpec(
             "curiosft_data", "train", "Hao0oWang/CurioSFT_Data", "luffy", data_files="train.parquet",
             description="the CurioSFT release's training data (LUFFY layout)", closes_thinking=True,
+        ),
+        DatasetSpec(
+            "math500_solutions", "train", "HuggingFaceH4/MATH-500", "question_solution", split="test",
+            columns={"question": "problem", "solution": "solution", "answer": "answer"}, rows=(100, 500),
+            description="MATH-500's worked solutions, rows 100-499, as short real demonstrations (experiment="
+                        "smollm2, which evaluates MATH-500's first 100 rows at most: never trained on)",
+            closes_thinking=False,
         ),
         DatasetSpec(
             "limo", "train", "GAIR/LIMO", "limo",
