@@ -135,3 +135,41 @@ def test_lines_of_one_step_merge_within_an_attempt_and_a_later_attempt_replaces_
     assert merged[1]["data"] == {"loss": 3.0, "val/loss": 3.5}
     assert merged[3]["data"] == {"loss": 1.8} and merged[5]["run"] == run.as_dict()
     assert "has no metrics for step(s) 4:" in capsys.readouterr().err
+
+
+def _finished_run(tmp_path, steps=(2, 4, 6), hf="actor/huggingface") -> Path:
+    """A finished run's folder: a checkpoint per step with weights, optimizer state and an HF export."""
+    run = tmp_path / "run"
+    for step in steps:
+        checkpoint = run / "checkpoints" / f"global_step_{step}"
+        (checkpoint / hf).mkdir(parents=True)
+        (checkpoint / hf / "model.safetensors").write_bytes(b"w" * 100)
+        (checkpoint / "actor" / "optim_world_size_1_rank_0.pt").parent.mkdir(parents=True, exist_ok=True)
+        (checkpoint / "actor" / "optim_world_size_1_rank_0.pt").write_bytes(b"o" * 200)
+        (checkpoint / "extra_state.pt").write_bytes(b"e" * 10)
+    (run / "checkpoints" / "latest_checkpointed_iteration.txt").write_text(str(steps[-1]))
+    (run / "progress.json").write_text(json.dumps({"total_training_steps": steps[-1]}))
+    return run
+
+
+def test_a_finished_run_keeps_its_exports_and_drops_the_state(tmp_path):
+    from curiosft.runs import prune_finished_run
+
+    run = _finished_run(tmp_path)
+    pruned = prune_finished_run(run, "actor/huggingface")
+    assert pruned == {"freed_bytes": 3 * 210, "kept_steps": [2, 4, 6]}
+    assert sorted(p.name for p in (run / "checkpoints" / "global_step_4").rglob("*")) == [
+        "actor", "huggingface", "model.safetensors"]
+    # still finished, and its latest export (what a re-run exports again) is there
+    assert is_complete(run) and (latest_checkpoint(run) / "actor" / "huggingface" / "model.safetensors").is_file()
+    # keep the last one only: the earlier steps go whole
+    pruned = prune_finished_run(run, "actor/huggingface", keep_last=1)
+    assert pruned == {"freed_bytes": 2 * 100, "kept_steps": [6]}
+    # a run not finished is left as it is (it resumes from its state)
+    unfinished = _finished_run(tmp_path / "u")
+    (unfinished / "progress.json").write_text(json.dumps({"total_training_steps": 8}))
+    assert prune_finished_run(unfinished, "actor/huggingface")["freed_bytes"] == 0
+    assert (unfinished / "checkpoints" / "global_step_2" / "extra_state.pt").is_file()
+    # keep_state keeps everything but the steps beyond keep_last
+    kept = _finished_run(tmp_path / "k", hf="huggingface")
+    assert prune_finished_run(kept, "huggingface", keep_state=True) == {"freed_bytes": 0, "kept_steps": [2, 4, 6]}

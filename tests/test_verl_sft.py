@@ -163,7 +163,8 @@ def test_resuming_at_an_epoch_boundary_trains_the_next_epoch(world, tmp_path):
     last checkpoint removed so the run resumes from step 8; it trains steps 9-16 again, on the same data as
     the unbroken run (equal losses: the CPU path is deterministic)."""
     run_dir = tmp_path / "run"
-    extra = ("trainer.epochs=2", "trainer.max_steps=null", "trainer.save_freq=8")
+    # keep_state: the finished run's step-8 state is what this test resumes from (a finished run drops it)
+    extra = ("trainer.epochs=2", "trainer.max_steps=null", "trainer.save_freq=8", "checkpoints.keep_state=true")
     unbroken = run_sft(world, run_dir, "sft", *extra)
     per_epoch = len(unbroken) // 2
     assert [m["step"] for m in unbroken] == list(range(1, 2 * per_epoch + 1)) and per_epoch == 8

@@ -153,8 +153,10 @@ def _digest(fingerprint: dict) -> str:
     return digest(fingerprint)
 
 
-def finish_attempt(path: str | os.PathLike, started: float, *, finished: bool = True) -> None:
-    """Record the last attempt's wall time (seconds, from the job's monotonic clock) and totals."""
+def finish_attempt(path: str | os.PathLike, started: float, *, finished: bool = True,
+                   disk_bytes: int | None = None) -> None:
+    """Record the last attempt's wall time (seconds, from the job's monotonic clock), totals and the disk
+    the output holds (bytes: the run folder, or the records file)."""
     path = Path(path)
     manifest = read_manifest(path)
     if manifest is None:
@@ -162,6 +164,8 @@ def finish_attempt(path: str | os.PathLike, started: float, *, finished: bool = 
     attempt = manifest["cost"]["attempts"][-1]
     attempt["wall_s"] = round(time.monotonic() - started, 3)
     attempt["finished"] = finished
+    if disk_bytes is not None:
+        manifest["disk_bytes"] = int(disk_bytes)
     _totals(manifest)
     _write(path, manifest)
 

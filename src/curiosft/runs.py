@@ -202,3 +202,64 @@ def is_complete(run_dir: Path) -> bool:
     if total is None or checkpoint is None:
         return False
     return checkpoint_step(checkpoint) >= total
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) if path.is_dir() \
+        else (path.stat().st_size if path.is_file() else 0)
+
+
+def _drop_all_but(folder: Path, keep: Path) -> int:
+    """Delete everything in `folder` except the path `keep` (relative: huggingface or actor/huggingface)
+    and the folders leading to it; returns the bytes freed."""
+    head, *rest = keep.parts
+    freed = 0
+    for entry in folder.iterdir():
+        if entry.name == head:
+            if rest:
+                freed += _drop_all_but(entry, Path(*rest))
+            continue
+        freed += _size(entry)
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    return freed
+
+
+def prune_finished_run(run_dir: Path, hf_subdir: str, *, keep_last: int | None = None,
+                       keep_state: bool = False) -> dict:
+    """What a finished, exported run keeps (the `checkpoints` section): each saved step's Hugging Face export
+    (the last `keep_last` steps' only, when set) and, with keep_state, the rest of its checkpoints (weights
+    shards, optimizer and trainer state: nothing resumes a finished run). A run not finished is left as it
+    is. Returns {"freed_bytes", "kept_steps"}."""
+    run_dir = Path(run_dir)
+    if not is_complete(run_dir):
+        return {"freed_bytes": 0, "kept_steps": saved_steps(run_dir, hf_subdir)}
+    steps = saved_steps(run_dir, hf_subdir)
+    kept = steps[-keep_last:] if keep_last else steps
+    freed = 0
+    for checkpoint in sorted((run_dir / "checkpoints").glob("global_step_*")):
+        if not re.fullmatch(r"global_step_\d+", checkpoint.name):
+            continue
+        if checkpoint_step(checkpoint) not in kept:
+            if checkpoint != latest_checkpoint(run_dir):  # the tracker's step always stays (the export's source)
+                freed += _size(checkpoint)
+                shutil.rmtree(checkpoint)
+                continue
+        if not keep_state:
+            freed += _drop_all_but(checkpoint, Path(hf_subdir))
+    return {"freed_bytes": freed, "kept_steps": saved_steps(run_dir, hf_subdir)}
+
+
+def finish_run(run_dir: Path, hf_subdir: str, checkpoints, log=print) -> dict:
+    """After a finished run's export: prune it as the `checkpoints` section says (prune_finished_run) and
+    say what stayed."""
+    pruned = prune_finished_run(run_dir, hf_subdir, keep_last=checkpoints.keep_last,
+                                keep_state=bool(checkpoints.keep_state))
+    if pruned["freed_bytes"]:
+        log(f"curiosft: {run_dir}: finished; kept the exports of steps {pruned['kept_steps']}, freed "
+            f"{pruned['freed_bytes'] / 1e9:.2f} GB of checkpoint state (checkpoints.keep_state=true keeps it)")
+    return pruned
+
+
+def disk_bytes(path: str | Path) -> int:
+    """The bytes a run folder or an output file holds."""
+    return _size(Path(path))

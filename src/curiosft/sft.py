@@ -23,7 +23,9 @@ from curiosft.io import atomic_path
 from curiosft.preemption import run_until_stopped, stop_at_a_safe_point, stop_grace_s
 from curiosft.runid import RunId
 from curiosft.runs import (
+    HF_SUBDIRS,
     export_model,
+    finish_run,
     is_complete,
     latest_checkpoint,
     merge_metrics,
@@ -95,7 +97,11 @@ def run_sft(cfg: DictConfig, run_dir: str | Path, *, log=None) -> Path:
     elif lead:
         # a finished run is not trained again; its attempts are merged anew (the current metrics layout)
         merge_metrics(run_dir, RunId.of_config("sft", cfg))
-    return export_model(run_dir) if lead else run_dir / "model"
+    if not lead:
+        return run_dir / "model"
+    model = export_model(run_dir)
+    finish_run(run_dir, HF_SUBDIRS["sft"], cfg.checkpoints, log=lambda m: print(m, flush=True))
+    return model
 
 
 STOP_FILE = "stop.request"

@@ -137,11 +137,11 @@ def _load(path: str) -> Callable:
 _EVAL_SECTIONS = ("eval", "scoring", "data.max_prompt_length")
 STAGES: dict[str, Stage] = {s.name: s for s in [
     Stage("world", ("world",), resources="curiosft.resources:world_resources", label="tiny world"),
-    Stage("sft", ("method", "schedule", "model", "data", "trainer", "seed"), entry_point="curiosft.sft:run_sft",
+    Stage("sft", ("method", "schedule", "model", "data", "trainer", "seed", "checkpoints"), entry_point="curiosft.sft:run_sft",
           preflight="curiosft.preflight:preflight_sft", inputs="curiosft.launcher.inputs:sft_inputs",
           resources="curiosft.resources:sft_resources", output=RUN_DIR, label="SFT", trains=True),
     # the method and schedule name the run (the rule passes them); its input is the SFT model
-    Stage("rl", ("rl", "scoring", "model", "data", "seed", "trainer.loggers"), entry_point="curiosft.rl.run:run_rl",
+    Stage("rl", ("rl", "scoring", "model", "data", "seed", "trainer.loggers", "checkpoints"), entry_point="curiosft.rl.run:run_rl",
           preflight="curiosft.preflight:preflight_rl", inputs="curiosft.launcher.inputs:rl_inputs",
           resources="curiosft.resources:rl_resources", output=RUN_DIR, graded=True, label="RL", trains=True),
     # the final evaluation reads neither the curve protocol nor the step selection (the select rule's)
@@ -166,7 +166,7 @@ STALE_RUN_CHOICES = ("move_aside", "error")
 # how a job runs, not what it computes; and the inputs, fingerprinted by content
 NOT_FINGERPRINTED = (
     "trainer.loggers", "eval.threads", "eval.scoring_workers", "rl.threads", "rl.reward.workers", "rl.reward.url",
-    "rl.reward.token", "world.pretrain.threads", "model.path", "data.sft_train", "data.rl_train",
+    "rl.reward.token", "world.pretrain.threads", "model.path", "data.sft_train", "data.rl_train", "checkpoints",
 )
 
 

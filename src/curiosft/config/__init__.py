@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from curiosft.assets import default_cache_dir
 from curiosft.config.schema import (
     Config,
     DataConfig,
@@ -25,7 +26,6 @@ from curiosft.config.schema import (
     schedule_schemas,
     uses_teacher,
 )
-from curiosft.assets import default_cache_dir
 from curiosft.errors import ConfigError
 from curiosft.paths import conf_dir, extra_conf_dirs
 from curiosft.runid import RunId

@@ -43,9 +43,8 @@ def composed_experiment(base: Sequence[str], cache_dir: str | Path) -> DictConfi
     of its `sweep` section composes (ConfigError if not; a seed cannot make a config invalid, so each
     method x schedule with its overrides once); cached in cache_dir by fingerprint, like
     composed_sweep_config."""
-    from curiosft.sweep import runs_of
-
     from curiosft.config import register_schemas
+    from curiosft.sweep import runs_of
 
     path = Path(cache_dir) / f"experiment-{fingerprint(base, [])}.yaml"
     if path.is_file():

@@ -150,6 +150,8 @@ class StageJob(submitit.helpers.Checkpointable):
             result = spec.run_entry_point()(OmegaConf.create(self.cfg), output, **self.kwargs)
             finished = True
         finally:
-            for path in self.manifest_paths:
-                manifest.finish_attempt(path, started, finished=finished)
+            from curiosft.runs import disk_bytes
+
+            for path, output in zip(self.manifest_paths, self.outputs):
+                manifest.finish_attempt(path, started, finished=finished, disk_bytes=disk_bytes(output))
         return str(result) if isinstance(result, Path) else result

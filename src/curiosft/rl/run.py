@@ -25,7 +25,15 @@ from curiosft.io import atomic_path, write_json
 from curiosft.preemption import StopRequest, run_until_stopped, stop_at_a_safe_point, stop_grace_s
 from curiosft.rl.metrics import curiosft_metrics, flat_reward_report, metrics_line
 from curiosft.runid import RunId
-from curiosft.runs import HF_SUBDIRS, METRICS, export_model, is_complete, merge_metrics, next_attempt
+from curiosft.runs import (
+    HF_SUBDIRS,
+    METRICS,
+    export_model,
+    finish_run,
+    is_complete,
+    merge_metrics,
+    next_attempt,
+)
 from curiosft.topology import job_topology
 
 RL_MODEL_SUBDIR = HF_SUBDIRS["rl"]
@@ -100,7 +108,9 @@ def _run_rl(cfg: DictConfig, run_dir, *, sft_model: str, host: str, progress: bo
             _train_verl(cfg, run_dir, sft_model=sft_model, stop=stop)
     if (warning := flat_reward_report(run_dir / METRICS)) is not None:
         print(f"curiosft: warning: {run_dir}: {warning}", flush=True)
-    return export_model(run_dir, RL_MODEL_SUBDIR)
+    model = export_model(run_dir, RL_MODEL_SUBDIR)
+    finish_run(run_dir, RL_MODEL_SUBDIR, cfg.checkpoints, log=lambda m: print(m, flush=True))
+    return model
 
 
 def _train_local(cfg, actor_cfg, run_dir: Path, *, sft_model: str, url: str, token: str | None, progress: bool,

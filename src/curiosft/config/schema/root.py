@@ -7,6 +7,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from curiosft.config.schema.checkpoints import CheckpointsConfig
 from curiosft.config.schema.eval import EvalConfig
 from curiosft.config.schema.scoring import ScoringConfig
 from curiosft.config.schema.sweep import SweepConfig
@@ -37,6 +38,8 @@ class Config:
     # the grader of evaluation and of the RL reward (one setting: the tables and the reward agree)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     world: WorldConfig = field(default_factory=WorldConfig)
+    # what a finished SFT or RL run keeps on disk
+    checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     # the experiment option that was composed (tiny, smoke, paper, ...), and what the workflow runs for it
     experiment: str = MISSING
