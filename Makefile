@@ -12,7 +12,7 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install vllm-env chromium demo demo-real test test-vllm test-slurm test-all test-gpu gpu-wheels lint dry-run clean-results slurm-profile
+.PHONY: install vllm-env chromium demo demo-real test test-real test-vllm test-slurm test-all test-gpu gpu-wheels lint dry-run clean-results slurm-profile
 
 install: $(STAMP)
 
@@ -92,6 +92,10 @@ test-vllm: $(STAMP) $(VLLM_STAMP)
 
 # The tests marked `slurm` on a one-node cluster brought up on this machine (root, Debian 12), torn down after
 # (the verl RL one needs the vLLM environment).
+# experiment=smollm2 end to end at smoke size (SmolLM2 and the real files of ../shared/realdata; skips without)
+test-real: $(STAMP)
+	$(BIN)/python -m pytest -m real $(PYTEST_ARGS)
+
 test-slurm: $(STAMP) $(VLLM_STAMP)
 	.ci/slurm/up.sh
 	$(BIN)/python -m pytest -m slurm $(PYTEST_ARGS); rc=$$?; .ci/slurm/down.sh; exit $$rc

@@ -406,3 +406,38 @@ def test_your_own_model_and_data_plan_no_tiny_world_job(repo, python, smoke_worl
         proc = snakemake(repo, python, "-n", "--config", "experiment=smoke", f"overrides={bad}",
                          workdir=tmp_path / "wd")
         assert proc.returncode != 0 and message in proc.stdout + proc.stderr, proc.stdout[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.real
+@pytest.mark.e2e
+def test_smollm2_experiment_end_to_end_on_a_real_model_and_real_files(repo, python, smollm2, realdata, tmp_path):
+    """experiment=smollm2 at smoke size (issue 34): SmolLM2-135M-Instruct, SFT on MATH-500's worked solutions
+    (rows 100-499), local GRPO, evaluation on MATH-500's first rows and ARC-Challenge from their public files,
+    tables and figures; no tiny-world job; every run's state dropped once it finished (checkpoints)."""
+    local = (f"local_data={{math500_solutions: {realdata / 'math500' / 'test.jsonl'}, "
+             f"math500: {realdata / 'math500' / 'test.jsonl'}, arc_challenge: {realdata / 'arc_challenge' / 'test.jsonl'}}}")
+    small = ["sweep.methods=[sft,curiosft]", "trainer.max_steps=2", "trainer.save_freq=2", "rl.max_steps=1",
+             "rl.save_freq=1", "rl.max_response_length=64", "eval.limit=4", "eval.max_new_tokens=64"]
+    env = dict(os.environ, CURIOSFT_CACHE=str(smollm2.parent))
+    proc = subprocess.run([python, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path),
+                           "--profile", str(repo / "profiles" / "default"), "--cores", "2", "--config",
+                           "experiment=smollm2", local, f"overrides={small}"],
+                          cwd=repo, capture_output=True, text=True, timeout=3000, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "world_" not in out, "a tiny-world job ran"
+    results = tmp_path / "results" / "smollm2"
+    table = (results / "paper" / "tables" / "in_distribution.md").read_text()
+    assert "MATH-500" in table and "| Base model |" in table and "| CurioSFT (entropy-guided) |" in table, table
+    assert "ARC-C" in (results / "paper" / "tables" / "out_of_distribution.md").read_text()
+    records = [json.loads(line) for line in (results / "eval" / "base" / "math500.jsonl").read_text().splitlines()]
+    assert len(records) == 4 and {r["prompt_id"] for r in records} == {0, 1, 2, 3}  # MATH-500's first rows
+    sft = results / "sft" / "method~curiosft" / "schedule~entropy_guided" / "seed~1"
+    assert (sft / "model" / "model.safetensors").is_file()
+    # finished: the export stays, the optimizer state is gone; the manifest says what the run holds
+    assert [p.name for p in (sft / "checkpoints" / "global_step_2").iterdir()] == ["huggingface"]
+    assert json.loads((sft / "manifest.json").read_text())["disk_bytes"] > 500e6
+    training = pd.read_parquet(results / "data" / "math500_solutions" / "sft_train.parquet")
+    questions = set(pd.read_json(realdata / "math500" / "test.jsonl", lines=True)["problem"][:100])
+    assert len(training) == 400 and not questions & {m[1]["content"] for m in training["messages"]}
