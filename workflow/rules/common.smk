@@ -295,9 +295,7 @@ def selected_checkpoint(run_id):
 
 def table_records(wildcards):
     """The records the tables report: the base model and, per run, its selected checkpoint on every benchmark."""
-    checkpoints_ = (["base"] if EVALUATES_BASE else []) + [
-        selected_checkpoint(r) for r in trained_runs()
-    ]
+    checkpoints_ = (["base"] if EVALUATES_BASE else []) + [selected_checkpoint(r) for r in trained_runs()]
     return [LAYOUT.eval_records(c, b) for c in checkpoints_ for b in CFG.eval.benchmarks]
 
 
