@@ -142,7 +142,8 @@ def test_rope_scaling_extends_the_context(tmp_path):
 # ------------------------------------------------------------------ the RL reward against what SFT teaches
 LAYOUTS = Path(__file__).parent / "data" / "training_layouts"
 # each shipped experiment's training set -> the layout of its rows in tests/data/training_layouts
-EXPERIMENT_DATA = {"curiosft_data": "luffy", "openr1_math_46k": "luffy", "limo": "limo"}
+EXPERIMENT_DATA = {"curiosft_data": "luffy", "openr1_math_46k": "luffy", "limo": "limo",
+                   "math500_solutions": "math500"}
 
 
 def _converted_sft_file(data_set: str, tmp_path: Path) -> Path:
