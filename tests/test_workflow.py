@@ -120,7 +120,7 @@ def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
 def test_bad_config_fails_before_any_job(repo, python, tmp_path):
     proc = snakemake(repo, python, "-n", "--config", "experiment=nope", workdir=tmp_path)
     assert proc.returncode != 0
-    assert "experiment 'nope' is not a Hydra experiment; choose one of paper, paper_psft, smoke, tiny" in \
+    assert "experiment 'nope' is not a Hydra experiment; choose one of paper, paper_psft, smoke, smollm2, tiny" in \
         proc.stdout + proc.stderr
     # the sweeps moved into the experiments: an old config says where
     proc = snakemake(repo, python, "-n", "--config", "sweeps={tiny: {methods: [sft], seeds: [1]}}", workdir=tmp_path)
