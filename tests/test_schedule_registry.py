@@ -86,6 +86,8 @@ def test_a_new_schedule_is_one_class_and_its_option_file(stepped):
 def test_unknown_schedules_name_the_registered_ones():
     with pytest.raises(KeyError, match="unknown schedule 'hot'; choose one of entropy_guided, fixed, annealed"):
         build_schedule({"name": "hot"})
+    with pytest.raises(ConfigError, match="schedule 'none' has no teacher temperature to build"):
+        build_schedule({"name": "none"})
     with pytest.raises(ValueError, match="already registered"):
         @register_schedule
         @dataclass

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from omegaconf import MISSING
 
-from curiosft.errors import UnknownNameError, choose, require
+from curiosft.errors import ConfigError, UnknownNameError, choose, require
 from curiosft.runid import NO_SCHEDULE  # what methods without a teacher carry
 
 
@@ -32,7 +32,9 @@ class ScheduleConfig:
     def build(cls, fields: dict[str, Any]) -> Any:
         """The TemperatureSchedule (curiosft.objectives.temperature) for these parameters (the config's fields
         but its name); a parameter not given keeps the release's value."""
-        raise NotImplementedError(f"schedule {cls.__name__} builds no temperature (a method without a teacher)")
+        name = cls.__dataclass_fields__["name"].default
+        raise ConfigError(f"schedule {name!r} has no teacher temperature to build (what methods without a teacher "
+                          "carry); pick a schedule with one, e.g. schedule=entropy_guided")
 
 
 _SCHEDULES: dict[str, type[ScheduleConfig]] = {}
