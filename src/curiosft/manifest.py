@@ -33,14 +33,6 @@ PACKAGES = ("curiosft", "torch", "transformers", "verl", "vllm", "flash-attn", "
 _HASH_CHUNK = 1 << 20
 
 
-def manifest_path(stage: str, output: str | os.PathLike) -> Path:
-    """Where a job's manifest goes: in the run directory (sft, rl) or beside the records file (eval), as the
-    stage declares (curiosft.stages.Stage.manifest_path)."""
-    from curiosft.stages import get_stage
-
-    return get_stage(stage).manifest_path(output)
-
-
 def package_versions() -> dict[str, str | None]:
     versions = {}
     for name in PACKAGES:
