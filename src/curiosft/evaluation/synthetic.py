@@ -14,6 +14,7 @@ from pathlib import Path
 from curiosft.benchmarks import get_benchmark
 from curiosft.evaluation.records import write_records
 from curiosft.io import atomic_path
+from curiosft.layout import Layout
 from curiosft.runid import RunId, parse_checkpoint
 
 DEFAULT_RUNS = (("sft", "none"), ("psft", "none"), ("curiosft", "entropy_guided"), ("curiosft", "fixed"))
@@ -74,6 +75,7 @@ def write_synthetic_results(results: str | Path, *, runs: Sequence[tuple[str, st
                             response_chars: int = 40) -> tuple[list[Path], list[Path]]:
     """Write results/eval/**.jsonl and results/{sft,rl}/**/metrics.jsonl; return (record files, metrics files)."""
     results = Path(results)
+    layout = Layout(str(results), f"{results}/world", f"{results}/data")  # the workflow's paths (curiosft.layout)
     evaluated = (["base"] if with_base else []) + checkpoints("sft", runs, seeds)
     trained = checkpoints("sft", runs, seeds)
     if with_rl:
@@ -82,13 +84,13 @@ def write_synthetic_results(results: str | Path, *, runs: Sequence[tuple[str, st
     record_files = []
     for checkpoint in evaluated:
         for benchmark in benchmarks:
-            path = results / "eval" / checkpoint / f"{benchmark}.jsonl"
+            path = Path(layout.eval_records(checkpoint, benchmark))
             write_records(path, synthetic_records(checkpoint, benchmark, prompts=prompts, n=n,
                                                   response_chars=response_chars))
             record_files.append(path)
     metric_files = []
     for checkpoint in trained:
-        path = results / checkpoint / "metrics.jsonl"
+        path = Path(layout.metrics(checkpoint))
         write_training_metrics(path, checkpoint)
         metric_files.append(path)
     return record_files, metric_files
