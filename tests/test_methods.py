@@ -21,7 +21,7 @@ from curiosft.config import ConfigError, compose_config, group_options
 from curiosft.methods import build_method, method_class, method_names, register_method, unregister_method
 from curiosft.methods.verl_batch import VerlLoss
 
-BUILT_IN = ["sft", "psft", "curiosft", "entropy_reg", "dft"]
+BUILT_IN = ["sft", "psft", "curiosft", "entropy_reg", "dft", "eaft", "asft"]
 
 
 def test_the_registry_lists_the_built_in_methods_in_table_order():
@@ -144,9 +144,7 @@ def test_curiosft_trains_with_the_reference_distillation_loss():
     teacher = student.detach() + 0.3 * torch.randn(student.shape, generator=torch.Generator().manual_seed(2),
                                                    dtype=torch.float64)
     targets = torch.roll(data["input_ids"].values(), shifts=-1, dims=0)
-    hook = method.token_outputs(student, teacher, targets)  # what VerlLoss(student_logits=...) returns
-    outputs = {k: jagged(v.squeeze(0), lengths) for k, v in hook.items()}
-    loss, metrics = VerlLoss(method)(outputs, data)
+    loss, metrics = hook_loss(method, data, student, teacher, lengths)
     log_prob, _, mask, norm = reference_terms(student, data)
     tau = cfg.schedule.tau
     assert tau == 1.3  # the release's fixed-temperature ablation, from conf/schedule/fixed.yaml
@@ -154,6 +152,45 @@ def test_curiosft_trains_with_the_reference_distillation_loss():
     reference = ((-log_prob + 0.7 * 0.5 * (log_prob - log_q) ** 2) * mask).sum() / norm
     assert_same_value_and_gradient(loss, reference, student)
     assert metrics["tau_sum"] == pytest.approx(tau * mask.sum().item())
+
+
+def hook_loss(method, data, student, reference, lengths):
+    """The method's loss as verl computes it: the logits hook's per-token outputs, reduced by VerlLoss."""
+    targets = torch.roll(data["input_ids"].values(), shifts=-1, dims=0)
+    hook = method.token_outputs(student, reference, targets)  # what VerlLoss(student_logits=...) returns
+    outputs = {k: jagged(v.squeeze(0), lengths) for k, v in hook.items()}
+    return VerlLoss(method)(outputs, data)
+
+
+def test_eaft_trains_with_the_reference_entropy_weighted_loss():
+    cfg = compose_config(["method=eaft", "method.alpha=0.5", "method.chunk_size=5"])
+    method = build_method(cfg.method, cfg.schedule)
+    data, student, lengths = micro_batch(lengths=(8, 6), vocab=30, seed=8, extra_tokens=2)
+    loss, metrics = hook_loss(method, data, student, None, lengths)
+    log_prob, _, mask, norm = reference_terms(student, data)
+    top = student.detach().topk(20, dim=-1).values
+    p_top = torch.softmax(top, -1)
+    h_top = -(p_top * p_top.log()).sum(-1)
+    weight = (h_top / 3.0) ** 0.5
+    assert_same_value_and_gradient(loss, (-weight * log_prob * mask).sum() / norm, student)
+    assert metrics["eaft_weight_sum"] == pytest.approx((weight * mask).sum().item())
+    assert metrics["top_entropy_sum"] == pytest.approx((h_top * mask).sum().item())
+
+
+def test_asft_trains_with_the_reference_dft_plus_kl_loss():
+    cfg = compose_config(["method=asft", "method.alpha=0.3"])
+    method = build_method(cfg.method, cfg.schedule)
+    assert method.reads_reference and not method.uses_teacher()  # a frozen reference, no temperature schedule
+    data, student, lengths = micro_batch(lengths=(7, 9), seed=9, extra_tokens=4)
+    reference = student.detach() + 0.5 * torch.randn(student.shape, generator=torch.Generator().manual_seed(4),
+                                                     dtype=torch.float64)
+    loss, metrics = hook_loss(method, data, student, reference, lengths)
+    log_prob, _, mask, norm = reference_terms(student, data)
+    q = torch.softmax(reference, -1)
+    kl = (q * (q.log() - torch.log_softmax(student, -1))).sum(-1)
+    dft = -log_prob.exp().detach() * log_prob
+    assert_same_value_and_gradient(loss, ((dft + 0.3 * kl) * mask).sum() / norm, student)
+    assert metrics["kl_sum"] == pytest.approx((kl * mask).sum().item())
 
 
 # ------------------------------------------------------------------------- a method of one's own

@@ -45,6 +45,8 @@ PER_METHOD = {
     "dft": set(),
     "entropy_reg": set(),
     "psft": {"train/clip_fraction", "train/ratio", "train/mini_batches"},
+    "eaft": {"train/eaft_weight", "train/top_entropy"},
+    "asft": {"train/kl"},
     "curiosft": {"train/tau", "train/tau_q10", "train/tau_q50", "train/tau_q90", "train/teacher_entropy",
                  "train/distill", "train/teacher_nll", "train/teacher_syncs"},
 }
@@ -70,6 +72,13 @@ def test_every_method_trains_through_verl(world, tmp_path, method):
     if method == "curiosft":
         assert last["train/loss"] == pytest.approx(last["train/nll"] + last["train/distill"], rel=1e-4)
         assert 1.1 - 1e-6 <= last["train/tau"] <= 1.5 + 1e-6
+    if method == "asft":
+        # DFT plus alpha KL(reference || student): the frozen reference is the base model, so the KL starts at 0
+        assert metrics[0]["data"]["train/kl"] == pytest.approx(0.0, abs=1e-6)
+        assert last["train/kl"] > 0
+    if method == "eaft":
+        # the weight (H_top20 / 3) ** alpha is below ln(20) / 3 < 1: the loss is at most the NLL
+        assert 0 < last["train/eaft_weight"] < 1 and last["train/loss"] <= last["train/nll"] * (1 + 1e-4)
     if method == "psft":
         assert metrics[0]["data"]["train/mini_batches"] == 8
         assert 0 <= last["train/clip_fraction"] <= 1

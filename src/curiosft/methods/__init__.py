@@ -2,8 +2,9 @@
 
     from curiosft.methods import method_class, method_names, build_method
 
-Every module of this package other than the support modules (`base`, `registry`; `verl_batch`, verl's
-micro-batch layout and the loss bridge; `teacher`, CurioSFT's teacher copy) is a method module (see base.py for what
+Every module of this package other than the support modules (`base`, `registry`; `logits_method`, the base of
+methods whose loss reads the full logits; `verl_batch`, verl's micro-batch layout and the loss bridge;
+`teacher`, the teacher / reference copy of CurioSFT and ASFT) is a method module (see base.py for what
 it declares); to add a method, add its module here and its option file conf/method/<name>.yaml. A method
 kept outside the package (e.g. with a wheel install) is a module named in $CURIOSFT_METHODS (comma-
 separated, importable from the job's Python path) plus its option file in a $CURIOSFT_CONF_PATH folder.
@@ -28,7 +29,7 @@ from curiosft.methods.registry import (
 
 METHODS_ENV = "CURIOSFT_METHODS"
 # not method modules (and the last two import torch: the config schema imports this package)
-SUPPORT_MODULES = ("base", "registry", "verl_batch", "teacher")
+SUPPORT_MODULES = ("base", "registry", "logits_method", "verl_batch", "teacher")
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in SUPPORT_MODULES:

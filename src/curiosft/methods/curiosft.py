@@ -1,11 +1,10 @@
 """CurioSFT: SFT plus self-distillation toward a temperature-scaled teacher copy of the model.
 
-On verl's trainer the loss needs the full logits, which exist only inside the forward pass: verl calls the
-loss function there first (`distillation_use_topk`), as `logits_hook`, where the teacher runs on the same
-packed inputs and objectives.curiosft_token_losses turns both into per-token losses (with grad); verl then
-calls `loss`, which reduces them as objectives.curiosft_loss does. The step hook advances the schedule's
-progress, gathers tau quantiles over ranks and syncs the teacher every `sync_every` steps; the teacher's
-state is saved beside every checkpoint.
+A LogitsMethod reading a reference copy (curiosft.methods.logits_method): inside verl's forward pass the
+teacher runs on the same packed inputs and objectives.curiosft_token_losses turns both logits into
+per-token losses (with grad), which `loss` reduces as objectives.curiosft_loss does. The step hook
+advances the schedule's progress, gathers tau quantiles over ranks and syncs the teacher every
+`sync_every` steps; the teacher's state is saved beside every checkpoint.
 """
 
 from __future__ import annotations
@@ -15,12 +14,9 @@ from dataclasses import dataclass
 from omegaconf import MISSING
 
 from curiosft.errors import require
-from curiosft.methods.base import Method, MethodConfig
+from curiosft.methods.base import MethodConfig
+from curiosft.methods.logits_method import STAT_PREFIX, LogitsMethod
 from curiosft.methods.registry import register_method
-
-# per-token outputs of the logits hook (jagged tensors in verl's model_output) -> metric name
-HOOK_FIELDS = {"curio_nll": "nll", "curio_tau": "tau", "curio_distill": "distill",
-               "curio_teacher_nll": "teacher_nll", "curio_teacher_entropy": "teacher_entropy"}
 
 
 @dataclass
@@ -43,11 +39,13 @@ class CurioSFTConfig(MethodConfig):
 
 
 @register_method
-class CurioSFT(Method):
+class CurioSFT(LogitsMethod):
     name = "curiosft"
     config = CurioSFTConfig
     label = "CurioSFT"
     order = 30
+    token_stats = ("nll", "tau", "distill", "teacher_nll", "teacher_entropy")
+    reads_reference = True
 
     def __init__(self, cfg, schedule=None) -> None:
         from curiosft.methods.verl_batch import TauHistogram
@@ -57,57 +55,30 @@ class CurioSFT(Method):
         self.schedule = build_schedule(schedule)
         self.progress = 0.0
         self.tau_histogram = TauHistogram()
-        self.engine = None
-        self.teacher = None
 
     # ------------------------------------------------------------------------------ the objective
-    def logits_hook(self, student_logits, data) -> dict:
-        import torch
-
-        model_inputs, _ = self.engine.prepare_model_inputs(micro_batch=data)
-        teacher_logits = self.teacher.logits(model_inputs)
-        student = student_logits.squeeze(0)
-        teacher = teacher_logits.reshape(-1, teacher_logits.shape[-1])[: student.shape[0]]
-        targets = torch.roll(data["input_ids"].values(), shifts=-1, dims=0)[: student.shape[0]]
-        return self.token_outputs(student, teacher, targets)
-
-    def token_outputs(self, student, teacher, targets) -> dict:
-        """The hook's outputs from student and teacher logits [tokens, vocab]: per-token loss and stats, [1, tokens]."""
+    def token_losses(self, student, reference, targets) -> tuple:
         from curiosft.objectives import curiosft_token_losses
 
-        per_token, stats = curiosft_token_losses(student, teacher, targets, schedule=self.schedule,
-                                                 alpha=float(self.cfg.alpha), progress=self.progress,
-                                                 chunk_size=int(self.cfg.chunk_size))
-        values = {"curio_loss": per_token, **{field: stats[name] for field, name in HOOK_FIELDS.items()}}
-        return {k: v.unsqueeze(0) for k, v in values.items()}
+        return curiosft_token_losses(student, reference, targets, schedule=self.schedule,
+                                     alpha=float(self.cfg.alpha), progress=self.progress,
+                                     chunk_size=int(self.cfg.chunk_size))
 
     def loss(self, model_output, data):
-        from curiosft.methods.verl_batch import global_normalizer, response_mask
-        from curiosft.objectives import masked_token_mean
+        from curiosft.methods.verl_batch import response_mask
 
-        per_token = model_output["curio_loss"].values()
-        mask = response_mask(data, per_token.dtype)
-        loss = masked_token_mean(per_token, mask, global_normalizer(data))
-        metrics = {"tokens": float(mask.sum())}
-        for field, name in HOOK_FIELDS.items():
-            metrics[f"{name}_sum"] = float((model_output[field].values().detach() * mask).sum())
-        self.tau_histogram.add(model_output["curio_tau"].values()[mask.bool()])
+        loss, metrics = super().loss(model_output, data)
+        taus = model_output[f"{STAT_PREFIX}tau"].values()
+        self.tau_histogram.add(taus[response_mask(data, taus.dtype).bool()])
         return loss, metrics
 
     # ------------------------------------------------------------------------------ step hooks
-    def setup(self, trainer) -> None:
-        from curiosft.methods.teacher import Teacher
-
-        self.engine = trainer.engine
-        self.teacher = Teacher.from_engine(trainer.engine, sync_every=int(self.cfg.sync_every),
-                                           sync_mix=float(self.cfg.sync_mix))
+    def reference_sync(self) -> tuple[int | None, float]:
+        return int(self.cfg.sync_every), float(self.cfg.sync_mix)
 
     def train_step(self, trainer, data) -> list:
-        from verl.utils import tensordict_utils as tu
-
-        tu.assign_non_tensor(data, distillation_use_topk=True, distillation_only=True)
         self.progress = (trainer.step - 1) / max(1, trainer.total_training_steps - 1)
-        return [trainer.engine_train_batch(data=data)]
+        return super().train_step(trainer, data)
 
     def step_metrics(self, trainer) -> dict[str, float]:
         metrics = {f"train/{k}": v for k, v in
@@ -115,9 +86,3 @@ class CurioSFT(Method):
         self.teacher.maybe_sync(trainer.engine.module, trainer.step)
         metrics["train/teacher_syncs"] = self.teacher.syncs
         return metrics
-
-    def save(self, checkpoint_dir, rank: int) -> None:
-        self.teacher.save(checkpoint_dir, rank)
-
-    def load(self, checkpoint_dir, rank: int) -> None:
-        self.teacher.load(checkpoint_dir, rank)

@@ -2,9 +2,11 @@
 on verl's trainer is built on (curiosft.methods), and what the float64 reference tests certify."""
 
 from curiosft.objectives.losses import (
+    asft_token_losses,
     curiosft_loss,
     curiosft_token_losses,
     dft_loss,
+    eaft_token_losses,
     entropy_reg_loss,
     entropy_reg_loss_from_logits,
     masked_token_mean,
@@ -21,7 +23,7 @@ from curiosft.objectives.temperature import (
 )
 
 __all__ = [
-    "Annealed", "EntropyGuided", "Fixed", "TemperatureSchedule", "curiosft_loss",
-    "curiosft_token_losses", "dft_loss", "entropy_from_logits", "entropy_reg_loss", "entropy_reg_loss_from_logits",
+    "Annealed", "EntropyGuided", "Fixed", "TemperatureSchedule", "asft_token_losses", "curiosft_loss",
+    "curiosft_token_losses", "dft_loss", "eaft_token_losses", "entropy_from_logits", "entropy_reg_loss", "entropy_reg_loss_from_logits",
     "masked_token_mean", "psft_loss", "select_temperature", "sft_loss",
 ]

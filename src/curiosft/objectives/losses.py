@@ -17,6 +17,7 @@ from curiosft.released import released
 _PSFT, _CURIOSFT = released("method", "psft"), released("method", "curiosft")
 RELEASED_ALPHA = _CURIOSFT["alpha"]
 RELEASED_BETA = released("method", "entropy_reg")["beta"]
+_EAFT, _ASFT = released("method", "eaft"), released("method", "asft")
 
 
 def _denominator(mask: torch.Tensor, normalizer: float | torch.Tensor | None) -> torch.Tensor:
@@ -145,6 +146,67 @@ def curiosft_token_losses(
                                    schedule or EntropyGuided(), float(progress), int(chunk_size), bool(with_entropy),
                                    stats)
     return per_token, stats
+
+
+def eaft_token_losses(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    alpha: float = _EAFT["alpha"],
+    top_k: int = _EAFT["top_k"],
+    entropy_scale: float = _EAFT["entropy_scale"],
+    chunk_size: int = 1024,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """EAFT per token: (l_t [tokens] with grad, stats), l_t = -w_t * log pi(y_t), w_t = sg((H_k(pi_t) / s)^alpha).
+
+    H_k is the entropy of the softmax over the `top_k` largest logits of the token's row (renormalised), s
+    the release's fixed scale (3.0, about ln 20). logits: [tokens, vocab]; the weight carries no gradient.
+    Source: EAFT (arXiv 2601.02151), as released in LLaMA-Factory (`_eaft_cross_entropy`,
+    llamafactory/train/trainer_utils.py, PyPI llamafactory 0.9.5). stats: nll, eaft_weight, top_entropy.
+    """
+    per_token, nll, weight, top_entropy = [], [], [], []
+    for z, y in _chunks(chunk_size, logits, targets):
+        z = upcast(z)
+        log_prob = torch.log_softmax(z, dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
+        with torch.no_grad():
+            top = torch.topk(z.detach(), k=min(int(top_k), z.shape[-1]), dim=-1).values
+            entropy = entropy_from_log_probs(torch.log_softmax(top, dim=-1))
+            w = torch.pow(entropy / float(entropy_scale), float(alpha))
+        per_token.append(-log_prob * w)
+        nll.append(-log_prob.detach())
+        weight.append(w)
+        top_entropy.append(entropy)
+    stats = {"nll": torch.cat(nll), "eaft_weight": torch.cat(weight), "top_entropy": torch.cat(top_entropy)}
+    return torch.cat(per_token), stats
+
+
+def asft_token_losses(
+    logits: torch.Tensor,
+    reference_logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    alpha: float = _ASFT["alpha"],
+    chunk_size: int = 1024,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """ASFT per token: (l_t [tokens] with grad, stats), l_t = -sg(pi(y_t)) log pi(y_t) + alpha * KL(p_ref,t || pi_t).
+
+    DFT's term plus a full-vocabulary KL from the frozen reference (the base model) to the student;
+    logits and reference_logits: [tokens, vocab], the reference carries no gradient. Source: ASFT (arXiv
+    2509.23753), as released in LLaMA-Factory (`_asft_cross_entropy` and `_kl_divergence`,
+    llamafactory/train/trainer_utils.py, PyPI llamafactory 0.9.5; `asft_alpha` 0.1). stats: nll, kl.
+    """
+    if logits.shape != reference_logits.shape:
+        raise ValueError(f"student logits {tuple(logits.shape)} != reference logits {tuple(reference_logits.shape)}")
+    per_token, nll, kls = [], [], []
+    for z, z_ref, y in _chunks(chunk_size, logits, reference_logits.detach(), targets):
+        log_probs = torch.log_softmax(upcast(z), dim=-1)
+        log_prob = log_probs.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+        log_q = torch.log_softmax(upcast(z_ref), dim=-1)
+        kl = (log_q.exp() * (log_q - log_probs)).sum(-1)
+        per_token.append(-torch.exp(log_prob).detach() * log_prob + float(alpha) * kl)
+        nll.append(-log_prob.detach())
+        kls.append(kl.detach())
+    return torch.cat(per_token), {"nll": torch.cat(nll), "kl": torch.cat(kls)}
 
 
 def masked_token_mean(per_token: torch.Tensor, mask: torch.Tensor, normalizer=None) -> torch.Tensor:
