@@ -15,12 +15,13 @@ GROUPS = ["method", "schedule", "model", "data", "experiment", "launcher"]
 
 
 def test_groups_have_the_required_options():
-    assert set(group_options("method")) == {"sft", "psft", "curiosft", "entropy_reg", "dft"}
+    assert set(group_options("method")) == {"sft", "psft", "curiosft", "entropy_reg", "dft", "eaft", "asft"}
     assert {"entropy_guided", "fixed", "annealed"} <= set(group_options("schedule"))
     assert {"tiny", "qwen2_5_math_7b", "qwen2_5_math_1_5b"} <= set(group_options("model"))
     assert {"tiny", "openr1_math_46k", "curiosft_data", "limo"} <= set(group_options("data"))
     assert {"tiny", "paper", "smoke"} <= set(group_options("experiment"))
     assert set(group_options("launcher")) == {"local", "slurm"}
+    assert set(group_options("protocol")) == {"qwen25_math_cot", "luffy", "dft", "psft", "curiosft_release"}
 
 
 def test_every_schema_has_a_conf_option_and_back():

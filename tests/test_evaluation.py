@@ -201,3 +201,31 @@ def test_evaluate_checkpoint_writes_one_record_per_prompt_and_sample(smoke_model
     with pytest.raises(FileNotFoundError, match="no Hugging Face model at"):
         evaluate_checkpoint(eval_cfg, model_dir=str(tmp_path), benchmark="tiny_mc",
                             data_file=str(smoke_model / "data" / "test_mc.parquet"), out=str(out), checkpoint="base")
+
+
+def test_records_name_the_protocol_and_its_system_message_reaches_the_prompt(smoke_model, tmp_path):
+    """protocol=qwen25_math_cot (greedy, one sample) with a shorter budget: every record says so; LUFFY's
+    preset drops the data's system message, which changes what the model is given."""
+    from omegaconf import OmegaConf
+
+    from curiosft.config import compose_config
+    from curiosft.evaluation.prompts import load_eval_prompts
+    from curiosft.evaluation.records import FIELDS, read_records
+    from curiosft.evaluation.run import evaluate_checkpoint
+
+    data = str(smoke_model / "data" / "test_id.parquet")
+    cfg = compose_config(["experiment=smoke", "protocol=qwen25_math_cot", "eval.limit=3", "eval.max_new_tokens=24",
+                          "eval.backend=hf"])
+    out = tmp_path / "base" / "tiny_id.jsonl"
+    evaluate_checkpoint(OmegaConf.to_object(cfg.eval), model_dir=str(smoke_model / "model"), benchmark="tiny_id",
+                        data_file=data, out=str(out), checkpoint="base", threads=1,
+                        scoring=OmegaConf.to_object(cfg.scoring))
+    records = read_records([out], columns=FIELDS)
+    assert len(records) == 3 and set(records["temperature"]) == {0.0}
+    assert set(records["protocol"]) == {"qwen25_math_cot (changed: max_new_tokens=24)"}
+    luffy = OmegaConf.to_object(compose_config(["experiment=smoke", "protocol=luffy"]).eval)
+    kept = load_eval_prompts(data, "tiny_id", "math", shuffle=False, shuffle_seed=0, limit=1)
+    dropped = load_eval_prompts(data, "tiny_id", "math", shuffle=False, shuffle_seed=0, limit=1,
+                                system_prompt=luffy.system_prompt)
+    assert kept[0].messages[0]["role"] == "system"
+    assert [m["role"] for m in dropped[0].messages] == ["user"]

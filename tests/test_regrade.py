@@ -28,7 +28,7 @@ def _records(cases, grades, benchmark):
         "ground_truth": c.ground_truth,
         "response": c.response, "extracted": g.extracted, "answer_class": None, "score": g.score, "reason": g.reason,
         "response_length": 10, "finish_reason": "stop", "mean_entropy": 0.5, "choice_order": [],
-        "choices": list(c.choices) if c.kind == "multiple_choice" else None, "grader": "release", "grader_version": "1",
+        "choices": list(c.choices) if c.kind == "multiple_choice" else None, "grader": "release", "grader_version": "1", "protocol": "custom",
     } for i, (c, g) in enumerate(zip(cases, grades))]
 
 

@@ -81,7 +81,7 @@ def eval_records(vllm_python: Path, model: Path, benchmark: str, data: Path, out
 RECORD_KEYS = {"checkpoint", "stage", "method", "schedule", "seed", "step", "benchmark", "split", "kind", "prompt_id", "sample",
                "n_samples", "temperature", "top_p", "top_k", "backend", "ground_truth", "response", "extracted", "score", "reason",
                "response_length", "finish_reason", "mean_entropy", "choice_order", "choices", "grader",
-               "grader_version"}
+               "grader_version", "protocol"}
 
 
 # ARC-Challenge's prompts (~375 tokens in its tokenizer) do not fit the tiny model's 256 positions

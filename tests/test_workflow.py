@@ -84,10 +84,10 @@ def test_lint(repo, python):
 
 
 # SFT jobs per sweep: schedules multiply only curiosft
-SFT_JOBS = {"smoke": 2, "tiny": 2 + 2 + 2 * 2, "paper": 4 * 3 + 3 * 3, "paper_psft": 2 * 3}
+SFT_JOBS = {"smoke": 2, "tiny": 2 + 2 + 2 * 2, "paper": 4 * 3 + 3 * 3, "paper_psft": 2 * 3, "baselines": 5 * 3}
 # checkpoints (the tiny world's base model, every SFT run and its RL run): one job each for all benchmarks
 # (issue 29: one start-up and one model load per checkpoint)
-EVAL_JOBS = {"smoke": 1 + 2 * 2, "tiny": 1 + 2 * 8, "paper": 2 * 21, "paper_psft": 2 * 6}
+EVAL_JOBS = {"smoke": 1 + 2 * 2, "tiny": 1 + 2 * 8, "paper": 2 * 21, "paper_psft": 2 * 6, "baselines": 2 * 15}
 
 
 def job_counts(out: str) -> dict[str, int]:
@@ -96,7 +96,7 @@ def job_counts(out: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M)}
 
 
-@pytest.mark.parametrize("experiment", ["smoke", "tiny", "paper", "paper_psft"])
+@pytest.mark.parametrize("experiment", ["smoke", "tiny", "paper", "paper_psft", "baselines"])
 def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
     proc = snakemake(repo, python, "-n", "--config", f"experiment={experiment}", workdir=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -110,17 +110,28 @@ def test_dry_run_of_every_sweep(repo, python, tmp_path, experiment):
     assert counts["tables"] == 1 and counts["figures"] == 1, counts
     if experiment == "paper":
         assert "method=psft schedule=none seed=1 trainer.lr=1.0e-6 trainer.lr_scheduler=constant" in out
-    if experiment in ("paper", "paper_psft"):
+    if experiment == "baselines":
+        assert "method=eaft schedule=none seed=3" in out and "method=asft schedule=none seed=1" in out
+    if experiment in ("paper", "paper_psft", "baselines"):
         assert "prepare_training_data" in out and "prepare_benchmark" in out
     else:
         assert counts["world_model"] == 1
         assert "method~sft/schedule~none/seed~1" in out
 
 
+def test_the_tiny_sweep_runs_any_baseline(repo, python, tmp_path):
+    proc = snakemake(repo, python, "-n", "--config", "overrides=['sweep.methods=[sft,eaft,asft]']", workdir=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    counts = job_counts(out)
+    assert counts["sft"] == counts["rl"] == 3 * 2, counts  # 3 methods x the tiny sweep's 2 seeds
+    assert "method=eaft schedule=none seed=2" in out and "method=asft schedule=none seed=1" in out
+
+
 def test_bad_config_fails_before_any_job(repo, python, tmp_path):
     proc = snakemake(repo, python, "-n", "--config", "experiment=nope", workdir=tmp_path)
     assert proc.returncode != 0
-    assert "experiment 'nope' is not a Hydra experiment; choose one of paper, paper_psft, smoke, smollm2, tiny" in \
+    assert "experiment 'nope' is not a Hydra experiment; choose one of baselines, paper, paper_psft, smoke, smollm2, tiny" in \
         proc.stdout + proc.stderr
     # the sweeps moved into the experiments: an old config says where
     proc = snakemake(repo, python, "-n", "--config", "sweeps={tiny: {methods: [sft], seeds: [1]}}", workdir=tmp_path)

@@ -36,8 +36,17 @@ def _shuffled(question: str, choices: list[str], answer: str, rng: random.Random
     return choice_prompt(question, new_choices), new_choices, new_answer, order
 
 
+def with_system_prompt(messages: list[dict], system_prompt: str | None) -> list[dict]:
+    """The chat with `eval.system_prompt` applied: None keeps it, "" drops every system message, any other
+    text becomes the one system message, first."""
+    if system_prompt is None:
+        return messages
+    turns = [m for m in messages if m["role"] != "system"]
+    return turns if system_prompt == "" else [{"role": "system", "content": system_prompt}, *turns]
+
+
 def load_eval_prompts(path: str, benchmark: str, kind: str, *, shuffle: bool, shuffle_seed: int,
-                      limit: int | None = None) -> list[EvalPrompt]:
+                      limit: int | None = None, system_prompt: str | None = None) -> list[EvalPrompt]:
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
@@ -59,7 +68,8 @@ def load_eval_prompts(path: str, benchmark: str, kind: str, *, shuffle: bool, sh
             if shuffle:
                 rng = random.Random(f"{shuffle_seed}:{benchmark}:{index}")
                 messages, choices, answer, order = _shuffled(str(info["question"]), choices, answer, rng)
-        prompts.append(EvalPrompt(index, messages, answer, kind, choices, order, str(row.data_source)))
+        prompts.append(EvalPrompt(index, with_system_prompt(messages, system_prompt), answer, kind, choices, order,
+                                  str(row.data_source)))
     if not prompts:
         raise InputDataError(f"benchmark file {path} has no rows")
     return prompts

@@ -51,17 +51,21 @@ SCHEMA = pa.schema([
     ("choices", pa.list_(pa.string())),  # multiple choice: the option texts as shown (null for math)
     ("grader", pa.string()),             # curiosft.scoring.graders: the grader's name ...
     ("grader_version", pa.string()),     # ... and version (a change that can flip a verdict bumps it)
+    # the evaluation protocol (curiosft.protocols.protocol_label): a preset's name, with any changed key
+    ("protocol", pa.string()),
 ])
 FIELDS = tuple(SCHEMA.names)
 # null allowed: no answer found, no top-k; math records have no choices; records written before graders had
 # names lack the grader (they were graded by what is now the `release` grader); records written before steps
 # were recorded lack the step; drawn records (curiosft.evaluation.synthetic) and records written before the
-# backend was recorded lack the backend; records written before maj@n voted by equivalence lack the answer class
-NULLABLE = ("extracted", "answer_class", "top_k", "choices", "grader", "grader_version", "step", "backend")
+# backend was recorded lack the backend; records written before maj@n voted by equivalence lack the answer class;
+# records written before protocols were named lack the protocol
+NULLABLE = ("extracted", "answer_class", "top_k", "choices", "grader", "grader_version", "step", "backend",
+            "protocol")
 # what the metrics need (reading skips the response text)
 METRIC_FIELDS = ("checkpoint", "stage", "method", "schedule", "seed", "step", "benchmark", "split", "prompt_id",
                  "sample", "n_samples", "score", "extracted", "answer_class", "response_length", "mean_entropy",
-                 "grader", "grader_version")
+                 "grader", "grader_version", "protocol")
 
 
 class RecordsError(InputDataError):
@@ -127,6 +131,24 @@ def check_one_grader(records, what: str = "the records") -> None:
         raise RecordsError(f"{what} were graded by more than one grader version ({listed}); grade them all with "
                            "one: `curiosft regrade <record files> --grader <name> --out <folder>`, or re-run the "
                            "older evaluations")
+
+
+def check_one_protocol(records, what: str = "the records") -> dict[str, str]:
+    """{benchmark: protocol} of records compared in one table; RecordsError when one benchmark's records
+    come from more than one evaluation protocol (curiosft.protocols: a preset, or a preset with changed keys):
+    a column must not mix them. Records from before protocols were named count as `unnamed`."""
+    if "protocol" not in records:
+        return {}
+    protocols = records["protocol"].fillna("unnamed").astype(str)
+    per_benchmark = protocols.groupby(records["benchmark"]).unique()
+    mixed = {b: list(p) for b, p in per_benchmark.items() if len(p) > 1}
+    if mixed:
+        first = records.groupby([records["benchmark"], protocols])["checkpoint"].first()
+        listed = "; ".join(f"{b}: " + ", ".join(f"{p} (e.g. {first[(b, p)]})" for p in ps) for b, ps in mixed.items())
+        raise RecordsError(f"{what} put more than one evaluation protocol in one column ({listed}); evaluate every "
+                           "checkpoint with one protocol (protocol=<name>, and no override of its keys), or "
+                           "report them in separate tables")
+    return {b: str(p[0]) for b, p in per_benchmark.items()}
 
 
 def find_record_files(eval_root: str | os.PathLike) -> list[Path]:

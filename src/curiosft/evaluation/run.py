@@ -11,6 +11,7 @@ from curiosft.errors import ConfigError, MissingInputError
 from curiosft.evaluation.generation import SamplingSettings, make_generator
 from curiosft.evaluation.prompts import check_prompt_lengths, load_eval_prompts
 from curiosft.evaluation.records import write_records
+from curiosft.protocols import protocol_label
 from curiosft.runid import parse_checkpoint
 from curiosft.runs import model_step
 from curiosft.scoring import ScoreItem, ScoringPool
@@ -98,13 +99,15 @@ def evaluate_checkpoints(eval_cfg, *, checkpoints: Sequence[tuple[str, str]],
     steps = [checkpoint_step(checkpoint, model_dir) for checkpoint, model_dir in checkpoints]
     specs = [get_benchmark(name) for name, _, _ in benchmarks]
     tasks = [(name, spec, out, load_eval_prompts(data_file, name, spec.kind, shuffle=eval_cfg.shuffle_choices,
-                                                 shuffle_seed=eval_cfg.shuffle_seed, limit=eval_cfg.limit))
+                                                 shuffle_seed=eval_cfg.shuffle_seed, limit=eval_cfg.limit,
+                                                 system_prompt=eval_cfg.system_prompt))
              for (name, data_file, out), spec in zip(benchmarks, specs)]
     if max_model_len is not None:  # every model's context, before the first generation
         for _, model_dir in checkpoints:
             check_lengths(model_dir, max_model_len, [(name, prompts) for name, _, _, prompts in tasks],
                           eval_cfg.max_new_tokens)
     records: dict[str, list[dict]] = {out: [] for _, _, out, _ in tasks}
+    protocol = protocol_label(eval_cfg, scoring)
     summaries = []
     # the scoring workers start while the model loads and generates
     with ScoringPool(eval_cfg.scoring_workers, scoring.timeout_s, scoring.grader) as pool:
@@ -116,7 +119,7 @@ def evaluate_checkpoints(eval_cfg, *, checkpoints: Sequence[tuple[str, str]],
             try:
                 for name, spec, out, prompts in tasks:
                     mine, summary = benchmark_records(generator, pool, eval_cfg, name, spec, prompts,
-                                                      checkpoint=checkpoint, step=step)
+                                                      checkpoint=checkpoint, step=step, protocol=protocol)
                     records[out] += mine
                     summaries.append({**summary, "load_seconds": round(load_s, 2)})
             finally:
@@ -163,7 +166,7 @@ def check_lengths(model_dir: str, max_model_len: int, prompt_sets, max_new_token
 
 
 def benchmark_records(generator, pool: ScoringPool, eval_cfg, benchmark: str, spec, prompts, *, checkpoint: str,
-                      step: int | None) -> tuple[list[dict], dict]:
+                      step: int | None, protocol: str) -> tuple[list[dict], dict]:
     """(records, summary) of one loaded model on one benchmark's prompts: samples, grades, answer classes."""
     run = parse_checkpoint(checkpoint)[0].as_dict()
     settings = sampling_settings(eval_cfg, benchmark)
@@ -183,7 +186,7 @@ def benchmark_records(generator, pool: ScoringPool, eval_cfg, benchmark: str, sp
             "extracted": g.extracted, "answer_class": k, "score": g.score, "reason": g.reason, "response_length": c.num_tokens,
             "finish_reason": c.finish_reason, "mean_entropy": c.mean_entropy, "choice_order": p.choice_order,
             "choices": list(p.choices) if p.kind == "multiple_choice" else None,
-            "grader": pool.grader.name, "grader_version": pool.grader.version,
+            "grader": pool.grader.name, "grader_version": pool.grader.version, "protocol": protocol,
         }
         for (p, i, c), g, k in zip(pairs, grades, classes)
     ]

@@ -52,7 +52,7 @@ def synthetic_records(checkpoint: str, benchmark: str, *, prompts: int = 20, n: 
                 "response_length": rng.randint(20, 200), "finish_reason": "stop", "mean_entropy": max(0.0, rng.gauss(entropy, 0.05)),
                 "choice_order": [], "choices": None,
                 # drawn, not graded (benchmarks and report tests): no grader scored these
-                "grader": "synthetic", "grader_version": "0",
+                "grader": "synthetic", "grader_version": "0", "protocol": "custom",
             }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from curiosft.evaluation.metrics import per_benchmark, per_prompt
-from curiosft.evaluation.records import check_one_grader, read_records
+from curiosft.evaluation.records import check_one_grader, check_one_protocol, read_records
 from curiosft.io import atomic_path
 from curiosft.report.figures import paper_figures, save_figure
 from curiosft.report.html import write_html_beside
@@ -27,14 +27,15 @@ from curiosft.report.training import read_training_metrics
 
 
 def build_tables(bench: pd.DataFrame, out_dir: str | Path, prompts: pd.DataFrame | None = None,
-                 selected_by: str | None = None) -> list[Path]:
+                 selected_by: str | None = None, protocols: dict[str, str] | None = None) -> list[Path]:
     """The paper tables; with per-prompt rows also the significance table and the stars it gives."""
     out_dir = Path(out_dir)
     tests, written = {}, []
     if prompts is not None:
         frame, tests = significance(prompts[prompts["stage"].isin(["sft", "rl"])])
         written += write_significance(frame, out_dir)
-    written += [path for table in paper_tables(bench, tests, selected_by) for path in write_table(table, out_dir)]
+    written += [path for table in paper_tables(bench, tests, selected_by, protocols)
+                for path in write_table(table, out_dir)]
     path = out_dir / "benchmark_metrics.csv"
     with atomic_path(path) as tmp:
         bench.to_csv(tmp, index=False, float_format="%.4f")
@@ -56,11 +57,12 @@ def build_report(*, records: Iterable[str | os.PathLike], training_metrics: Iter
     records, training_metrics, curve_records = list(records), list(training_metrics), list(curve_records)
     frame = read_records(records)
     check_one_grader(frame, "the records of these tables")
+    protocols = check_one_protocol(frame, "the records of these tables")
     prompts = per_prompt(frame)
     bench = per_benchmark(None, prompts)
     written = []
     if what in ("tables", "all"):
-        written += build_tables(bench, Path(out) / "tables", prompts, selected_by)
+        written += build_tables(bench, Path(out) / "tables", prompts, selected_by, protocols)
         files, warnings = write_provenance(manifest_files([*records, *curve_records], training_metrics),
                                            Path(out) / "tables")
         written += files

