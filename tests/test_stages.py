@@ -175,3 +175,15 @@ def test_each_stage_declares_its_resources():
     sft, ev = get_stage("sft").job_resources(paper, "/py"), get_stage("eval").job_resources(paper, "/py")
     assert (sft.threads, sft.gpus) == (1, 8)
     assert ev.gpus == 1 and "launcher.gpus_per_node=1" in ev.launcher_arg and "launcher.cpus_per_task=8" in ev.launcher_arg
+
+
+def test_a_protocol_preset_reaches_the_stages_that_read_what_it_sets():
+    """protocol=<name> is a Hydra group whose options set eval.* and scoring.grader: it must reach the
+    evaluations (and the RL reward's grader), never the SFT training; an override no stage reads is named."""
+    from curiosft.stages import reaches, unread_overrides
+
+    assert reaches("eval", "protocol=luffy") and reaches("eval_curve", "protocol=luffy")
+    assert reaches("rl", "protocol=curiosft_release")  # scoring.grader is the reward's grader too
+    assert not reaches("sft", "protocol=luffy") and not reaches("world", "protocol=luffy")
+    assert unread_overrides(["protocol=luffy", "sweep.seeds=[1]", "eval.limit=3", "experiment=paper"]) == []
+    assert unread_overrides(["eval.limit=3", "nothing.reads=1"]) == ["nothing.reads=1"]

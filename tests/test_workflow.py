@@ -128,6 +128,15 @@ def test_the_tiny_sweep_runs_any_baseline(repo, python, tmp_path):
     assert "method=eaft schedule=none seed=2" in out and "method=asft schedule=none seed=1" in out
 
 
+def test_a_protocol_preset_reaches_every_evaluation_and_no_training(repo, python, tmp_path):
+    proc = snakemake(repo, python, "-n", "--config", "experiment=paper", "overrides=[protocol=luffy]", workdir=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    commands = [line for line in proc.stdout.splitlines() if "curiosft.cli" in line]
+    evals = [c for c in commands if "curiosft.cli eval" in c]
+    assert evals and all("protocol=luffy" in c for c in evals)
+    assert not any("protocol=luffy" in c for c in commands if "curiosft.cli sft" in c)
+
+
 def test_bad_config_fails_before_any_job(repo, python, tmp_path):
     proc = snakemake(repo, python, "-n", "--config", "experiment=nope", workdir=tmp_path)
     assert proc.returncode != 0

@@ -210,12 +210,41 @@ def stage_sections(stage: str) -> tuple[str, ...]:
     return get_stage(stage).sections
 
 
+# Hydra groups whose options set keys of other sections (a `# @package _global_` option) -> the keys they set:
+# `protocol=luffy` sets eval.* and scoring.grader, so it reaches the stages that read those
+GLOBAL_GROUPS: dict[str, tuple[str, ...]] = {}
+
+
+def _global_groups() -> dict[str, tuple[str, ...]]:
+    if not GLOBAL_GROUPS:
+        from curiosft.protocols import GROUP, PROTOCOL_KEYS
+
+        GLOBAL_GROUPS[GROUP] = (*PROTOCOL_KEYS, "eval.protocol")
+    return GLOBAL_GROUPS
+
+
+def override_keys(override: str) -> tuple[str, ...]:
+    """The dotted keys a Hydra override sets: its own key, or every key a global group's option sets."""
+    key = override_key(override)
+    return _global_groups().get(key, (key,))
+
+
+# keys no job reads, which the workflow itself reads (the sweep: which runs exist)
+WORKFLOW_KEYS = ("sweep",)
+
+
 def reaches(stage: str, override: str) -> bool:
     """Whether a Hydra override is one `stage` reads (or an ENVIRONMENT key every job composes)."""
-    key = override_key(override)
-    if any(key == x or key.startswith(x + ".") for x in get_stage(stage).excluded):
-        return False
-    return any(_within(key, s) for s in (*stage_sections(stage), *ENVIRONMENT))
+    excluded = get_stage(stage).excluded
+    return any(not any(key == x or key.startswith(x + ".") for x in excluded)
+               and any(_within(key, s) for s in (*stage_sections(stage), *ENVIRONMENT))
+               for key in override_keys(override))
+
+
+def unread_overrides(overrides: Iterable[str]) -> list[str]:
+    """The overrides no stage reads and the workflow does not either (they would be dropped silently)."""
+    return [o for o in overrides if not any(reaches(stage, o) for stage in STAGES)
+            and not any(_within(key, w) for key in override_keys(o) for w in WORKFLOW_KEYS)]
 
 
 def overrides_for(stage: str, overrides: Iterable[str]) -> list[str]:

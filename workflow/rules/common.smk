@@ -21,7 +21,7 @@ from curiosft.layout import Layout
 from curiosft.preflight import check_model_folder, looks_like_hub_id, settings_warnings
 from curiosft.runid import RUN_PATTERN, WILDCARD_CONSTRAINTS, RunId, parse_checkpoint
 from curiosft.runs import HF_SUBDIRS, every_kth, saved_steps
-from curiosft.stages import get_stage, overrides_for, training_stages
+from curiosft.stages import get_stage, overrides_for, training_stages, unread_overrides
 from curiosft.sweep import runs_of
 
 if "sweeps" in config:
@@ -45,6 +45,12 @@ HYDRA_OVERRIDES = [
     *([f"launcher={config['launcher']}"] if config.get("launcher") else []),
     *config.get("overrides", []),
 ]
+# an override no job reads would be dropped from every job's command: say so before any job
+if unread := unread_overrides(HYDRA_OVERRIDES):
+    raise WorkflowError(
+        f"overrides {unread} are read by no job of the workflow (curiosft.stages: each stage's config "
+        "sections); check the key, or set it in the experiment file"
+    )
 try:
     check_local_data(config.get("local_data", {}))
     # the experiment's config and its sweep (the `sweep` section of its Hydra file); fails here, before any
