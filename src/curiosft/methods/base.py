@@ -19,7 +19,8 @@ trainer all read the registry, so adding a method is that module plus its conf/m
 Hooks, all optional except `loss` (the trainer is curiosft.verl_ext.sft_trainer.CuriosftSFTTrainer):
 - setup(trainer): after verl's engine is built, before a checkpoint is loaded (CurioSFT builds its teacher);
 - logits_hook(student_logits, data): per-token outputs computed where the full logits exist (verl's
-  `distillation_use_topk` path); `loss` then reads them from model_output;
+  `distillation_use_topk` path); `loss` then reads them from model_output (the shared base of such
+  methods: curiosft.methods.logits_method.LogitsMethod);
 - train_step(trainer, data): one optimizer step's engine calls (PSFT: old log-probs, then K mini-batches);
 - step_metrics(trainer): extra metrics once per step (all ranks call it);
 - save(checkpoint_dir, rank) / load(checkpoint_dir, rank): state beside verl's checkpoint.
@@ -43,7 +44,8 @@ class MethodConfig:
     """The fields every method config has (conf/method/<name>.yaml extends its method's schema)."""
 
     name: str = MISSING
-    # whether the objective needs a teacher copy (and so a temperature schedule)
+    # whether the objective has a tempered teacher, and so a temperature schedule (CurioSFT); a method that only
+    # reads a frozen reference copy (ASFT) does not (curiosft.methods.logits_method.LogitsMethod.reads_reference)
     uses_teacher: bool = False
 
 
