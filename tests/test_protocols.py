@@ -92,3 +92,15 @@ def test_the_report_refuses_two_protocols_in_one_column_and_names_the_one_it_sho
     build_report(records=[base, sft], out=tmp_path / "paper", what="tables")
     table = (tmp_path / "paper" / "tables" / "in_distribution.md").read_text()
     assert "evaluation protocol: luffy" in table
+
+
+def test_the_stage_table_knows_every_key_a_preset_sets():
+    """The stage table (a leaf: it imports no protocol code) declares where protocol=<name> writes; every
+    key of every preset must lie there, or a preset key would reach no job."""
+    from curiosft.protocols import GROUP
+    from curiosft.stages import GLOBAL_GROUPS
+
+    sections = GLOBAL_GROUPS[GROUP]
+    for name in protocol_names():
+        for key in (*preset(name), "eval.protocol"):
+            assert any(key == s or key.startswith(s + ".") for s in sections), (name, key)

@@ -210,23 +210,16 @@ def stage_sections(stage: str) -> tuple[str, ...]:
     return get_stage(stage).sections
 
 
-# Hydra groups whose options set keys of other sections (a `# @package _global_` option) -> the keys they set:
-# `protocol=luffy` sets eval.* and scoring.grader, so it reaches the stages that read those
-GLOBAL_GROUPS: dict[str, tuple[str, ...]] = {}
-
-
-def _global_groups() -> dict[str, tuple[str, ...]]:
-    if not GLOBAL_GROUPS:
-        from curiosft.protocols import GROUP, PROTOCOL_KEYS
-
-        GLOBAL_GROUPS[GROUP] = (*PROTOCOL_KEYS, "eval.protocol")
-    return GLOBAL_GROUPS
+# Hydra groups whose options set keys of other sections (a `# @package _global_` option) -> the sections they
+# write: `protocol=luffy` sets eval.* and scoring.grader (curiosft.protocols.PROTOCOL_KEYS, which
+# tests/test_protocols.py checks lie within these), so it reaches the stages that read those
+GLOBAL_GROUPS: dict[str, tuple[str, ...]] = {"protocol": ("eval", "scoring.grader")}
 
 
 def override_keys(override: str) -> tuple[str, ...]:
     """The dotted keys a Hydra override sets: its own key, or every key a global group's option sets."""
     key = override_key(override)
-    return _global_groups().get(key, (key,))
+    return GLOBAL_GROUPS.get(key, (key,))
 
 
 # keys no job reads, which the workflow itself reads (the sweep: which runs exist)
